@@ -1,0 +1,143 @@
+/**
+ * @file backend.h
+ * @brief Pluggable backends: the registration table and backend instances.
+ *
+ * A backend is registered in a context under a name by an ABI-versioned
+ * table of functions (copied at registration). The built-in backends (cpu,
+ * hls, cycle and the "null" test backend) register through this same path.
+ * A slot is called only when the table's abi_version is new enough for it and
+ * the slot is non-NULL; otherwise the call returns SUSHI_ERR_UNSUPPORTED.
+ *
+ * A sushi_backend is an instance bound to one SuperNet. It holds device
+ * state (the resident SubGraph, scratch memory): it is NOT thread-safe; use
+ * one instance per thread. It keeps its SuperNet and context alive.
+ */
+#ifndef SUSHI_BACKEND_H
+#define SUSHI_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/context.h"
+#include "sushi/export.h"
+#include "sushi/subgraph.h"
+#include "sushi/subnet.h"
+#include "sushi/supernet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Current backend table version. @since 0.1 */
+#define SUSHI_BACKEND_ABI_VERSION 1u
+
+/** Capabilities a backend declares. @since 0.1 */
+enum sushi_backend_caps {
+    SUSHI_BACKEND_CAP_RUN = 1u << 0,  /**< computes outputs from inputs */
+    SUSHI_BACKEND_CAP_COST = 1u << 1, /**< predicts/measures latency, bytes and energy */
+    SUSHI_BACKEND_CAP_INT8 = 1u << 2  /**< runs the int8 path */
+};
+
+/** Cost of one SubNet execution (modelled or measured). All fields are totals
+ * for one query (batch 1). Fill from SUSHI_COST_INIT. @since 0.1 */
+typedef struct sushi_cost {
+    size_t size;
+    double latency_s;          /**< end-to-end latency */
+    uint64_t cycles;           /**< accelerator cycles (0 when not modelled) */
+    uint64_t macs;
+    uint64_t offchip_bytes;    /**< all bytes crossing the off-chip interface */
+    uint64_t weight_bytes;     /**< weight bytes fetched off-chip */
+    uint64_t act_bytes;        /**< activation bytes read + written off-chip */
+    uint64_t hit_bytes;        /**< weight bytes served from the resident SubGraph */
+    uint64_t onchip_bytes;     /**< on-chip buffer bytes accessed */
+    double energy_j;           /**< total energy */
+    double energy_offchip_j;
+    double energy_onchip_j;
+    double energy_compute_j;
+} sushi_cost;
+
+#define SUSHI_COST_INIT { .size = sizeof(sushi_cost) }
+
+/** Run request: input tensor (NCHW float32, batch 1) and output buffer. @since 0.1 */
+typedef struct sushi_run_args {
+    size_t size;
+    const float *input;   /**< in_c * r * r floats, normalised as the SuperNet expects */
+    size_t input_len;     /**< number of floats at input */
+    float *output;        /**< num_classes floats (logits) */
+    size_t output_len;
+    bool int8;            /**< use the int8 path (backends with SUSHI_BACKEND_CAP_INT8) */
+} sushi_run_args;
+
+#define SUSHI_RUN_ARGS_INIT { sizeof(sushi_run_args), NULL, 0, NULL, 0, false }
+
+/**
+ * Backend function table. `state` is the instance state made by create().
+ * Every function returns a sushi_status. Version 1 slots: all below.
+ * @since 0.1
+ */
+typedef struct sushi_backend_ops {
+    uint32_t abi_version;       /**< SUSHI_BACKEND_ABI_VERSION the table was built for */
+    uint32_t caps;              /**< sushi_backend_caps */
+    const char *description;    /**< one line; copied at registration */
+    /** Make instance state for SuperNet sn. `user` is the registration's user pointer. */
+    int (*create)(void *user, const sushi_supernet *sn, void **state_out);
+    void (*destroy)(void *state);
+    /** Keyed tunables (e.g. the cycle model's "pb_kib"). */
+    int (*set_param)(void *state, const char *key, double value);
+    int (*get_param)(void *state, const char *key, double *value);
+    /** Cost of running s with SubGraph `resident` (NULL = nothing resident) on chip. Must not change state. */
+    int (*cost)(void *state, const sushi_subnet *s, const sushi_subgraph *resident, sushi_cost *out);
+    /** Make `g` resident (NULL = evict all); `reload` receives the cost of loading it. */
+    int (*set_resident)(void *state, const sushi_subgraph *g, sushi_cost *reload);
+    /** Execute s. `cost` (may be NULL) receives what was measured or modelled. */
+    int (*run)(void *state, const sushi_subnet *s, const sushi_run_args *args, sushi_cost *cost);
+} sushi_backend_ops;
+
+/**
+ * Register a backend under `name` (copied; [a-z0-9_-]{1,31}).
+ * @return SUSHI_OK, SUSHI_ERR_EXISTS, SUSHI_ERR_ABI (abi_version 0 or newer than
+ * this library), SUSHI_ERR_INVALID (bad name, NULL create), SUSHI_ERR_STATE
+ * (context already in use), SUSHI_ERR_NOMEM. Not thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_backend_register(sushi_context *ctx, const char *name,
+                                     const sushi_backend_ops *ops, void *user);
+
+/** Name of the i-th registered backend (lives as long as ctx), NULL past the end. @since 0.1 */
+SUSHI_API const char *sushi_backend_name(const sushi_context *ctx, size_t i);
+
+/** Opaque backend instance. @since 0.1 */
+typedef struct sushi_backend sushi_backend;
+
+/** Create an instance of backend `name` for SuperNet sn.
+ * @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_NOMEM, or the backend's status. @since 0.1 */
+SUSHI_API int sushi_backend_create(const sushi_supernet *sn, const char *name, sushi_backend **out);
+
+/** Release. NULL is a no-op. @since 0.1 */
+SUSHI_API void sushi_backend_destroy(sushi_backend *b);
+
+/** Backend name (lives as long as b). @since 0.1 */
+SUSHI_API const char *sushi_backend_get_name(const sushi_backend *b);
+
+/** Declared capabilities. @since 0.1 */
+SUSHI_API uint32_t sushi_backend_caps(const sushi_backend *b);
+
+/** Keyed tunables. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND (unknown key), SUSHI_ERR_RANGE,
+ * SUSHI_ERR_UNSUPPORTED. @since 0.1 */
+SUSHI_API int sushi_backend_set_param(sushi_backend *b, const char *key, double value);
+SUSHI_API int sushi_backend_get_param(const sushi_backend *b, const char *key, double *value);
+
+/** Cost of SubNet s given resident SubGraph g (NULL: none). Does not change state. @since 0.1 */
+SUSHI_API int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const sushi_subgraph *g,
+                                 sushi_cost *out);
+
+/** Make g resident; reload (may be NULL) gets the cost of the change. @since 0.1 */
+SUSHI_API int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_cost *reload);
+
+/** Run SubNet s (which must come from the backend's SuperNet). @since 0.1 */
+SUSHI_API int sushi_backend_run(sushi_backend *b, const sushi_subnet *s, const sushi_run_args *args,
+                                sushi_cost *cost);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

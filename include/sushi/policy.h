@@ -1,0 +1,90 @@
+/**
+ * @file policy.h
+ * @brief Pluggable SubGraph caching policies (what to keep resident, and when).
+ *
+ * A policy is registered in a context under a name by an ABI-versioned table
+ * (copied at registration); built-in policies ("none", "static", "sushi",
+ * "lru", "lfu", "oracle" as they land, and the "test-first" test policy)
+ * register through the same path. A slot is called only if the table's
+ * abi_version covers it and it is non-NULL.
+ *
+ * A sushi_policy instance is NOT thread-safe (one per scheduler). It keeps
+ * its SuperNet alive.
+ */
+#ifndef SUSHI_POLICY_H
+#define SUSHI_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/context.h"
+#include "sushi/export.h"
+#include "sushi/subgraph.h"
+#include "sushi/subnet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Current policy table version. @since 0.1 */
+#define SUSHI_POLICY_ABI_VERSION 1u
+
+/** What a policy sees when asked for the next resident SubGraph. All
+ * pointers are borrowed for the duration of the call. @since 0.1 */
+typedef struct sushi_policy_view {
+    size_t size;
+    const sushi_supernet *supernet;
+    uint64_t capacity_bytes;            /**< persistent buffer capacity (bytes) */
+    const sushi_subgraph *current;      /**< resident now (may be empty) */
+    const sushi_subnet *const *window;  /**< SubNets served since the last update, oldest first */
+    size_t n_window;
+    const sushi_subnet *const *future;  /**< SubNets the next queries will want (offline oracle only; else NULL) */
+    size_t n_future;
+    const sushi_subnet *const *candidates; /**< the scheduler's candidate set */
+    size_t n_candidates;
+} sushi_policy_view;
+
+/** Policy function table. @since 0.1 */
+typedef struct sushi_policy_ops {
+    uint32_t abi_version;      /**< SUSHI_POLICY_ABI_VERSION */
+    const char *description;   /**< one line; copied at registration */
+    int (*create)(void *user, const sushi_supernet *sn, void **state_out);
+    void (*destroy)(void *state);
+    /** Called after every served query. */
+    int (*observe)(void *state, const sushi_subnet *served);
+    /** Write into `next` (already sized for the SuperNet) the SubGraph to make
+     * resident; it must fit view->capacity_bytes. */
+    int (*choose)(void *state, const sushi_policy_view *view, sushi_subgraph *next);
+} sushi_policy_ops;
+
+/** Register a policy (name rules and statuses as sushi_backend_register). @since 0.1 */
+SUSHI_API int sushi_policy_register(sushi_context *ctx, const char *name,
+                                    const sushi_policy_ops *ops, void *user);
+
+/** Name of the i-th registered policy, NULL past the end. @since 0.1 */
+SUSHI_API const char *sushi_policy_name(const sushi_context *ctx, size_t i);
+
+/** Opaque policy instance. @since 0.1 */
+typedef struct sushi_policy sushi_policy;
+
+/** Create an instance of policy `name` for sn. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND,
+ * SUSHI_ERR_NOMEM or the policy's status. @since 0.1 */
+SUSHI_API int sushi_policy_create(const sushi_supernet *sn, const char *name, sushi_policy **out);
+
+/** Release. NULL is a no-op. @since 0.1 */
+SUSHI_API void sushi_policy_destroy(sushi_policy *p);
+
+/** Policy name (lives as long as p). @since 0.1 */
+SUSHI_API const char *sushi_policy_get_name(const sushi_policy *p);
+
+/** Forward a served SubNet to the policy. @since 0.1 */
+SUSHI_API int sushi_policy_observe(sushi_policy *p, const sushi_subnet *served);
+
+/** Ask for the next resident SubGraph. The library checks the capacity: a
+ * result over view->capacity_bytes returns SUSHI_ERR_BACKEND and leaves
+ * `next` empty. @since 0.1 */
+SUSHI_API int sushi_policy_choose(sushi_policy *p, const sushi_policy_view *view, sushi_subgraph *next);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

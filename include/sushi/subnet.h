@@ -1,0 +1,178 @@
+/**
+ * @file subnet.h
+ * @brief SubNet configs and sushi_subnet, a resolved, immutable per-layer plan.
+ *
+ * A config makes one choice per elastic slot (OFA's arch dicts: mbv3 uses
+ * ks[20], e[20], d[5], r; resnet uses d[5], e[18], w[6], r). Its text form is
+ * OFA's JSON arch dict, e.g. {"ks":[3,5,...],"e":[3,4,...],"d":[2,3,4,4,2],"r":224};
+ * the shorthands "min", "max", "min@160", "max@224" name the smallest and
+ * largest SubNets at a resolution.
+ *
+ * A sushi_subnet is immutable and may be shared by threads; it keeps its
+ * SuperNet alive.
+ */
+#ifndef SUSHI_SUBNET_H
+#define SUSHI_SUBNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/export.h"
+#include "sushi/supernet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Capacity of the per-slot arrays of a config. @since 0.1 */
+#define SUSHI_CONFIG_MAX_SLOTS 64
+#define SUSHI_CONFIG_MAX_GROUPS 16
+
+/** A SubNet config: plain data, copyable. Fill from SUSHI_CONFIG_INIT. @since 0.1 */
+typedef struct sushi_config {
+    size_t size;          /**< sizeof(sushi_config) */
+    uint32_t resolution;  /**< input height = width */
+    uint32_t n_ks, n_e, n_d, n_w; /**< used entries of each array */
+    uint8_t ks[SUSHI_CONFIG_MAX_SLOTS];
+    float e[SUSHI_CONFIG_MAX_SLOTS];
+    uint8_t d[SUSHI_CONFIG_MAX_GROUPS];
+    uint8_t w[SUSHI_CONFIG_MAX_GROUPS];
+} sushi_config;
+
+#define SUSHI_CONFIG_INIT { .size = sizeof(sushi_config) }
+
+/**
+ * Parse a config: OFA JSON arch dict ("r" may be a number or a one-element
+ * list; "ks"/"e" may be a single number meaning every slot), or a shorthand
+ * "min"/"max" optionally followed by "@RES". `resolution` (0 = keep) overrides
+ * the resolution. The result is validated against the SuperNet.
+ * @param errbuf optional message naming the offending key, e.g. "ks[3]: 4 is not a choice (3, 5, 7)".
+ * @return SUSHI_OK, SUSHI_ERR_CONFIG, SUSHI_ERR_INVALID, SUSHI_ERR_NOMEM.
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_config_parse(const sushi_supernet *sn, const char *text, uint32_t resolution,
+                                 sushi_config *cfg, char *errbuf, size_t errbuf_size);
+
+/** The smallest (max = false) or largest config at `resolution` (0 = default).
+ * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_CONFIG (resolution not allowed). @since 0.1 */
+SUSHI_API int sushi_config_extreme(const sushi_supernet *sn, bool max, uint32_t resolution,
+                                   sushi_config *cfg);
+
+/** Check a config against the SuperNet. @return SUSHI_OK or SUSHI_ERR_CONFIG
+ * (message in errbuf). Thread-safe. @since 0.1 */
+SUSHI_API int sushi_config_validate(const sushi_supernet *sn, const sushi_config *cfg,
+                                    char *errbuf, size_t errbuf_size);
+
+/**
+ * Print a config as compact OFA JSON into buf (always NUL-terminated when
+ * buf_size > 0). @return the length the full text needs (excluding NUL), or a
+ * negative status. Output longer than buf_size-1 is truncated (snprintf rule).
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_config_print(const sushi_config *cfg, char *buf, size_t buf_size);
+
+/** true when both configs make the same choices. @since 0.1 */
+SUSHI_API bool sushi_config_equal(const sushi_config *a, const sushi_config *b);
+
+/** Opaque resolved SubNet. @since 0.1 */
+typedef struct sushi_subnet sushi_subnet;
+
+/**
+ * Resolve a config into a per-layer plan. BN statistics come from the
+ * candidate table when the config is a candidate, else from the SuperNet's
+ * default statistics (see sushi_subnet_bn_source()).
+ * @return SUSHI_OK, SUSHI_ERR_CONFIG, SUSHI_ERR_NOMEM, SUSHI_ERR_INVALID.
+ * Thread-safe (the SuperNet is only read). @since 0.1
+ */
+SUSHI_API int sushi_subnet_create(const sushi_supernet *sn, const sushi_config *cfg,
+                                  sushi_subnet **out);
+
+/** Release a SubNet. NULL is a no-op. @since 0.1 */
+SUSHI_API void sushi_subnet_destroy(sushi_subnet *s);
+
+/** The SubNet's config (pointer lives as long as the SubNet). @since 0.1 */
+SUSHI_API const sushi_config *sushi_subnet_config(const sushi_subnet *s);
+
+/** The SubNet's SuperNet (borrowed; lives as long as the SubNet). @since 0.1 */
+SUSHI_API const sushi_supernet *sushi_subnet_supernet(const sushi_subnet *s);
+
+/** Cost summary of a SubNet. Counting rules follow OFA (docs/format.md):
+ * params include BN affine parameters and biases; MACs count conv and linear
+ * layers; weight_bytes counts conv/linear weights at one byte each (int8). @since 0.1 */
+typedef struct sushi_subnet_stats {
+    size_t size;
+    uint64_t params;
+    uint64_t macs;
+    uint64_t weight_bytes;
+    uint32_t n_layers;    /**< layers in the plan (sushi_subnet_layer()) */
+    int32_t candidate;    /**< index in the candidate table, -1 if none */
+    double accuracy;      /**< candidate accuracy in [0, 1]; NaN when not a candidate or unmeasured */
+} sushi_subnet_stats;
+
+#define SUSHI_SUBNET_STATS_INIT { .size = sizeof(sushi_subnet_stats) }
+
+/** Fill `st`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_subnet_get_stats(const sushi_subnet *s, sushi_subnet_stats *st);
+
+/** Layer operator kinds of a plan. Values pinned. @since 0.1 */
+typedef enum sushi_op {
+    SUSHI_OP_CONV = 0,    /**< dense k x k convolution (+ per-channel BN scale/shift) (+ act) */
+    SUSHI_OP_DWCONV = 1,  /**< depthwise convolution (+ BN) (+ act) */
+    SUSHI_OP_LINEAR = 2,  /**< fully connected (+ bias) */
+    SUSHI_OP_MAXPOOL = 3,
+    SUSHI_OP_AVGPOOL = 4, /**< k x k average pool, ceil mode, count only valid inputs */
+    SUSHI_OP_GAP = 5,     /**< global average pool */
+    SUSHI_OP_ADD = 6,     /**< residual add of two values (+ act) */
+    SUSHI_OP_SE = 7       /**< squeeze-excite: gap, 1x1 reduce+bias, ReLU, 1x1 expand+bias, h-sigmoid, scale */
+} sushi_op;
+
+/** Activation functions. Values pinned. @since 0.1 */
+typedef enum sushi_act {
+    SUSHI_ACT_NONE = 0,
+    SUSHI_ACT_RELU = 1,
+    SUSHI_ACT_HSWISH = 2,
+    SUSHI_ACT_HSIGMOID = 3
+} sushi_act;
+
+/** One layer of a plan. Strings live as long as the SubNet. @since 0.1 */
+typedef struct sushi_layer_info {
+    size_t size;
+    int op;               /**< sushi_op */
+    int act;              /**< sushi_act applied after the op (and BN) */
+    const char *name;     /**< e.g. "blocks.3.conv.depth_conv" */
+    uint32_t in_c, in_h, in_w;
+    uint32_t out_c, out_h, out_w;
+    uint32_t kernel, stride, pad;
+    uint32_t input, input2;   /**< value ids read (input2 for ADD; else UINT32_MAX) */
+    uint32_t output;          /**< value id written (value 0 is the network input) */
+    uint64_t params, macs, weight_bytes;
+} sushi_layer_info;
+
+#define SUSHI_LAYER_INFO_INIT { .size = sizeof(sushi_layer_info) }
+
+/** Describe plan layer i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. @since 0.1 */
+SUSHI_API int sushi_subnet_layer(const sushi_subnet *s, size_t i, sushi_layer_info *info);
+
+/** Candidate table row. Strings live as long as the SuperNet. @since 0.1 */
+typedef struct sushi_candidate_info {
+    size_t size;
+    sushi_config config;
+    double accuracy;        /**< in [0, 1]; NaN when unmeasured */
+    const char *accuracy_source; /**< "measured", "proxy" or "none" */
+    const char *dataset;    /**< e.g. "fashion-mnist/test" or "imagenet/val (proxy)" */
+    const char *metric;     /**< e.g. "top1" */
+    uint64_t macs, params, weight_bytes;
+} sushi_candidate_info;
+
+#define SUSHI_CANDIDATE_INFO_INIT { .size = sizeof(sushi_candidate_info) }
+
+/** Candidate i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_supernet_candidate(const sushi_supernet *sn, size_t i, sushi_candidate_info *info);
+
+/** Index of the candidate with this config, or -1. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_supernet_find_candidate(const sushi_supernet *sn, const sushi_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,175 @@
+/**
+ * @file supernet.h
+ * @brief sushi_supernet: an architecture space plus its largest weights.
+ *
+ * A SuperNet is loaded from a `.sushi` file (docs/format.md), from memory, or
+ * built from one of the built-in families. It is immutable after load and
+ * may be shared by any number of threads; every function here is thread-safe
+ * unless it says otherwise. It keeps its context alive.
+ */
+#ifndef SUSHI_SUPERNET_H
+#define SUSHI_SUPERNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/context.h"
+#include "sushi/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque SuperNet. @since 0.1 */
+typedef struct sushi_supernet sushi_supernet;
+
+/** Load flags. @since 0.1 */
+enum sushi_load_flags {
+    /** load_memory only: borrow the caller's buffer instead of copying it.
+     * The buffer must stay valid and unchanged until the SuperNet and every
+     * object made from it are destroyed. */
+    SUSHI_LOAD_BORROW = 1u << 0,
+    /** Skip the weights checksum (default: verified when present). */
+    SUSHI_LOAD_NO_VERIFY = 1u << 1
+};
+
+/** Options for loading. Fill from SUSHI_LOAD_OPTIONS_INIT. @since 0.1 */
+typedef struct sushi_load_options {
+    size_t size;        /**< sizeof(sushi_load_options) */
+    uint32_t flags;     /**< sushi_load_flags */
+    char *errbuf;       /**< optional: receives a NUL-terminated message naming the field path or byte offset on failure */
+    size_t errbuf_size; /**< bytes available at errbuf */
+} sushi_load_options;
+
+#define SUSHI_LOAD_OPTIONS_INIT { sizeof(sushi_load_options), 0u, NULL, 0 }
+
+/**
+ * Load a SuperNet file. The file is mapped read-only; weights are used in place
+ * where their encoding allows and decoded once otherwise.
+ * @param opts NULL for defaults.
+ * @param out receives the SuperNet, NULL on failure (nothing is leaked).
+ * @return SUSHI_OK; SUSHI_ERR_IO (cannot open/map), SUSHI_ERR_FORMAT,
+ *         SUSHI_ERR_VERSION, SUSHI_ERR_OVERFLOW, SUSHI_ERR_INTEGRITY,
+ *         SUSHI_ERR_NOMEM, SUSHI_ERR_INVALID, SUSHI_ERR_ABI.
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_load_file(sushi_context *ctx, const char *path,
+                                       const sushi_load_options *opts, sushi_supernet **out);
+
+/**
+ * Load a SuperNet from memory. Without SUSHI_LOAD_BORROW the buffer is copied
+ * once and may be freed when this returns. Same statuses as load_file.
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_load_memory(sushi_context *ctx, const void *data, size_t size,
+                                         const sushi_load_options *opts, sushi_supernet **out);
+
+/**
+ * Build a built-in SuperNet: "ofa-mbv3-w1.0", "ofa-mbv3-w1.2", "ofa-resnet50".
+ * Their weights are deterministic synthetic values from `seed` (0 = the
+ * family's default seed), labelled synthetic. Their candidate tables carry
+ * proxy accuracies (docs/format.md). @return SUSHI_OK, SUSHI_ERR_NOT_FOUND,
+ * SUSHI_ERR_NOMEM, SUSHI_ERR_INVALID. Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_builtin(sushi_context *ctx, const char *name, uint64_t seed,
+                                     sushi_supernet **out);
+
+/** Name of the i-th built-in family, NULL past the end. Thread-safe. @since 0.1 */
+SUSHI_API const char *sushi_supernet_builtin_name(size_t i);
+
+/** How weights are written by the savers. @since 0.1 */
+typedef enum sushi_weights_mode {
+    SUSHI_WEIGHTS_AUTO = 0, /**< seed for synthetic built-ins, float32 otherwise */
+    SUSHI_WEIGHTS_SEED = 1, /**< store only the generator seed (synthetic SuperNets only) */
+    SUSHI_WEIGHTS_F32 = 2   /**< store every tensor as float32 */
+} sushi_weights_mode;
+
+/** Options for saving. @since 0.1 */
+typedef struct sushi_save_options {
+    size_t size;       /**< sizeof(sushi_save_options) */
+    int weights;       /**< sushi_weights_mode */
+} sushi_save_options;
+
+#define SUSHI_SAVE_OPTIONS_INIT { sizeof(sushi_save_options), SUSHI_WEIGHTS_AUTO }
+
+/**
+ * Write the SuperNet to a file (format v1; candidates, BN statistics and
+ * provenance included). @return SUSHI_OK, SUSHI_ERR_IO, SUSHI_ERR_NOMEM,
+ * SUSHI_ERR_INVALID (SEED asked for a non-synthetic SuperNet). Thread-safe.
+ * @since 0.1
+ */
+SUSHI_API int sushi_supernet_save_file(const sushi_supernet *sn, const char *path,
+                                       const sushi_save_options *opts);
+
+/**
+ * Write the SuperNet to a new buffer allocated with the context's allocator;
+ * release it with sushi_supernet_free_buffer(). Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_save_memory(const sushi_supernet *sn, const sushi_save_options *opts,
+                                         void **data_out, size_t *size_out);
+
+/** Free a buffer returned by sushi_supernet_save_memory(). NULL is a no-op. @since 0.1 */
+SUSHI_API void sushi_supernet_free_buffer(const sushi_supernet *sn, void *data);
+
+/** Release a SuperNet. NULL is a no-op. SubNets made from it keep it alive. @since 0.1 */
+SUSHI_API void sushi_supernet_destroy(sushi_supernet *sn);
+
+/** Summary of a SuperNet. Strings live as long as the SuperNet. @since 0.1 */
+typedef struct sushi_supernet_info {
+    size_t size;              /**< sizeof(sushi_supernet_info) */
+    const char *name;         /**< e.g. "ofa-resnet50" */
+    const char *family;       /**< "mbv3", "resnet" or "custom" */
+    bool synthetic;           /**< weights are synthetic (not trained) */
+    const char *provenance;   /**< free text: where weights and accuracies come from */
+    uint32_t in_channels;     /**< input image channels */
+    uint32_t num_classes;
+    uint32_t default_resolution;
+    uint32_t n_resolutions;   /**< see sushi_supernet_resolution() */
+    uint32_t n_units;         /**< architectural units (see sushi_supernet_unit()) */
+    uint32_t n_tensors;       /**< stored weight tensors */
+    uint32_t n_candidates;    /**< candidate table rows */
+    uint32_t n_ks, n_e, n_d, n_w; /**< elastic slots of each kind in a config */
+    uint64_t weight_elems;    /**< elements of all stored conv/linear weights */
+} sushi_supernet_info;
+
+#define SUSHI_SUPERNET_INFO_INIT { .size = sizeof(sushi_supernet_info) }
+
+/** Fill `info`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_supernet_get_info(const sushi_supernet *sn, sushi_supernet_info *info);
+
+/** i-th allowed input resolution, 0 when out of range. Thread-safe. @since 0.1 */
+SUSHI_API uint32_t sushi_supernet_resolution(const sushi_supernet *sn, size_t i);
+
+/** Elastic dimension kinds. @since 0.1 */
+typedef enum sushi_elastic_kind {
+    SUSHI_ELASTIC_KS = 0, /**< depthwise kernel size per block slot */
+    SUSHI_ELASTIC_E = 1,  /**< expand ratio per block slot */
+    SUSHI_ELASTIC_D = 2,  /**< depth per depth group */
+    SUSHI_ELASTIC_W = 3   /**< width index per width group */
+} sushi_elastic_kind;
+
+/**
+ * Choices of one elastic slot, ascending. Writes up to `cap` values to `out`
+ * and returns the number of choices (negative status on bad arguments).
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_choices(const sushi_supernet *sn, int kind, size_t slot,
+                                     double *out, size_t cap);
+
+/** Architectural unit summary. @since 0.1 */
+typedef struct sushi_unit_info {
+    size_t size;
+    const char *name;   /**< tensor-name prefix, e.g. "blocks.3" */
+    const char *kind;   /**< "conv", "mbconv", "bottleneck", "maxpool", "gap", "linear" */
+    uint32_t in_max, out_max, stride;
+} sushi_unit_info;
+
+#define SUSHI_UNIT_INFO_INIT { .size = sizeof(sushi_unit_info) }
+
+/** Describe unit i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_supernet_unit(const sushi_supernet *sn, size_t i, sushi_unit_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,17 @@
+/**
+ * @file sushi.h
+ * @brief Umbrella header of libsushi: include this one.
+ */
+#ifndef SUSHI_H
+#define SUSHI_H
+
+#include "sushi/version.h"
+#include "sushi/status.h"
+#include "sushi/context.h"
+#include "sushi/supernet.h"
+#include "sushi/subnet.h"
+#include "sushi/subgraph.h"
+#include "sushi/backend.h"
+#include "sushi/policy.h"
+
+#endif
