@@ -24,6 +24,8 @@
 /* Limits of format v1 (docs/format.md, "Limits"). */
 #define SUSHI_FORMAT_MAX_UNITS 4096u
 #define SUSHI_FORMAT_MAX_DEPTH 32
+/* weights a "seed"-mode file may make the loader generate (4 GiB of float32) */
+#define SUSHI_FORMAT_MAX_SEED_ELEMS (1ull << 30)
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SUSHI_HOST_LE 1
