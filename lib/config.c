@@ -176,7 +176,16 @@ int sushi_config_print(const sushi_config *c, char *buf, size_t n)
     if (c->n_e) {
         sb_printf(&s, "%s\"e\":[", sep);
         for (uint32_t i = 0; i < c->n_e; i++)
-            sb_printf(&s, "%s%g", i ? "," : "", (double)c->e[i]);
+        {
+            /* shortest text that reads back as the same float */
+            char t[32];
+            for (int p = 6; p <= 9; p++) {
+                snprintf(t, sizeof t, "%.*g", p, (double)c->e[i]);
+                if (strtof(t, NULL) == c->e[i])
+                    break;
+            }
+            sb_printf(&s, "%s%s", i ? "," : "", t);
+        }
         sb_printf(&s, "]");
         sep = ",";
     }
@@ -258,9 +267,9 @@ static int json_slots(const cJSON *root, const char *key, uint32_t n, bool integ
 
 static int parse_json(const sushi_supernet *sn, const char *text, sushi_config *c, char *err, size_t errsz)
 {
-    cJSON *root = cJSON_Parse(text);
+    const char *at = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &at, 1); /* 1: nothing but whitespace may follow */
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
         sushi_errf(err, errsz, "config: malformed JSON near byte %ld", at ? (long)(at - text) : 0L);
         return SUSHI_ERR_CONFIG;
     }
@@ -291,7 +300,8 @@ static int parse_json(const sushi_supernet *sn, const char *text, sushi_config *
             goto out;
         }
         seen_any |= has;
-        for (uint32_t i = 0; has && i < counts[k]; i++) {
+        uint32_t cap = k < 2 ? SUSHI_CONFIG_MAX_SLOTS : SUSHI_CONFIG_MAX_GROUPS;
+        for (uint32_t i = 0; has && i < counts[k] && i < cap; i++) {
             if (k == 0)
                 c->ks[i] = (uint8_t)v[i];
             else if (k == 1)
@@ -363,6 +373,11 @@ int sushi_config_parse(const sushi_supernet *sn, const char *text, uint32_t reso
     }
     if (resolution)
         tmp.resolution = resolution;
+    /* store the exact choice for expand ratios within validate's tolerance */
+    for (uint32_t i = 0; i < tmp.n_e && i < SUSHI_CONFIG_MAX_SLOTS; i++)
+        for (uint32_t j = 0; j < sn->n_e_choices; j++)
+            if (fabsf(tmp.e[i] - sn->e_choices[j]) < 1e-6f)
+                tmp.e[i] = sn->e_choices[j];
     rc = sushi_config_validate(sn, &tmp, err, errsz);
     if (rc)
         return rc;

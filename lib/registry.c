@@ -273,6 +273,9 @@ int sushi_policy_choose(sushi_policy *p, const sushi_policy_view *view, sushi_su
         return SUSHI_ERR_INVALID;
     if (view->size < sizeof(sushi_policy_view))
         return SUSHI_ERR_ABI;
+    if ((view->n_window && !view->window) || (view->n_future && !view->future) ||
+        (view->n_candidates && !view->candidates))
+        return SUSHI_ERR_INVALID;
     sushi_subgraph_clear(next);
     int rc = p->entry->ops.choose(p->state, view, next);
     if (rc != SUSHI_OK) {

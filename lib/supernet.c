@@ -426,7 +426,11 @@ int sushi_supernet_validate_arch(const sushi_supernet *sn, char *err, size_t err
                 if (u->n_dw != 1 || u->dw_kernel[0] != u->kernel || u->kernel % 2 == 0 || u->kernel > 15)
                     VFAIL("units[%u]: fixed-kernel block needs exactly its kernel", i);
             }
+            if (u->ks_slot >= 0 && sn->n_ks_choices == 0)
+                VFAIL("units[%u].ks_slot: the SuperNet has no kernel choices", i);
             if (u->e_slot >= 0) {
+                if (sn->n_e_choices == 0)
+                    VFAIL("units[%u].e_slot: the SuperNet has no expand choices", i);
                 if ((uint32_t)u->e_slot >= sn->n_e_slots || e_seen[u->e_slot])
                     VFAIL("units[%u].e_slot: out of range or reused", i);
                 e_seen[u->e_slot] = true;
@@ -452,6 +456,8 @@ int sushi_supernet_validate_arch(const sushi_supernet *sn, char *err, size_t err
                 VFAIL("units[%u].kernel: must be odd and 1..15", i);
             if (u->e_slot < 0 || (uint32_t)u->e_slot >= sn->n_e_slots || e_seen[u->e_slot])
                 VFAIL("units[%u].e_slot: out of range or reused", i);
+            if (sn->n_e_choices == 0)
+                VFAIL("units[%u].e_slot: the SuperNet has no expand choices", i);
             e_seen[u->e_slot] = true;
             uint32_t need = sushi_make_divisible(round((double)u->out_max * sn->e_choices[sn->n_e_choices - 1]), 8);
             if (u->mid_max != need)

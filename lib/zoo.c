@@ -287,9 +287,9 @@ static int fill_candidates(sushi_supernet *sn)
         snprintf(c->accuracy_source, sizeof c->accuracy_source, "%s", isnan(c->accuracy) ? "none" : "proxy");
         c->dataset = sushi_strdup(sn->ctx, "imagenet/val (proxy)");
         c->metric = sushi_strdup(sn->ctx, "top1");
+        sn->n_cand = i + 1; /* from here on free_storage owns its strings */
         if (!c->dataset || !c->metric)
             return SUSHI_ERR_NOMEM;
-        sn->n_cand = i + 1;
     }
     return SUSHI_OK;
 }
