@@ -1,0 +1,264 @@
+/* Float32 passes that measure a SubNet: int8 activation ranges and BN
+ * recalibration (OFA's set_running_statistics). */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+/* Float working memory for `n_arenas` images over one plan. */
+typedef struct fwork {
+    cpu_plan plan;
+    void *raw;
+    char *buf;
+    size_t arena_stride;
+    float *scratch;
+    void **vp; /* n_arenas * n_values */
+    uint32_t n_arenas;
+} fwork;
+
+static void fwork_free(const sushi_context *ctx, fwork *w)
+{
+    cpu_plan_free(ctx, &w->plan);
+    sushi_free(ctx, w->raw);
+    sushi_free(ctx, w->vp);
+    memset(w, 0, sizeof *w);
+}
+
+static int fwork_init(const sushi_subnet *s, uint32_t n_arenas, fwork *w)
+{
+    const sushi_context *ctx = s->sn->ctx;
+    memset(w, 0, sizeof *w);
+    int rc = cpu_plan_build(ctx, s, sizeof(float), false, &w->plan);
+    if (rc)
+        return rc;
+    w->n_arenas = n_arenas;
+    w->arena_stride = cpu_align_up(w->plan.arena_bytes);
+    uint64_t total;
+    if (sushi_mul_overflow_u64(w->arena_stride, n_arenas, &total) || total > SIZE_MAX / 2) {
+        fwork_free(ctx, w);
+        return SUSHI_ERR_NOMEM;
+    }
+    w->buf = cpu_aligned_alloc(ctx, (size_t)total + w->plan.scratch_bytes, &w->raw);
+    w->vp = sushi_calloc(ctx, (size_t)n_arenas * s->n_values, sizeof *w->vp);
+    if (!w->buf || !w->vp) {
+        fwork_free(ctx, w);
+        return SUSHI_ERR_NOMEM;
+    }
+    w->scratch = (float *)(w->buf + (size_t)total);
+    return SUSHI_OK;
+}
+
+static float *const *fwork_vp(const fwork *w, uint32_t a, const float *input)
+{
+    void **vp = w->vp + (size_t)a * w->plan.n_values;
+    cpu_value_ptrs(&w->plan, w->buf + a * w->arena_stride, input, sizeof(float), vp);
+    return (float *const *)vp;
+}
+
+static void upd_range(float *r, const float *x, size_t n)
+{
+    float lo = r[0], hi = r[1];
+    for (size_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    r[0] = lo, r[1] = hi;
+}
+
+size_t cpu_q8_ranges_len(const sushi_subnet *s) { return 2 * ((size_t)s->n_values + s->n_layers); }
+
+int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges)
+{
+    const sushi_context *ctx = s->sn->ctx;
+    size_t len = cpu_q8_ranges_len(s);
+    size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    fwork w;
+    int rc = fwork_init(s, 1, &w);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < len; i += 2)
+        ranges[i] = INFINITY, ranges[i + 1] = -INFINITY;
+    float *aux = ranges + 2 * (size_t)s->n_values;
+    for (size_t img = 0; img < n; img++) {
+        const float *x = inputs + img * in_len;
+        float *const *vp = fwork_vp(&w, 0, x);
+        upd_range(ranges, x, in_len);
+        for (uint32_t li = 0; li < s->n_layers; li++) {
+            const sushi_layer *l = &s->layers[li];
+            cpu_f32_layer(s, li, vp, w.scratch, false);
+            upd_range(ranges + 2 * (size_t)l->output, vp[l->output], (size_t)l->out_c * l->out_h * l->out_w);
+            if (l->op == SUSHI_OP_SE)
+                upd_range(aux + 2 * (size_t)li, w.scratch + cpu_f32_se_hidden_offset(l), l->se_mid);
+        }
+    }
+    for (size_t i = 0; i < len; i += 2)
+        if (!(ranges[i] <= ranges[i + 1]))
+            ranges[i] = ranges[i + 1] = 0.0f;
+    fwork_free(ctx, &w);
+    return SUSHI_OK;
+}
+
+/* The BN parameters of a plan layer (NULL when it has none). */
+static const sushi_bn_ref *layer_bn(const sushi_subnet *s, const sushi_layer *l)
+{
+    if (l->bn < 0)
+        return NULL;
+    const sushi_unit *u = &s->sn->units[l->unit];
+    if (l->op == SUSHI_OP_DWCONV)
+        return u->sub[SUSHI_SUB_DW].has_bn ? &u->sub[SUSHI_SUB_DW].bn : NULL;
+    for (int i = 0; i < SUSHI_SUB_MAX; i++)
+        if (u->sub[i].has_bn && u->sub[i].w == l->w && u->sub[i].w >= 0)
+            return &u->sub[i].bn;
+    return NULL;
+}
+
+/* New SubNet sharing s's config with fresh BN scale/shift storage. */
+static int clone_subnet(const sushi_subnet *s, sushi_subnet **out)
+{
+    const sushi_context *ctx = s->sn->ctx;
+    sushi_subnet *n = sushi_calloc(ctx, 1, sizeof *n);
+    if (!n)
+        return SUSHI_ERR_NOMEM;
+    *n = *s;
+    sushi_ref_init(&n->ref);
+    n->layers = NULL, n->values = NULL, n->bn_data = NULL, n->box_out = n->box_in = NULL;
+    sushi_ref_get(&n->sn->ref);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        if (s->layers[i].bn >= 0)
+            total += 2ull * s->layers[i].out_c;
+    n->layers = sushi_calloc(ctx, s->n_layers ? s->n_layers : 1, sizeof *n->layers);
+    n->values = sushi_calloc(ctx, s->n_values ? s->n_values : 1, sizeof *n->values);
+    n->bn_data = sushi_calloc(ctx, total + 1, sizeof *n->bn_data);
+    n->box_out = sushi_calloc(ctx, s->sn->n_wt + 1, sizeof *n->box_out);
+    n->box_in = sushi_calloc(ctx, s->sn->n_wt + 1, sizeof *n->box_in);
+    if (!n->layers || !n->values || !n->bn_data || !n->box_out || !n->box_in) {
+        sushi_subnet_destroy(n);
+        return SUSHI_ERR_NOMEM;
+    }
+    memcpy(n->layers, s->layers, s->n_layers * sizeof *n->layers);
+    memcpy(n->values, s->values, s->n_values * sizeof *n->values);
+    memcpy(n->box_out, s->box_out, s->sn->n_wt * sizeof *n->box_out);
+    memcpy(n->box_in, s->box_in, s->sn->n_wt * sizeof *n->box_in);
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < n->n_layers; i++) {
+        sushi_layer *l = &n->layers[i];
+        if (l->bn < 0)
+            continue;
+        memcpy(n->bn_data + off, l->bn_scale, l->out_c * sizeof(float));
+        memcpy(n->bn_data + off + l->out_c, l->bn_shift, l->out_c * sizeof(float));
+        l->bn_scale = n->bn_data + off;
+        l->bn_shift = n->bn_data + off + l->out_c;
+        off += 2ull * l->out_c;
+    }
+    n->bn_from_candidate = false;
+    *out = n;
+    return SUSHI_OK;
+}
+
+int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
+                             sushi_subnet **out)
+{
+    if (!out)
+        return SUSHI_ERR_INVALID;
+    *out = NULL;
+    if (!s || !inputs || n_inputs == 0)
+        return SUSHI_ERR_INVALID;
+    if (batch == 0 || batch > n_inputs)
+        batch = n_inputs;
+    if (batch > UINT32_MAX)
+        return SUSHI_ERR_INVALID;
+    const sushi_context *ctx = s->sn->ctx;
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        if (s->layers[i].bn >= 0 && !layer_bn(s, &s->layers[i]))
+            return SUSHI_ERR_INVALID;
+    sushi_subnet *ns = NULL;
+    int rc = clone_subnet(s, &ns);
+    if (rc)
+        return rc;
+    uint32_t maxc = 1;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        if (s->layers[i].bn >= 0) {
+            total += s->layers[i].out_c;
+            maxc = s->layers[i].out_c > maxc ? s->layers[i].out_c : maxc;
+        }
+    fwork w;
+    rc = fwork_init(s, (uint32_t)batch, &w);
+    double *acc = sushi_calloc(ctx, 2 * total + 1, sizeof *acc);      /* mean sums, then var sums */
+    float *bsc = sushi_calloc(ctx, 2 * (size_t)maxc, sizeof *bsc);   /* batch scale/shift */
+    if (rc || !acc || !bsc) {
+        if (!rc)
+            fwork_free(ctx, &w);
+        sushi_free(ctx, acc);
+        sushi_free(ctx, bsc);
+        sushi_subnet_destroy(ns);
+        return rc ? rc : SUSHI_ERR_NOMEM;
+    }
+    size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    for (size_t first = 0; first < n_inputs; first += batch) {
+        uint32_t nb = (uint32_t)(n_inputs - first < batch ? n_inputs - first : batch);
+        for (uint32_t b = 0; b < nb; b++)
+            fwork_vp(&w, b, inputs + (first + b) * in_len);
+        uint64_t off = 0;
+        for (uint32_t li = 0; li < s->n_layers; li++) {
+            const sushi_layer *l = &s->layers[li];
+            bool has_bn = l->bn >= 0;
+            for (uint32_t b = 0; b < nb; b++)
+                cpu_f32_layer(s, li, (float *const *)(w.vp + (size_t)b * s->n_values), w.scratch, has_bn);
+            if (!has_bn)
+                continue;
+            const sushi_bn_ref *r = layer_bn(s, l);
+            const float *gamma = s->sn->tensors[r->gamma].data, *beta = s->sn->tensors[r->beta].data;
+            size_t hw = (size_t)l->out_h * l->out_w;
+            double cnt = (double)hw * nb;
+            for (uint32_t c = 0; c < l->out_c; c++) {
+                double sum = 0.0;
+                for (uint32_t b = 0; b < nb; b++) {
+                    const float *y = (const float *)w.vp[(size_t)b * s->n_values + l->output] + c * hw;
+                    for (size_t j = 0; j < hw; j++)
+                        sum += y[j];
+                }
+                double mean = sum / cnt, sq = 0.0;
+                for (uint32_t b = 0; b < nb; b++) {
+                    const float *y = (const float *)w.vp[(size_t)b * s->n_values + l->output] + c * hw;
+                    for (size_t j = 0; j < hw; j++)
+                        sq += ((double)y[j] - mean) * ((double)y[j] - mean);
+                }
+                double var = sq / cnt;
+                float sc = (float)(gamma[c] / sqrt(var + r->eps));
+                bsc[c] = sc;
+                bsc[maxc + c] = (float)(beta[c] - mean * sc);
+                acc[off + c] += mean * nb;
+                acc[total + off + c] += var * nb;
+            }
+            for (uint32_t b = 0; b < nb; b++)
+                cpu_f32_bn_act((float *)w.vp[(size_t)b * s->n_values + l->output], l->out_c, hw, bsc, bsc + maxc,
+                               (int)l->act);
+            off += l->out_c;
+        }
+    }
+    uint64_t off = 0;
+    for (uint32_t li = 0; li < ns->n_layers; li++) {
+        sushi_layer *l = &ns->layers[li];
+        if (l->bn < 0)
+            continue;
+        const sushi_bn_ref *r = layer_bn(s, &s->layers[li]);
+        const float *gamma = s->sn->tensors[r->gamma].data, *beta = s->sn->tensors[r->beta].data;
+        float *scale = (float *)l->bn_scale, *shift = (float *)l->bn_shift;
+        for (uint32_t c = 0; c < l->out_c; c++) {
+            float mean = (float)(acc[off + c] / (double)n_inputs);
+            float var = (float)(acc[total + off + c] / (double)n_inputs);
+            /* same float formula as lib/subnet.c fill_bn() */
+            float sc = gamma[c] / sqrtf(var + r->eps);
+            scale[c] = sc;
+            shift[c] = beta[c] - mean * sc;
+        }
+        off += l->out_c;
+    }
+    fwork_free(ctx, &w);
+    sushi_free(ctx, acc);
+    sushi_free(ctx, bsc);
+    *out = ns;
+    return SUSHI_OK;
+}

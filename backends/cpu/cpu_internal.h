@@ -1,0 +1,116 @@
+/* Internals of the cpu backend (not installed). */
+#ifndef SUSHI_CPU_INTERNAL_H
+#define SUSHI_CPU_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "sushi/cpu.h"
+
+#define CPU_ALIGN 64
+#define CPU_OFFSET_EXTERNAL SIZE_MAX
+
+static inline size_t cpu_align_up(size_t n) { return (n + CPU_ALIGN - 1) & ~(size_t)(CPU_ALIGN - 1); }
+
+/* ---------- memory plan ---------- */
+typedef struct cpu_plan {
+    uint32_t n_values;
+    size_t *offset;        /* byte offset per value; CPU_OFFSET_EXTERNAL for value 0 when external */
+    size_t arena_bytes;
+    size_t scratch_bytes;
+    size_t unplanned_bytes;
+} cpu_plan;
+
+/* Plans the activations of s with elements of elem_size bytes. input_in_arena:
+ * value 0 gets a slot too (int8 path); otherwise it is the caller's buffer. */
+int cpu_plan_build(const sushi_context *ctx, const sushi_subnet *s, size_t elem_size, bool input_in_arena,
+                   cpu_plan *p);
+void cpu_plan_free(const sushi_context *ctx, cpu_plan *p);
+/* float path scratch in bytes (im2col, SE) */
+size_t cpu_f32_scratch_bytes(const sushi_subnet *s);
+size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
+
+/* ---------- float32 kernels ---------- */
+/* Run layer li of s. vp[v] = storage of value v. raw: skip BN and activation
+ * (bias is still added) so a caller can normalise with its own statistics. */
+void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch, bool raw);
+/* y[c][hw] = act(y * scale[c] + shift[c]) (scale/shift may be NULL: identity) */
+void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const float *shift, int act);
+/* Offset of the SE hidden activations (after ReLU) inside the scratch, in floats. */
+size_t cpu_f32_se_hidden_offset(const sushi_layer *l);
+
+/* Whole float forward pass: vp prepared by the caller (vp[0] = input). */
+void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch);
+/* Fill vp from an arena base and a plan; vp[0] = input. */
+void cpu_value_ptrs(const cpu_plan *p, void *arena, const void *input, size_t elem_size, void **vp);
+
+/* ---------- int8 model ---------- */
+typedef struct cpu_q8_rq {
+    int32_t *m;
+    int32_t *s;
+    int64_t *B;
+} cpu_q8_rq;
+
+typedef struct cpu_q8_layer {
+    uint32_t K;           /* weights per output channel */
+    int8_t *w;            /* [out_c][K] (SE: reduce [se_mid][in_c]) */
+    float *w_scale;
+    int8_t *w2;           /* SE expand [in_c][se_mid] */
+    float *w2_scale;
+    cpu_q8_rq rq;         /* per output channel (conv/dw/linear/SE reduce) */
+    cpu_q8_rq rq2;        /* SE expand (to the h-sigmoid input) */
+    int32_t zp_in, zp_in2;
+    int32_t zp_rq;        /* zero point added after requantisation (output zp, or LUT input zp) */
+    int32_t lo;           /* clamp low bound after requantisation */
+    bool use_lut;
+    uint8_t lut[256];
+    /* SE: gap multiplier, hidden zp 0, gate LUT, final scale */
+    int32_t gap_m, gap_s;
+    int32_t se_hid_zp;
+    int32_t se_gate_zp;   /* h-sigmoid input zp */
+    uint8_t se_lut[256];
+    int32_t se_m, se_s;   /* (x - zx) * g -> out */
+    /* ADD */
+    int32_t add_ma, add_mb, add_s;
+    /* pools: multiplier per valid count (index = count) */
+    uint32_t n_pool;
+    int32_t *pool_m, *pool_s;
+    /* int32 output (last LINEAR): bias in accumulator units, dequant factor */
+    bool out_i32;
+    int32_t *bias_acc;
+    float *deq;
+} cpu_q8_layer;
+
+typedef struct cpu_q8_model {
+    const sushi_subnet *s;   /* retained */
+    uint32_t n_values;
+    float *scale;            /* per value */
+    int32_t *zp;
+    cpu_q8_layer *layers;
+    cpu_plan plan;           /* uint8 arena (value 0 inside); the output LINEAR writes int32 in scratch */
+    size_t scratch_bytes;
+} cpu_q8_model;
+
+/* Number of floats of a ranges array: 2 * (n_values + n_layers). */
+size_t cpu_q8_ranges_len(const sushi_subnet *s);
+int cpu_q8_model_build(const sushi_subnet *s, const float *ranges, cpu_q8_model **out);
+void cpu_q8_model_destroy(cpu_q8_model *m);
+/* Runs the int8 model. arena: plan.arena_bytes, scratch: scratch_bytes (aligned).
+ * Output: floats (dequantised) into out (num_classes); out_i32 (may be NULL)
+ * receives the raw int32 logits when the network ends with a LINEAR. */
+void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch, float *out,
+                    int32_t *out_i32);
+
+/* Calibration (float forward): ranges as in cpu_q8_ranges_len. */
+int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges);
+
+/* ---------- utilities ---------- */
+void *cpu_aligned_alloc(const sushi_context *ctx, size_t bytes, void **raw_out);
+/* Deterministic test input: n floats uniform in [-1, 1) from seed (splitmix64). */
+void cpu_test_input(uint64_t seed, float *x, size_t n);
+/* Is b a cpu backend instance? Returns its state or NULL. */
+void *cpu_backend_state(sushi_backend *b);
+
+#endif

@@ -1,0 +1,96 @@
+/**
+ * @file cpu.h
+ * @brief The cpu backend's own API: memory plan query, OpenBLAS threads, BN
+ * recalibration and int8 calibration (docs/cpu.md, docs/int8.md).
+ *
+ * The backend itself is used through backend.h under the name "cpu". These
+ * functions exist only when libsushi was built with the cpu backend (the
+ * registry then lists a backend named "cpu").
+ */
+#ifndef SUSHI_CPU_H
+#define SUSHI_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/backend.h"
+#include "sushi/export.h"
+#include "sushi/subnet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Set the number of threads OpenBLAS uses for the GEMMs (process-wide: it
+ * affects every cpu backend instance). The other kernels run on the calling
+ * thread. @return SUSHI_OK or SUSHI_ERR_RANGE (n < 1 or n > 1024).
+ * Not thread-safe with concurrent runs. @since 0.1
+ */
+SUSHI_API int sushi_cpu_set_threads(int n);
+
+/** Threads OpenBLAS uses now. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_cpu_get_threads(void);
+
+/** Memory a SubNet needs on the cpu backend, known before it runs. @since 0.1 */
+typedef struct sushi_cpu_memory {
+    size_t size;                 /**< sizeof(sushi_cpu_memory) */
+    uint64_t arena_bytes;        /**< float32 activation arena (planned by lifetime, greedy by size) */
+    uint64_t scratch_bytes;      /**< float32 kernel scratch (im2col, squeeze-excite) */
+    uint64_t unplanned_bytes;    /**< sum of all float32 activations (what no planning would need) */
+    uint64_t int8_arena_bytes;   /**< uint8 activation arena of the int8 path (input included) */
+    uint64_t int8_scratch_bytes; /**< int8 path scratch (int16 im2col, int32 accumulators) */
+} sushi_cpu_memory;
+
+#define SUSHI_CPU_MEMORY_INIT { .size = sizeof(sushi_cpu_memory) }
+
+/** Plan SubNet s and report its memory. @return SUSHI_OK, SUSHI_ERR_INVALID,
+ * SUSHI_ERR_ABI (out->size too small), SUSHI_ERR_NOMEM. Thread-safe. @since 0.1 */
+SUSHI_API int sushi_cpu_memory_plan(const sushi_subnet *s, sushi_cpu_memory *out);
+
+/** Bytes the float32 path of s needs: arena + scratch. Same statuses as
+ * sushi_cpu_memory_plan(). Thread-safe. @since 0.1 */
+SUSHI_API int sushi_cpu_arena_bytes(const sushi_subnet *s, size_t *bytes);
+
+/**
+ * BN recalibration (OFA's set_running_statistics): runs s in float32 on
+ * n_inputs calibration inputs (each in_c * r * r floats, contiguous) in
+ * batches of `batch` images (0 = all at once; the last batch may be smaller).
+ * In each batch every BN layer normalises with the batch's own mean and biased
+ * variance (PyTorch train mode); the new running mean / variance of a layer
+ * are the averages of its per-batch means / biased variances, weighted by
+ * batch size. Writes a new SubNet with the same config whose BN scale/shift
+ * use those statistics (gamma, beta and eps from the SuperNet).
+ * Memory: batch float32 arenas. @return SUSHI_OK, SUSHI_ERR_INVALID,
+ * SUSHI_ERR_NOMEM. Thread-safe (s is only read). @since 0.1
+ */
+SUSHI_API int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs,
+                                       size_t batch, sushi_subnet **out);
+
+/** Floats in an int8 ranges array of s: 2 * (values + layers) (docs/int8.md). @since 0.1 */
+SUSHI_API size_t sushi_cpu_int8_ranges_len(const sushi_subnet *s);
+
+/**
+ * Post-training calibration of the int8 path: runs s in float32 on n_inputs
+ * inputs and writes the min/max of every activation value (and of each SE
+ * hidden layer) into `ranges` (n_ranges >= sushi_cpu_int8_ranges_len(s)).
+ * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_TRUNCATED, SUSHI_ERR_NOMEM.
+ * Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_cpu_calibrate_int8(const sushi_subnet *s, const float *inputs, size_t n_inputs,
+                                       float *ranges, size_t n_ranges);
+
+/**
+ * Give cpu backend instance b the activation ranges of SubNet s (copied; s
+ * is retained until b is destroyed or new ranges for s are set). Runs of s
+ * with args->int8 use them; without ranges (here or in the SuperNet's
+ * candidate table) such a run returns SUSHI_ERR_STATE.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (b not a cpu instance, wrong length),
+ * SUSHI_ERR_NOMEM. Not thread-safe (b is per thread). @since 0.1
+ */
+SUSHI_API int sushi_cpu_set_int8_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges,
+                                        size_t n_ranges);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
