@@ -1,0 +1,298 @@
+/**
+ * @file sched.h
+ * @brief sushi_sched (SushiSched): per-query SubNet selection over a SuperNet's
+ * Pareto candidates, with a SubGraph kept resident by a caching policy.
+ *
+ * A scheduler is made over a SuperNet, a backend instance (that predicts the
+ * cost of a SubNet given the resident SubGraph, and runs it when it can) and
+ * a policy instance (that picks the next resident SubGraph every Q queries).
+ * For every query it predicts each candidate's latency given what is resident
+ * now (a table refreshed only when the resident SubGraph changes, so a
+ * decision is two binary searches), serves one candidate, and reports what
+ * that cost. docs/scheduler.md defines the algorithms, the fallback and every
+ * statistic.
+ *
+ * Ownership: the scheduler keeps its SuperNet alive; the backend and the
+ * policy are BORROWED and must outlive the scheduler (destroy the scheduler
+ * first). Thread-safety: a scheduler is NOT thread-safe (it drives one
+ * backend instance and one policy instance); use one per thread.
+ */
+#ifndef SUSHI_SCHED_H
+#define SUSHI_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sushi/backend.h"
+#include "sushi/export.h"
+#include "sushi/policy.h"
+#include "sushi/subgraph.h"
+#include "sushi/subnet.h"
+#include "sushi/supernet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque scheduler. @since 0.1 */
+typedef struct sushi_sched sushi_sched;
+
+/** What a query's constraints mean to the selection. Values pinned. @since 0.1 */
+typedef enum sushi_sched_mode {
+    /** The most accurate candidate whose predicted latency meets the SLO
+     * (the accuracy floor is only reported). No SLO: the most accurate.
+     * None meets the SLO: the fastest (a reported miss). */
+    SUSHI_SCHED_MOST_ACCURATE = 0,
+    /** The fastest candidate that meets the accuracy floor (the SLO is only
+     * reported). No floor: the fastest. None meets it: the most accurate. */
+    SUSHI_SCHED_FASTEST = 1,
+    /** Both constraints (default): with an SLO, the most accurate candidate
+     * that meets the SLO and the floor; with only a floor, the fastest that
+     * meets it; with neither, the most accurate. When no candidate satisfies
+     * the query, the fallback (sushi_sched_fallback) decides. */
+    SUSHI_SCHED_BOTH = 2
+} sushi_sched_mode;
+
+/** Fallback of SUSHI_SCHED_BOTH when no candidate meets both constraints.
+ * The miss is reported (sushi_result::fallback, slo_met, accuracy_met).
+ * Values pinned. @since 0.1 */
+typedef enum sushi_sched_fallback {
+    /** Default: the fastest candidate that meets the accuracy floor if any,
+     * else the most accurate that meets the SLO if any, else the fastest. */
+    SUSHI_SCHED_FALLBACK_ACCURACY_FIRST = 0,
+    /** The most accurate candidate that meets the SLO if any, else the fastest. */
+    SUSHI_SCHED_FALLBACK_LATENCY_FIRST = 1
+} sushi_sched_fallback;
+
+/** Where the cost of loading a new resident SubGraph goes. Values pinned. @since 0.1 */
+typedef enum sushi_sched_reload {
+    /** Default: the reload's time, bytes and energy are added to the next
+     * query (its prediction includes the reload time, so the selection
+     * accounts for it). */
+    SUSHI_SCHED_RELOAD_NEXT_QUERY = 0,
+    /** The reload overlaps idle time: it is counted in the stream's totals
+     * (reload bytes and time, off-chip bytes, energy) but in no query's latency. */
+    SUSHI_SCHED_RELOAD_SEPARATE = 1
+} sushi_sched_reload;
+
+/** Which candidates the scheduler serves from. Values pinned. @since 0.1 */
+typedef enum sushi_sched_pareto {
+    /** Default: non-dominated in (accuracy up, MACs down, weight bytes down). */
+    SUSHI_SCHED_PARETO_MACS_BYTES = 0,
+    SUSHI_SCHED_PARETO_MACS = 1,  /**< non-dominated in (accuracy, MACs) */
+    SUSHI_SCHED_PARETO_BYTES = 2, /**< non-dominated in (accuracy, weight bytes) */
+    SUSHI_SCHED_PARETO_NONE = 3   /**< every candidate with an accuracy */
+} sushi_sched_pareto;
+
+/** pb_bytes value meaning: ask the backend (param "pb_bytes", else "pb_kib" x 1024). @since 0.1 */
+#define SUSHI_SCHED_PB_AUTO UINT64_MAX
+
+/** Scheduler options. Fill from SUSHI_SCHED_OPTIONS_INIT. @since 0.1 */
+typedef struct sushi_sched_options {
+    size_t size;            /**< sizeof(sushi_sched_options) */
+    int mode;               /**< sushi_sched_mode (default SUSHI_SCHED_BOTH) */
+    int fallback;           /**< sushi_sched_fallback */
+    int reload;             /**< sushi_sched_reload */
+    int pareto;             /**< sushi_sched_pareto */
+    uint32_t window;        /**< Q: queries between cache updates, 1..1,000,000 (default 100) */
+    /** Persistent-buffer capacity in bytes. SUSHI_SCHED_PB_AUTO (default):
+     * read the backend's "pb_bytes" or "pb_kib" param; a backend with
+     * neither gets 0 (nothing can be resident; logged as a warning). An
+     * explicit value is also written to the backend's "pb_bytes"/"pb_kib"
+     * param when it has one, so both agree. */
+    uint64_t pb_bytes;
+    /** Latencies kept for the percentiles: all of them up to this many, then a
+     * uniform reservoir sample of this size (0 = default 1,048,576). */
+    uint32_t latency_samples;
+    uint64_t seed;          /**< seed of the reservoir sampling */
+} sushi_sched_options;
+
+#define SUSHI_SCHED_OPTIONS_INIT                                                               \
+    { sizeof(sushi_sched_options), SUSHI_SCHED_BOTH, SUSHI_SCHED_FALLBACK_ACCURACY_FIRST,      \
+      SUSHI_SCHED_RELOAD_NEXT_QUERY, SUSHI_SCHED_PARETO_MACS_BYTES, 100u, SUSHI_SCHED_PB_AUTO, \
+      0u, 0u }
+
+/**
+ * Create a scheduler. Candidates: the Pareto set (opts->pareto) of the
+ * SuperNet's candidate table, candidates with a NaN accuracy skipped. One
+ * SubNet per candidate is resolved and its cost with nothing resident is
+ * predicted through sushi_backend_cost(). Nothing is resident at first: the
+ * first cache update happens before query Q (or on sushi_sched_update()).
+ * @param sn the SuperNet (kept alive); b and p must be made for the same SuperNet.
+ * @param opts NULL for defaults.
+ * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL argument, SuperNet mismatch, bad
+ * option), SUSHI_ERR_ABI (opts->size too small), SUSHI_ERR_INFEASIBLE (no
+ * candidate has an accuracy; logged), SUSHI_ERR_UNSUPPORTED (backend without
+ * a cost slot), SUSHI_ERR_BACKEND (the backend failed or returned a negative
+ * or non-finite latency), SUSHI_ERR_NOMEM. *out is NULL on failure.
+ * @since 0.1
+ */
+SUSHI_API int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy *p,
+                                 const sushi_sched_options *opts, sushi_sched **out);
+
+/** Release. NULL is a no-op. Does not destroy the backend or the policy. @since 0.1 */
+SUSHI_API void sushi_sched_destroy(sushi_sched *s);
+
+/** A query. Fill from SUSHI_QUERY_INIT. @since 0.1 */
+typedef struct sushi_query {
+    size_t size;          /**< sizeof(sushi_query) */
+    double min_accuracy;  /**< accuracy floor in [0, 1]; 0 = none */
+    double slo_s;         /**< latency SLO in seconds; 0 = none */
+    double arrival_s;     /**< arrival time (>= 0; FIFO queueing is reported, not judged) */
+    /** Optional input image, NCHW float32 (see sushi_run_args); NULL = cost
+     * only. A square in_c x R x R image whose R differs from the served
+     * SubNet's resolution is resized bilinearly (align_corners = false) first. */
+    const float *input;
+    size_t input_len;
+    float *output;        /**< output buffer when input is given */
+    size_t output_len;
+    bool int8;            /**< run the int8 path */
+} sushi_query;
+
+#define SUSHI_QUERY_INIT { sizeof(sushi_query), 0.0, 0.0, 0.0, NULL, 0, NULL, 0, false }
+
+/** What serving one query did. @since 0.1 */
+typedef struct sushi_result {
+    size_t size;              /**< sizeof(sushi_result): set by the caller */
+    uint64_t index;           /**< 0-based number of the query in this scheduler */
+    int32_t candidate;        /**< index of the served SubNet in the SuperNet's candidate table */
+    sushi_config config;      /**< its config */
+    double accuracy;          /**< its candidate-table accuracy */
+    /** Predicted service latency the decision used (with the charged reload). */
+    double predicted_s;
+    /** Service latency: measured when the backend ran the query (its own
+     * reported latency, else wall-clock time), else the backend's model; plus
+     * the charged reload time. */
+    double latency_s;
+    double queue_s;           /**< FIFO wait before service: max(0, previous finish - arrival) */
+    uint64_t offchip_bytes;   /**< off-chip bytes of this query (+ charged reload) */
+    uint64_t weight_bytes;    /**< weight bytes the SubNet needs (demand) */
+    uint64_t hit_bytes;       /**< of which served from the resident SubGraph */
+    double energy_j;          /**< energy (+ charged reload) */
+    double energy_offchip_j;  /**< off-chip part of energy_j */
+    bool slo_met;             /**< latency_s <= SLO (true when no SLO) */
+    bool accuracy_met;        /**< accuracy >= floor (true when no floor) */
+    bool fallback;            /**< no candidate was predicted to satisfy the query */
+    bool ran;                 /**< the backend ran the query (input given and CAP_RUN) */
+    bool updated;             /**< the resident SubGraph was re-chosen just before this query */
+    uint64_t reload_bytes;    /**< reload bytes charged to this query */
+    double reload_s;          /**< reload time charged to this query */
+    double reload_energy_j;   /**< reload energy charged to this query */
+    uint64_t decision_ns;     /**< time the selection took */
+} sushi_result;
+
+#define SUSHI_RESULT_INIT { .size = sizeof(sushi_result) }
+
+/**
+ * Serve one query: (every Q queries, first re-choose the resident SubGraph),
+ * select a candidate, run it when q->input is given and the backend has
+ * SUSHI_BACKEND_CAP_RUN (else only its cost is modelled), and account for it.
+ * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL, NaN, infinite or negative
+ * field), SUSHI_ERR_RANGE (min_accuracy > 1), SUSHI_ERR_ABI (q->size or
+ * r->size too small), or the status of the policy / backend that failed
+ * (nothing is served or counted then).
+ * Not thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r);
+
+/** Re-choose the resident SubGraph now from the SubNets served since the last
+ * update (on demand; the Q counter restarts). @return SUSHI_OK or the
+ * policy's / backend's status. @since 0.1 */
+SUSHI_API int sushi_sched_update(sushi_sched *s);
+
+/**
+ * Give the scheduler the queries to come (offline evaluation only: the
+ * "oracle" policy reads them). future[i] is the query that will be the i-th
+ * one submitted after this call. The array is borrowed: it must stay valid
+ * until the scheduler is destroyed or this is called again (NULL, 0 clears).
+ * At each cache update the policy's view->future holds the SubNets the next
+ * Q of them would be served; see docs/scheduler.md for how that is computed.
+ * @since 0.1
+ */
+SUSHI_API int sushi_sched_set_lookahead(sushi_sched *s, const sushi_query *future, size_t n);
+
+/** Running statistics of the stream (definitions: docs/scheduler.md). @since 0.1 */
+typedef struct sushi_sched_stats {
+    size_t size;                 /**< sizeof(sushi_sched_stats) */
+    uint64_t queries;
+    double latency_mean_s;
+    double latency_p50_s;        /**< nearest-rank percentiles of the kept samples */
+    double latency_p99_s;
+    double latency_max_s;
+    bool latency_exact;          /**< every latency was kept (percentiles exact) */
+    double queue_mean_s;
+    uint64_t slo_queries;        /**< queries with an SLO */
+    double slo_attainment;       /**< fraction of them that met it; NaN when none */
+    uint64_t accuracy_queries;   /**< queries with an accuracy floor */
+    double accuracy_attainment;  /**< fraction of them that met it; NaN when none */
+    double accuracy_mean;        /**< mean candidate-table accuracy served */
+    uint64_t fallbacks;          /**< queries no candidate was predicted to satisfy */
+    uint64_t offchip_bytes;      /**< queries + reloads */
+    uint64_t weight_bytes;       /**< weight bytes demanded by the served SubNets */
+    uint64_t hit_bytes;          /**< of which served from the resident SubGraph */
+    double pb_hit_ratio;         /**< hit_bytes / weight_bytes (0 when nothing demanded) */
+    uint64_t updates;            /**< cache updates (policy calls) */
+    uint64_t reloads;            /**< updates that changed the resident SubGraph */
+    uint64_t reload_bytes;
+    double reload_s;
+    double energy_j;             /**< queries + reloads */
+    double energy_offchip_j;
+    double decision_mean_ns;
+    uint64_t decision_max_ns;
+    double update_mean_ns;       /**< mean wall time of a cache update (policy + reload + cost table) */
+} sushi_sched_stats;
+
+#define SUSHI_SCHED_STATS_INIT { .size = sizeof(sushi_sched_stats) }
+
+/** Fill `st`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI, SUSHI_ERR_NOMEM.
+ * Cost: sorts a copy of the kept latencies. @since 0.1 */
+SUSHI_API int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st);
+
+/** Zero the statistics (the resident SubGraph and the window are kept). @since 0.1 */
+SUSHI_API int sushi_sched_reset_stats(sushi_sched *s);
+
+/** Scheduler summary. Strings live as long as the scheduler. @since 0.1 */
+typedef struct sushi_sched_info {
+    size_t size;                /**< sizeof(sushi_sched_info) */
+    uint32_t n_candidates;      /**< candidates served from (the Pareto set) */
+    uint32_t n_with_accuracy;   /**< candidate-table rows with an accuracy */
+    uint32_t window;            /**< Q */
+    uint64_t pb_bytes;          /**< persistent-buffer capacity used */
+    uint64_t resident_bytes;    /**< bytes resident now */
+    double accuracy_min, accuracy_max;    /**< over the candidates */
+    double latency_min_s, latency_max_s;  /**< predicted, nothing resident */
+    const char *backend;
+    const char *policy;
+} sushi_sched_info;
+
+#define SUSHI_SCHED_INFO_INIT { .size = sizeof(sushi_sched_info) }
+
+/** Fill `info`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. @since 0.1 */
+SUSHI_API int sushi_sched_get_info(const sushi_sched *s, sushi_sched_info *info);
+
+/** One candidate of the scheduler as it stands now. @since 0.1 */
+typedef struct sushi_sched_candidate {
+    size_t size;              /**< sizeof(sushi_sched_candidate) */
+    int32_t table_index;      /**< index in the SuperNet's candidate table */
+    double accuracy;
+    double predicted_s;       /**< predicted latency with the current resident SubGraph (no reload) */
+    uint64_t weight_bytes;
+    uint64_t hit_bytes;       /**< with the current resident SubGraph */
+    const sushi_subnet *subnet; /**< borrowed; lives as long as the scheduler */
+} sushi_sched_candidate;
+
+#define SUSHI_SCHED_CANDIDATE_INIT { .size = sizeof(sushi_sched_candidate) }
+
+/** Candidate i of the scheduler (0 = most accurate; by accuracy descending,
+ * then MACs ascending). @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID,
+ * SUSHI_ERR_ABI. @since 0.1 */
+SUSHI_API int sushi_sched_candidate_get(const sushi_sched *s, size_t i, sushi_sched_candidate *out);
+
+/** Copy the resident SubGraph into `out` (a SubGraph of the same SuperNet).
+ * @return SUSHI_OK, SUSHI_ERR_INVALID. @since 0.1 */
+SUSHI_API int sushi_sched_get_resident(const sushi_sched *s, sushi_subgraph *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

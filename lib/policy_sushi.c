@@ -1,0 +1,809 @@
+/* Built-in caching policies built on one SubGraph optimiser:
+ *
+ *   none    nothing resident (the baseline without SubGraph Stationary)
+ *   sushi   from the last Q served SubNets: the SubGraph within capacity that
+ *           maximises the window's hit bytes
+ *   static  chosen once, at the first update, from the candidate set and the
+ *           first window's demand; never changed
+ *   oracle  like sushi, but from the SubNets the next Q queries will be
+ *           served (view->future): an offline upper bound
+ *
+ * The optimiser (docs/scheduler.md, "The sushi policy"). Demand = a weighted
+ * multiset of SubNets D. For a SubGraph G, savings(G) = sum_{s in D} w_s
+ * hit(s, G). hit() is separable over weight tensors, and a SubGraph holds one
+ * prefix box (o x i channels) per tensor, so
+ *     savings(G) = sum_t V_t(o_t, i_t),
+ *     V_t(o, i)  = k_t^2 sum_s w_s min(o_s, o) min(i_s, i),  cost o i k_t^2,
+ * a multiple-choice knapsack over tensors. Options per tensor: o in the
+ * output-tile grid (multiples of SUSHI_SUBGRAPH_TILE_OUT) plus the exact
+ * extents demanded, i in the in-channel extents demanded. Per tensor the
+ * options' upper concave hull (cost, value) is taken from a start box,
+ * keeping collinear points (so a run of equally demanded tiles stays a run of
+ * tile-sized steps); the hull steps of all tensors are taken greedily by
+ * value per byte (= per-tile demand frequency) while they fit (a step that
+ * does not fit ends its tensor); a residual pass then spends what is left on
+ * the single best-value option change that fits, up to 4 times. This runs from the empty SubGraph and from the intersections of the
+ * 1..4 most frequent SubNets of D (cut to capacity in network order when
+ * they do not fit); the best savings wins.
+ * Bytes the demand leaves free are filled for the candidate set (each
+ * candidate weight 1), starting from the optimum: a tie-break among optima
+ * that keeps the PB useful when demand moves, never a lower saving.
+ * Ties in value per byte go to the tensor with the least weight reuse (output
+ * positions per weight: the most weight-bound layer), which leaves the
+ * savings unchanged but turns hit bytes into more saved time. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const sushi_policy_ops *sushi_policy_none_ops(void);
+const sushi_policy_ops *sushi_policy_sushi_ops(void);
+const sushi_policy_ops *sushi_policy_static_ops(void);
+const sushi_policy_ops *sushi_policy_oracle_ops(void);
+
+#define MAX_SEEDS 4
+#define RESIDUAL_ROUNDS 4
+#define MAX_MERGE 16
+
+typedef struct dpair {
+    uint32_t o, i;
+    double w;
+} dpair;
+
+typedef struct topt {
+    uint32_t o, i;
+    uint64_t cost;
+    double val;
+} topt;
+
+typedef struct tinfo {
+    uint32_t kk;
+    uint64_t reuse;    /* output positions per weight (min over the demand): ties go to the lowest */
+    uint32_t p0, np;   /* demand pairs */
+    uint32_t q0, nq;   /* options */
+} tinfo;
+
+typedef struct hseg {
+    double ratio, dv;
+    uint64_t dc;
+    uint32_t t, step;
+    uint32_t o, i; /* the box this segment ends at */
+} hseg;
+
+typedef struct ditem {
+    const sushi_subnet *s;
+    double w;
+} ditem;
+
+/* Reusable scratch of one policy instance. */
+typedef struct opt_ws {
+    const sushi_context *ctx;
+    uint32_t n_t;
+    tinfo *ti;
+    dpair *pairs;
+    size_t cap_pairs;
+    topt *opts;
+    size_t cap_opts;
+    topt *hull;
+    size_t cap_hull;
+    hseg *segs;
+    size_t cap_segs;
+    ditem *items;
+    size_t cap_items;
+    uint32_t *cur_o, *cur_i, *best_o, *best_i, *seed_o, *seed_i;
+    uint64_t *cur_c;
+    double *cur_v;
+    uint32_t *steps;
+    uint32_t *seg0, *segn, *heap;
+    uint32_t *vals; /* scratch for distinct values */
+    size_t cap_vals;
+} opt_ws;
+
+static int grow(const sushi_context *ctx, void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return SUSHI_OK;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = sushi_realloc(ctx, *p, n * elem);
+    if (!q)
+        return SUSHI_ERR_NOMEM;
+    *p = q;
+    *cap = n;
+    return SUSHI_OK;
+}
+
+static void ws_free(opt_ws *w)
+{
+    if (!w)
+        return;
+    const sushi_context *ctx = w->ctx;
+    sushi_free(ctx, w->ti);
+    sushi_free(ctx, w->pairs);
+    sushi_free(ctx, w->opts);
+    sushi_free(ctx, w->hull);
+    sushi_free(ctx, w->segs);
+    sushi_free(ctx, w->items);
+    sushi_free(ctx, w->cur_o);
+    sushi_free(ctx, w->cur_i);
+    sushi_free(ctx, w->best_o);
+    sushi_free(ctx, w->best_i);
+    sushi_free(ctx, w->seed_o);
+    sushi_free(ctx, w->seed_i);
+    sushi_free(ctx, w->cur_c);
+    sushi_free(ctx, w->cur_v);
+    sushi_free(ctx, w->steps);
+    sushi_free(ctx, w->seg0);
+    sushi_free(ctx, w->segn);
+    sushi_free(ctx, w->heap);
+    sushi_free(ctx, w->vals);
+    sushi_free(ctx, w);
+}
+
+static int ws_create(const sushi_supernet *sn, opt_ws **out)
+{
+    const sushi_context *ctx = sn->ctx;
+    opt_ws *w = sushi_calloc(ctx, 1, sizeof *w);
+    if (!w)
+        return SUSHI_ERR_NOMEM;
+    w->ctx = ctx;
+    uint32_t n = w->n_t = sn->n_wt;
+    w->ti = sushi_calloc(ctx, n + 1, sizeof *w->ti);
+    w->cur_o = sushi_calloc(ctx, n + 1, sizeof *w->cur_o);
+    w->cur_i = sushi_calloc(ctx, n + 1, sizeof *w->cur_i);
+    w->best_o = sushi_calloc(ctx, n + 1, sizeof *w->best_o);
+    w->best_i = sushi_calloc(ctx, n + 1, sizeof *w->best_i);
+    w->seed_o = sushi_calloc(ctx, n + 1, sizeof *w->seed_o);
+    w->seed_i = sushi_calloc(ctx, n + 1, sizeof *w->seed_i);
+    w->cur_c = sushi_calloc(ctx, n + 1, sizeof *w->cur_c);
+    w->cur_v = sushi_calloc(ctx, n + 1, sizeof *w->cur_v);
+    w->steps = sushi_calloc(ctx, n + 1, sizeof *w->steps);
+    w->seg0 = sushi_calloc(ctx, n + 1, sizeof *w->seg0);
+    w->segn = sushi_calloc(ctx, n + 1, sizeof *w->segn);
+    w->heap = sushi_calloc(ctx, n + 1, sizeof *w->heap);
+    if (!w->seg0 || !w->segn || !w->heap || !w->steps || !w->ti || !w->cur_o || !w->cur_i || !w->best_o ||
+        !w->best_i || !w->seed_o || !w->seed_i || !w->cur_c || !w->cur_v) {
+        ws_free(w);
+        return SUSHI_ERR_NOMEM;
+    }
+    for (uint32_t t = 0; t < n; t++)
+        w->ti[t].kk = sn->tensors[sn->wt[t]].kk;
+    *out = w;
+    return SUSHI_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double value_of(const opt_ws *w, uint32_t t, uint32_t o, uint32_t i)
+{
+    const tinfo *ti = &w->ti[t];
+    double v = 0.0;
+    for (uint32_t p = 0; p < ti->np; p++) {
+        const dpair *d = &w->pairs[ti->p0 + p];
+        uint32_t mo = d->o < o ? d->o : o, mi = d->i < i ? d->i : i;
+        v += d->w * (double)mo * (double)mi;
+    }
+    return v * ti->kk;
+}
+
+static int cmp_opt_cost(const void *a, const void *b)
+{
+    const topt *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? -1 : 1;
+    return (x->val < y->val) - (x->val > y->val); /* higher value first */
+}
+
+/* Weight reuse of each tensor: the output positions its layer computes per
+ * weight (out_h x out_w; 1 for linear and squeeze-excite layers), the
+ * minimum over the demand. A hit byte of a low-reuse tensor is a byte a
+ * weight-bound layer does not wait for, so among equally demanded tiles the
+ * optimiser takes those first. It never changes the savings. */
+static void compute_reuse(opt_ws *w, const ditem *items, size_t n_items)
+{
+    for (uint32_t t = 0; t < w->n_t; t++)
+        w->ti[t].reuse = UINT64_MAX;
+    const sushi_subnet *prev = NULL;
+    for (size_t k = 0; k < n_items; k++) {
+        const sushi_subnet *s = items[k].s;
+        if (s == prev)
+            continue;
+        prev = s;
+        const sushi_supernet *sn = s->sn;
+        for (uint32_t l = 0; l < s->n_layers; l++) {
+            const sushi_layer *ly = &s->layers[l];
+            uint64_t pos = ly->op == SUSHI_OP_SE || ly->op == SUSHI_OP_LINEAR ? 1u : (uint64_t)ly->out_h * ly->out_w;
+            int32_t ts[2] = { ly->w, ly->w2 };
+            for (int j = 0; j < 2; j++) {
+                if (ts[j] < 0 || (uint32_t)ts[j] >= sn->n_tensors)
+                    continue;
+                int32_t slot = sn->tensors[ts[j]].wslot;
+                if (slot >= 0 && (uint32_t)slot < w->n_t && pos < w->ti[slot].reuse)
+                    w->ti[slot].reuse = pos;
+            }
+        }
+    }
+}
+
+/* Demand pairs and options of every tensor (options sorted by cost). */
+static int build_options(opt_ws *w, const ditem *items, size_t n_items)
+{
+    const sushi_context *ctx = w->ctx;
+    size_t np = 0, nq = 0;
+    compute_reuse(w, items, n_items);
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        tinfo *ti = &w->ti[t];
+        ti->p0 = (uint32_t)np;
+        ti->np = 0;
+        for (size_t k = 0; k < n_items; k++) {
+            const sushi_subnet *s = items[k].s;
+            uint32_t o = s->box_out[t], i = s->box_in[t];
+            if (o == 0 || i == 0 || !(items[k].w > 0.0))
+                continue;
+            uint32_t p = 0;
+            for (; p < ti->np; p++)
+                if (w->pairs[ti->p0 + p].o == o && w->pairs[ti->p0 + p].i == i)
+                    break;
+            if (p == ti->np) {
+                if (grow(ctx, (void **)&w->pairs, &w->cap_pairs, np + 1, sizeof *w->pairs))
+                    return SUSHI_ERR_NOMEM;
+                w->pairs[np++] = (dpair){ o, i, 0.0 };
+                ti->np++;
+            }
+            w->pairs[ti->p0 + p].w += items[k].w;
+        }
+        /* options: o in tile grid + demanded extents, i in demanded extents */
+        ti->q0 = (uint32_t)nq;
+        ti->nq = 0;
+        if (ti->np == 0)
+            continue;
+        uint32_t omax = 0;
+        for (uint32_t p = 0; p < ti->np; p++)
+            if (w->pairs[ti->p0 + p].o > omax)
+                omax = w->pairs[ti->p0 + p].o;
+        size_t nv = 0;
+        size_t need = omax / SUSHI_SUBGRAPH_TILE_OUT + 2 * ti->np + 2;
+        if (grow(ctx, (void **)&w->vals, &w->cap_vals, need, sizeof *w->vals))
+            return SUSHI_ERR_NOMEM;
+        for (uint32_t o = SUSHI_SUBGRAPH_TILE_OUT; o < omax; o += SUSHI_SUBGRAPH_TILE_OUT)
+            w->vals[nv++] = o;
+        for (uint32_t p = 0; p < ti->np; p++)
+            w->vals[nv++] = w->pairs[ti->p0 + p].o;
+        qsort(w->vals, nv, sizeof *w->vals, cmp_u32);
+        size_t no = 0;
+        for (size_t k = 0; k < nv; k++)
+            if (no == 0 || w->vals[no - 1] != w->vals[k])
+                w->vals[no++] = w->vals[k];
+        uint32_t *ov = w->vals, *iv = w->vals + no;
+        size_t ni = 0;
+        for (uint32_t p = 0; p < ti->np; p++)
+            iv[ni++] = w->pairs[ti->p0 + p].i;
+        qsort(iv, ni, sizeof *iv, cmp_u32);
+        size_t nid = 0;
+        for (size_t k = 0; k < ni; k++)
+            if (nid == 0 || iv[nid - 1] != iv[k])
+                iv[nid++] = iv[k];
+        if (grow(ctx, (void **)&w->opts, &w->cap_opts, nq + no * nid, sizeof *w->opts))
+            return SUSHI_ERR_NOMEM;
+        /* options in cost order: merge the nid runs (one per in-extent,
+         * each ascending in o) -- no sort, no allocation */
+        uint32_t pos[MAX_MERGE];
+        if (nid > MAX_MERGE) { /* many distinct in-extents: plain sort */
+            for (size_t a = 0; a < no; a++)
+                for (size_t b = 0; b < nid; b++) {
+                    topt *q = &w->opts[nq++];
+                    q->o = ov[a], q->i = iv[b];
+                    q->cost = (uint64_t)ov[a] * iv[b] * ti->kk;
+                    q->val = value_of(w, t, ov[a], iv[b]);
+                }
+            ti->nq = (uint32_t)(nq - ti->q0);
+            qsort(w->opts + ti->q0, ti->nq, sizeof *w->opts, cmp_opt_cost);
+            continue;
+        }
+        for (size_t b = 0; b < nid; b++)
+            pos[b] = 0;
+        for (size_t left = no * nid; left > 0; left--) {
+            size_t bb = SIZE_MAX;
+            uint64_t bc = 0;
+            for (size_t b = 0; b < nid; b++) {
+                if (pos[b] >= no)
+                    continue;
+                uint64_t c = (uint64_t)ov[pos[b]] * iv[b];
+                if (bb == SIZE_MAX || c < bc || (c == bc && b > bb)) /* equal cost: larger i first */
+                    bb = b, bc = c;
+            }
+            topt *q = &w->opts[nq++];
+            q->o = ov[pos[bb]], q->i = iv[bb];
+            q->cost = bc * ti->kk;
+            q->val = value_of(w, t, q->o, q->i);
+            pos[bb]++;
+        }
+        ti->nq = (uint32_t)(nq - ti->q0);
+    }
+    return SUSHI_OK;
+}
+
+/* heap order: larger next-segment ratio first; on ties the tensor with the
+ * lower weight reuse (more weight-bound), then the lower index */
+static bool heap_before(const opt_ws *w, uint32_t a, uint32_t b)
+{
+    double ra = w->segs[w->seg0[a] + w->steps[a]].ratio, rb = w->segs[w->seg0[b] + w->steps[b]].ratio;
+    if (ra != rb)
+        return ra > rb;
+    if (w->ti[a].reuse != w->ti[b].reuse)
+        return w->ti[a].reuse < w->ti[b].reuse;
+    return a < b;
+}
+
+static void sift_down(opt_ws *w, size_t n, size_t k)
+{
+    for (;;) {
+        size_t l = 2 * k + 1, r = l + 1, m = k;
+        if (l < n && heap_before(w, w->heap[l], w->heap[m]))
+            m = l;
+        if (r < n && heap_before(w, w->heap[r], w->heap[m]))
+            m = r;
+        if (m == k)
+            return;
+        uint32_t x = w->heap[k];
+        w->heap[k] = w->heap[m];
+        w->heap[m] = x;
+        k = m;
+    }
+}
+
+/* Greedy from the start boxes seed_o/seed_i (all 0: the empty SubGraph).
+ * Leaves the result in cur_o/cur_i and its savings in *savings (-1 when the
+ * start does not fit). */
+static int greedy(opt_ws *w, uint64_t capacity, double *savings)
+{
+    const sushi_context *ctx = w->ctx;
+    uint64_t used = 0;
+    size_t ns = 0;
+    *savings = -1.0;
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        const tinfo *ti = &w->ti[t];
+        uint32_t o0 = w->seed_o[t], i0 = w->seed_i[t];
+        if (o0 == 0 || i0 == 0 || ti->np == 0)
+            o0 = i0 = 0;
+        w->cur_o[t] = o0;
+        w->cur_i[t] = i0;
+        w->cur_c[t] = (uint64_t)o0 * i0 * ti->kk;
+        w->cur_v[t] = o0 ? value_of(w, t, o0, i0) : 0.0;
+        w->steps[t] = 0;
+        w->seg0[t] = (uint32_t)ns;
+        w->segn[t] = 0;
+        used += w->cur_c[t];
+        if (ti->nq == 0)
+            continue;
+        if (grow(ctx, (void **)&w->hull, &w->cap_hull, ti->nq, sizeof *w->hull))
+            return SUSHI_ERR_NOMEM;
+        topt start = { o0, i0, w->cur_c[t], w->cur_v[t] };
+        topt *H = w->hull;
+        size_t m = 0;
+        for (uint32_t q = 0; q < ti->nq; q++) {
+            const topt *op = &w->opts[ti->q0 + q];
+            if (op->o >= o0 && op->i >= i0 && op->cost > start.cost && op->val > start.val)
+                H[m++] = *op;
+        }
+        /* upper concave hull from `start`, built in place in H[0..h) */
+        size_t h = 0;
+        for (size_t k = 0; k < m; k++) {
+            topt p = H[k];
+            if (p.val <= (h ? H[h - 1].val : start.val))
+                continue;
+            while (h > 0) {
+                topt a = h >= 2 ? H[h - 2] : start, b = H[h - 1];
+                double s1 = (b.val - a.val) / (double)(b.cost - a.cost);
+                double s2 = (p.val - b.val) / (double)(p.cost - b.cost);
+                if (s1 >= s2) /* keep collinear tile steps: the greedy stops at a tile */
+                    break;
+                h--;
+            }
+            H[h++] = p;
+        }
+        if (grow(ctx, (void **)&w->segs, &w->cap_segs, ns + h, sizeof *w->segs))
+            return SUSHI_ERR_NOMEM;
+        w->segn[t] = (uint32_t)h;
+        topt a = start;
+        for (size_t k = 0; k < h; k++) {
+            hseg *sg = &w->segs[ns++];
+            sg->dc = H[k].cost - a.cost;
+            sg->dv = H[k].val - a.val;
+            sg->ratio = sg->dv / (double)sg->dc;
+            if (k > 0 && sg->ratio > sg[-1].ratio) /* rounding: keep ratios non-increasing */
+                sg->ratio = sg[-1].ratio;
+            sg->t = t;
+            sg->step = (uint32_t)k;
+            sg->o = H[k].o;
+            sg->i = H[k].i;
+            a = H[k];
+        }
+    }
+    if (used > capacity)
+        return SUSHI_OK;
+    /* merge the tensors' hull chains (each non-increasing in value per
+     * byte) through a max-heap on their next segment's ratio */
+    size_t nh = 0;
+    for (uint32_t t = 0; t < w->n_t; t++)
+        if (w->segn[t])
+            w->heap[nh++] = t;
+    for (size_t k = nh / 2; k-- > 0;)
+        sift_down(w, nh, k);
+    while (nh > 0) {
+        uint32_t t = w->heap[0];
+        const hseg *sg = &w->segs[w->seg0[t] + w->steps[t]];
+        if (used + sg->dc <= capacity) {
+            w->cur_o[t] = sg->o;
+            w->cur_i[t] = sg->i;
+            w->cur_c[t] += sg->dc;
+            w->cur_v[t] += sg->dv;
+            used += sg->dc;
+            if (++w->steps[t] < w->segn[t]) {
+                sift_down(w, nh, 0);
+                continue;
+            }
+        }
+        w->heap[0] = w->heap[--nh]; /* done, or blocked: the rest of its chain is out */
+        sift_down(w, nh, 0);
+    }
+    /* residual: the best single option change that fits, a few times */
+    for (int round = 0; round < RESIDUAL_ROUNDS; round++) {
+        uint64_t rem = capacity - used;
+        double best = 0.0;
+        uint32_t bt = UINT32_MAX;
+        const topt *bq = NULL;
+        for (uint32_t t = 0; t < w->n_t; t++) {
+            const tinfo *ti = &w->ti[t];
+            for (uint32_t q = 0; q < ti->nq; q++) {
+                const topt *op = &w->opts[ti->q0 + q];
+                if (op->cost > w->cur_c[t] + rem)
+                    continue;
+                double dv = op->val - w->cur_v[t];
+                if (dv > best) {
+                    best = dv;
+                    bt = t;
+                    bq = op;
+                }
+            }
+        }
+        if (!bq)
+            break;
+        used = used - w->cur_c[bt] + bq->cost;
+        w->cur_o[bt] = bq->o;
+        w->cur_i[bt] = bq->i;
+        w->cur_c[bt] = bq->cost;
+        w->cur_v[bt] = bq->val;
+    }
+    double sv = 0.0;
+    for (uint32_t t = 0; t < w->n_t; t++)
+        sv += w->cur_v[t];
+    *savings = sv;
+    return SUSHI_OK;
+}
+
+/* Cut the seed boxes to `capacity` as sushi_subgraph_truncate() does: whole
+ * tensors in network order, then whole output tiles of the first tensor
+ * that does not fit. */
+static void truncate_seed(opt_ws *w, uint64_t capacity)
+{
+    uint64_t used = 0;
+    uint32_t t = 0;
+    for (; t < w->n_t; t++) {
+        uint64_t row = (uint64_t)w->seed_i[t] * w->ti[t].kk;
+        uint64_t full = row * w->seed_o[t];
+        if (used + full <= capacity) {
+            used += full;
+            continue;
+        }
+        uint64_t tiles = row ? (capacity - used) / (row * SUSHI_SUBGRAPH_TILE_OUT) : 0;
+        w->seed_o[t] = (uint32_t)(tiles * SUSHI_SUBGRAPH_TILE_OUT);
+        if (w->seed_o[t] == 0)
+            w->seed_i[t] = 0;
+        t++;
+        break;
+    }
+    for (; t < w->n_t; t++)
+        w->seed_o[t] = w->seed_i[t] = 0;
+}
+
+static int cmp_item_w(const void *a, const void *b)
+{
+    const ditem *x = a, *y = b;
+    return (x->w < y->w) - (x->w > y->w);
+}
+
+/* The SubGraph within `capacity` that maximises the weighted hit bytes of
+ * the demand `items` (see the top of this file); bytes left over are then
+ * filled for the secondary demand whose options `fw` holds (built by
+ * build_options; NULL: no fill), starting from that optimum, which cannot
+ * lower the primary savings. Writes the result into `out`. */
+static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, uint64_t capacity,
+                    sushi_subgraph *out, double *savings_out)
+{
+    sushi_subgraph_clear(out);
+    if (savings_out)
+        *savings_out = 0.0;
+    if (n_items == 0 || capacity == 0)
+        return SUSHI_OK;
+    int rc = build_options(w, items, n_items);
+    if (rc)
+        return rc;
+    /* distinct SubNets by weight, for the intersection seeds */
+    if (grow(w->ctx, (void **)&w->items, &w->cap_items, n_items, sizeof *w->items))
+        return SUSHI_ERR_NOMEM;
+    size_t nd = 0;
+    for (size_t k = 0; k < n_items; k++) {
+        size_t j = 0;
+        for (; j < nd; j++)
+            if (w->items[j].s == items[k].s)
+                break;
+        if (j == nd)
+            w->items[nd++] = (ditem){ items[k].s, 0.0 };
+        w->items[j].w += items[k].w;
+    }
+    qsort(w->items, nd, sizeof *w->items, cmp_item_w);
+
+    double best = -1.0;
+    for (int seed = 0; seed <= MAX_SEEDS && seed <= (int)nd; seed++) {
+        bool same_as_prev = seed > 1;
+        uint64_t bytes = 0;
+        for (uint32_t t = 0; t < w->n_t; t++) {
+            uint32_t o = 0, i = 0;
+            if (seed > 0) {
+                o = UINT32_MAX, i = UINT32_MAX;
+                for (int k = 0; k < seed; k++) {
+                    const sushi_subnet *s = w->items[k].s;
+                    o = s->box_out[t] < o ? s->box_out[t] : o;
+                    i = s->box_in[t] < i ? s->box_in[t] : i;
+                }
+            }
+            if (o != w->seed_o[t] || i != w->seed_i[t])
+                same_as_prev = false;
+            w->seed_o[t] = o;
+            w->seed_i[t] = i;
+            bytes += (uint64_t)o * i * w->ti[t].kk;
+        }
+        if (seed > 0 && same_as_prev)
+            continue;
+        if (bytes > capacity)
+            truncate_seed(w, capacity);
+        double sv;
+        rc = greedy(w, capacity, &sv);
+        if (rc)
+            return rc;
+        if (sv > best) {
+            best = sv;
+            memcpy(w->best_o, w->cur_o, w->n_t * sizeof *w->cur_o);
+            memcpy(w->best_i, w->cur_i, w->n_t * sizeof *w->cur_i);
+        }
+    }
+    if (best < 0.0)
+        return SUSHI_OK;
+    uint64_t used = 0;
+    for (uint32_t t = 0; t < w->n_t; t++)
+        used += (uint64_t)w->best_o[t] * w->best_i[t] * w->ti[t].kk;
+    if (fw && used < capacity) {
+        memcpy(fw->seed_o, w->best_o, w->n_t * sizeof *fw->seed_o);
+        memcpy(fw->seed_i, w->best_i, w->n_t * sizeof *fw->seed_i);
+        double sv;
+        rc = greedy(fw, capacity, &sv);
+        if (rc)
+            return rc;
+        if (sv >= 0.0) {
+            memcpy(w->best_o, fw->cur_o, w->n_t * sizeof *w->cur_o);
+            memcpy(w->best_i, fw->cur_i, w->n_t * sizeof *w->cur_i);
+        }
+    }
+    for (uint32_t t = 0; t < w->n_t; t++)
+        sushi_subgraph_set(out, t, w->best_o[t], w->best_i[t]);
+    if (savings_out)
+        *savings_out = best;
+    return SUSHI_OK;
+}
+
+/* ------------------------------------------------------------------ policies */
+
+typedef struct opt_policy {
+    opt_ws *ws;
+    opt_ws *fill;                       /* options of the candidate set (the fill demand) */
+    const sushi_subnet **fill_key;      /* the candidate list they were built for */
+    size_t n_fill_key;
+    ditem *items;
+    size_t cap_items;
+    sushi_subgraph *fixed; /* static: the chosen SubGraph */
+    bool chosen;
+} opt_policy;
+
+static int op_create(void *user, const sushi_supernet *sn, void **out)
+{
+    (void)user;
+    opt_policy *p = sushi_calloc(sn->ctx, 1, sizeof *p);
+    if (!p)
+        return SUSHI_ERR_NOMEM;
+    int rc = ws_create(sn, &p->ws);
+    if (!rc)
+        rc = ws_create(sn, &p->fill);
+    if (!rc)
+        rc = sushi_subgraph_create(sn, &p->fixed);
+    if (rc) {
+        ws_free(p->ws);
+        ws_free(p->fill);
+        sushi_free(sn->ctx, p);
+        return rc;
+    }
+    *out = p;
+    return SUSHI_OK;
+}
+
+static void op_destroy(void *state)
+{
+    opt_policy *p = state;
+    const sushi_context *ctx = p->ws->ctx;
+    sushi_subgraph_destroy(p->fixed);
+    sushi_free(ctx, p->items);
+    sushi_free(ctx, p->fill_key);
+    ws_free(p->fill);
+    ws_free(p->ws);
+    sushi_free(ctx, p);
+}
+
+/* items = a (weight wa each) followed by b (weight wb each) */
+static int fill_items(opt_policy *p, const sushi_subnet *const *a, size_t na, double wa,
+                      const sushi_subnet *const *b, size_t nb, double wb, size_t *n)
+{
+    if (grow(p->ws->ctx, (void **)&p->items, &p->cap_items, na + nb + 1, sizeof *p->items))
+        return SUSHI_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t j = 0; j < na; j++)
+        if (a[j])
+            p->items[k++] = (ditem){ a[j], wa };
+    for (size_t j = 0; j < nb; j++)
+        if (b[j])
+            p->items[k++] = (ditem){ b[j], wb };
+    *n = k;
+    return SUSHI_OK;
+}
+
+/* Empty demand: keep what is resident (cut to capacity). */
+static int keep_current(const sushi_policy_view *v, sushi_subgraph *next)
+{
+    if (!v->current)
+        return SUSHI_OK;
+    int rc = sushi_subgraph_copy(next, v->current);
+    return rc ? rc : sushi_subgraph_truncate(next, v->capacity_bytes);
+}
+
+/* The fill workspace for the view's candidate set: its options depend only
+ * on the candidates, so they are built once per candidate list. NULL when
+ * the view has no candidates. */
+static int fill_ws_for(opt_policy *p, const sushi_policy_view *v, opt_ws **out)
+{
+    *out = NULL;
+    if (!v->candidates || v->n_candidates == 0)
+        return SUSHI_OK;
+    const sushi_context *ctx = p->ws->ctx;
+    bool same = p->fill_key && p->n_fill_key == v->n_candidates &&
+                memcmp(p->fill_key, v->candidates, v->n_candidates * sizeof *p->fill_key) == 0;
+    if (!same) {
+        size_t n;
+        int rc = fill_items(p, v->candidates, v->n_candidates, 1.0, NULL, 0, 0.0, &n);
+        if (!rc)
+            rc = build_options(p->fill, p->items, n);
+        if (rc)
+            return rc;
+        const sushi_subnet **k = sushi_realloc(ctx, p->fill_key, v->n_candidates * sizeof *k);
+        if (!k)
+            return SUSHI_ERR_NOMEM;
+        memcpy(k, v->candidates, v->n_candidates * sizeof *k);
+        p->fill_key = k;
+        p->n_fill_key = v->n_candidates;
+    }
+    *out = p->fill;
+    return SUSHI_OK;
+}
+
+/* demand = `subs` (weight 1 each); spare bytes filled for the candidate set */
+static int choose_for(opt_policy *p, const sushi_policy_view *v, const sushi_subnet *const *subs, size_t n_subs,
+                      sushi_subgraph *next)
+{
+    opt_ws *fw;
+    int rc = fill_ws_for(p, v, &fw);
+    size_t n;
+    if (!rc)
+        rc = fill_items(p, subs, n_subs, 1.0, NULL, 0, 0.0, &n);
+    return rc ? rc : optimise(p->ws, p->items, n, fw, v->capacity_bytes, next, NULL);
+}
+
+static int sushi_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
+{
+    opt_policy *p = state;
+    if (v->n_window == 0)
+        return keep_current(v, next);
+    return choose_for(p, v, v->window, v->n_window, next);
+}
+
+static int oracle_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
+{
+    opt_policy *p = state;
+    if (v->n_future == 0 || !v->future)
+        return sushi_choose(state, v, next); /* no future given: behaves as sushi */
+    return choose_for(p, v, v->future, v->n_future, next);
+}
+
+static int static_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
+{
+    opt_policy *p = state;
+    if (!p->chosen) {
+        /* the candidate set (total weight = the window's, or 1 without a
+         * window) plus the first window's demand (weight 1 per query) */
+        double total = v->n_window ? (double)v->n_window : 1.0;
+        double wc = v->n_candidates ? total / (double)v->n_candidates : 0.0;
+        size_t n;
+        int rc = fill_items(p, v->window, v->n_window, 1.0, v->candidates, v->n_candidates, wc, &n);
+        if (!rc)
+            rc = optimise(p->ws, p->items, n, NULL, v->capacity_bytes, p->fixed, NULL);
+        if (rc)
+            return rc;
+        p->chosen = true;
+    }
+    int rc = sushi_subgraph_copy(next, p->fixed);
+    return rc ? rc : sushi_subgraph_truncate(next, v->capacity_bytes);
+}
+
+static int none_create(void *user, const sushi_supernet *sn, void **out)
+{
+    (void)user;
+    (void)sn;
+    *out = NULL;
+    return SUSHI_OK;
+}
+
+static int none_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
+{
+    (void)state;
+    (void)v;
+    return sushi_subgraph_clear(next);
+}
+
+static const sushi_policy_ops none_ops = {
+    .abi_version = SUSHI_POLICY_ABI_VERSION,
+    .description = "no SubGraph Stationary: nothing resident (the baseline)",
+    .create = none_create,
+    .choose = none_choose,
+};
+
+static const sushi_policy_ops sushi_ops = {
+    .abi_version = SUSHI_POLICY_ABI_VERSION,
+    .description = "SushiSched: the SubGraph within capacity maximising the last Q queries' hit bytes",
+    .create = op_create,
+    .destroy = op_destroy,
+    .choose = sushi_choose,
+};
+
+static const sushi_policy_ops static_ops = {
+    .abi_version = SUSHI_POLICY_ABI_VERSION,
+    .description = "one SubGraph chosen at the first update from the candidates and the first window; never changed",
+    .create = op_create,
+    .destroy = op_destroy,
+    .choose = static_choose,
+};
+
+static const sushi_policy_ops oracle_ops = {
+    .abi_version = SUSHI_POLICY_ABI_VERSION,
+    .description = "offline upper bound: maximises the hit bytes of the next Q queries (needs a lookahead)",
+    .create = op_create,
+    .destroy = op_destroy,
+    .choose = oracle_choose,
+};
+
+const sushi_policy_ops *sushi_policy_none_ops(void) { return &none_ops; }
+const sushi_policy_ops *sushi_policy_sushi_ops(void) { return &sushi_ops; }
+const sushi_policy_ops *sushi_policy_static_ops(void) { return &static_ops; }
+const sushi_policy_ops *sushi_policy_oracle_ops(void) { return &oracle_ops; }

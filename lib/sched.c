@@ -1,0 +1,949 @@
+/* sushi_sched (SushiSched): per-query SubNet selection over the Pareto
+ * candidates, cache updates through a policy, reload charging and running
+ * statistics. docs/scheduler.md describes the algorithms.
+ *
+ * Selection is O(log n): candidates are kept sorted by accuracy (descending);
+ * for the current resident SubGraph the scheduler keeps each candidate's
+ * predicted latency and the prefix minimum of those latencies (pmin). Then
+ *   - the most accurate candidate meeting an SLO is the first position whose
+ *     prefix-minimum latency meets it (pmin_lat is non-increasing, and drops
+ *     exactly at the first candidate that is faster than all before it);
+ *   - the fastest candidate meeting an accuracy floor is pmin at the last
+ *     position whose accuracy meets the floor.
+ * Both are binary searches. The tables are recomputed (one backend cost call
+ * per candidate) only when the resident SubGraph changes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "sushi/sched.h"
+
+#define DEFAULT_SAMPLES (1u << 20)
+#define MAX_WINDOW 1000000u
+
+/* Cost table of every candidate under one resident SubGraph. */
+typedef struct ctab {
+    double *lat;        /* predicted latency */
+    uint64_t *off;      /* off-chip bytes */
+    uint64_t *hit;      /* hit bytes */
+    double *en, *en_off;
+    uint32_t *pmin;     /* argmin of lat[0..j] (earliest on ties) */
+    double *pmin_lat;   /* lat[pmin[j]] */
+} ctab;
+
+typedef struct sched_acc {
+    uint64_t queries, slo_q, slo_met, acc_q, acc_met, fallbacks;
+    uint64_t off, wb, hit, updates, reloads, reload_bytes, dec_max;
+    double lat_sum, lat_max, queue_sum, acc_sum, reload_s, energy, energy_off, dec_sum, upd_sum;
+    /* latency reservoir */
+    double *smp;
+    uint32_t n_smp, alloc_smp;
+    uint64_t seen;
+} sched_acc;
+
+struct sushi_sched {
+    sushi_supernet *sn;
+    const sushi_context *ctx;
+    sushi_backend *b;
+    sushi_policy *p;
+    sushi_sched_options o;
+    uint64_t capacity;
+    uint32_t n_with_acc;
+    /* candidates, sorted by accuracy descending */
+    uint32_t n;
+    int32_t *table;
+    double *acc;
+    uint64_t *wbytes;
+    sushi_subnet **sub;
+    const sushi_subnet **sub_c; /* the same pointers, const (view->candidates) */
+    ctab cur, tmp;
+    double lat_min0, lat_max0;  /* predicted range with nothing resident */
+    sushi_subgraph *resident, *next, *spare;
+    bool self_pb;               /* backend has no set_resident: the scheduler counts hits itself */
+    /* window of served candidates (positions) since the last update */
+    uint32_t *win;
+    uint32_t n_win;
+    const sushi_subnet **view_win;
+    /* lookahead (offline oracle) */
+    const sushi_query *la;
+    size_t n_la;
+    uint64_t la_base;
+    const sushi_subnet **view_fut, **view_fut2;
+    /* reload waiting to be charged */
+    double pend_s, pend_en, pend_en_off;
+    uint64_t pend_bytes;
+    bool pend_updated;
+    /* input resized to the served SubNet's resolution */
+    float *rs_buf;
+    size_t rs_cap;
+    /* stream */
+    uint64_t served;            /* queries served since creation (never reset) */
+    double prev_finish;
+    uint64_t rng;
+    sched_acc st;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static void ctab_free(const sushi_context *ctx, ctab *t)
+{
+    sushi_free(ctx, t->lat);
+    sushi_free(ctx, t->off);
+    sushi_free(ctx, t->hit);
+    sushi_free(ctx, t->en);
+    sushi_free(ctx, t->en_off);
+    sushi_free(ctx, t->pmin);
+    sushi_free(ctx, t->pmin_lat);
+    memset(t, 0, sizeof *t);
+}
+
+static int ctab_alloc(const sushi_context *ctx, ctab *t, uint32_t n)
+{
+    t->lat = sushi_calloc(ctx, n, sizeof *t->lat);
+    t->off = sushi_calloc(ctx, n, sizeof *t->off);
+    t->hit = sushi_calloc(ctx, n, sizeof *t->hit);
+    t->en = sushi_calloc(ctx, n, sizeof *t->en);
+    t->en_off = sushi_calloc(ctx, n, sizeof *t->en_off);
+    t->pmin = sushi_calloc(ctx, n, sizeof *t->pmin);
+    t->pmin_lat = sushi_calloc(ctx, n, sizeof *t->pmin_lat);
+    if (!t->lat || !t->off || !t->hit || !t->en || !t->en_off || !t->pmin || !t->pmin_lat)
+        return SUSHI_ERR_NOMEM;
+    return SUSHI_OK;
+}
+
+/* Predict every candidate's cost with `g` resident (NULL or empty: nothing). */
+static int ctab_compute(sushi_sched *s, const sushi_subgraph *g, ctab *t)
+{
+    const sushi_subgraph *res = (g && sushi_subgraph_bytes(g) > 0) ? g : NULL;
+    for (uint32_t i = 0; i < s->n; i++) {
+        sushi_cost c = SUSHI_COST_INIT;
+        int rc = sushi_backend_cost(s->b, s->sub[i], res, &c);
+        if (rc != SUSHI_OK) {
+            sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: backend %s: cost of candidate %d: %s",
+                      sushi_backend_get_name(s->b), (int)s->table[i], sushi_status_str(rc));
+            return rc;
+        }
+        if (!(c.latency_s >= 0.0) || !isfinite(c.latency_s)) {
+            sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: backend %s predicted latency %g for candidate %d",
+                      sushi_backend_get_name(s->b), c.latency_s, (int)s->table[i]);
+            return SUSHI_ERR_BACKEND;
+        }
+        t->lat[i] = c.latency_s;
+        t->off[i] = c.offchip_bytes;
+        t->hit[i] = s->self_pb ? sushi_subgraph_hit_bytes(res, s->sub[i]) : c.hit_bytes;
+        t->en[i] = c.energy_j;
+        t->en_off[i] = c.energy_offchip_j;
+    }
+    uint32_t best = 0;
+    for (uint32_t j = 0; j < s->n; j++) {
+        if (t->lat[j] < t->lat[best])
+            best = j;
+        t->pmin[j] = best;
+        t->pmin_lat[j] = t->lat[best];
+    }
+    return SUSHI_OK;
+}
+
+/* --------------------------------------------------------------- selection */
+
+/* Number of candidates with accuracy >= floor (accuracy sorted descending). */
+static uint32_t count_meeting_floor(const sushi_sched *s, double floor)
+{
+    uint32_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s->acc[mid] >= floor)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* First position whose predicted latency (+ pend) meets slo; n when none. */
+static uint32_t first_meeting_slo(const sushi_sched *s, const ctab *t, double slo, double pend)
+{
+    uint32_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->pmin_lat[mid] + pend <= slo)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The decision. Returns a position in the sorted candidates. */
+static uint32_t select_pos(const sushi_sched *s, const ctab *t, double floor, double slo, double pend,
+                           bool *fallback)
+{
+    const uint32_t n = s->n;
+    bool has_a = floor > 0.0, has_l = slo > 0.0;
+    *fallback = false;
+    if (s->o.mode == SUSHI_SCHED_MOST_ACCURATE)
+        has_a = false;
+    else if (s->o.mode == SUSHI_SCHED_FASTEST)
+        has_l = false;
+
+    if (s->o.mode == SUSHI_SCHED_FASTEST) {
+        uint32_t ca = has_a ? count_meeting_floor(s, floor) : n;
+        if (ca > 0)
+            return t->pmin[ca - 1];
+        *fallback = true;
+        return 0;
+    }
+    if (!has_a && !has_l)
+        return 0;
+    if (!has_l) { /* floor only: fastest meeting it */
+        uint32_t ca = count_meeting_floor(s, floor);
+        if (ca > 0)
+            return t->pmin[ca - 1];
+        *fallback = true;
+        return 0;
+    }
+    uint32_t jl = first_meeting_slo(s, t, slo, pend);
+    if (!has_a) { /* SLO only: most accurate meeting it */
+        if (jl < n)
+            return jl;
+        *fallback = true;
+        return t->pmin[n - 1];
+    }
+    uint32_t ca = count_meeting_floor(s, floor);
+    if (jl < ca) /* the most accurate meeting the SLO also meets the floor */
+        return jl;
+    *fallback = true;
+    if (s->o.fallback == SUSHI_SCHED_FALLBACK_LATENCY_FIRST)
+        return jl < n ? jl : t->pmin[n - 1];
+    if (ca > 0)
+        return t->pmin[ca - 1];
+    return jl < n ? jl : t->pmin[n - 1];
+}
+
+static int check_query(const sushi_query *q)
+{
+    if (q->size < sizeof(sushi_query))
+        return SUSHI_ERR_ABI;
+    if (!isfinite(q->min_accuracy) || !isfinite(q->slo_s) || !isfinite(q->arrival_s))
+        return SUSHI_ERR_INVALID;
+    if (q->min_accuracy < 0.0 || q->slo_s < 0.0 || q->arrival_s < 0.0)
+        return SUSHI_ERR_INVALID;
+    if (q->min_accuracy > 1.0)
+        return SUSHI_ERR_RANGE;
+    return SUSHI_OK;
+}
+
+/* ------------------------------------------------------------------ create */
+
+typedef struct cand_key {
+    uint32_t idx;
+    double acc;
+    uint64_t macs, bytes;
+} cand_key;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand_key *x = a, *y = b;
+    if (x->acc != y->acc)
+        return x->acc > y->acc ? -1 : 1;
+    if (x->macs != y->macs)
+        return x->macs < y->macs ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* true when b dominates a under the chosen Pareto criterion */
+static bool dominates(const cand_key *b, const cand_key *a, int pareto)
+{
+    bool use_m = pareto == SUSHI_SCHED_PARETO_MACS_BYTES || pareto == SUSHI_SCHED_PARETO_MACS;
+    bool use_b = pareto == SUSHI_SCHED_PARETO_MACS_BYTES || pareto == SUSHI_SCHED_PARETO_BYTES;
+    if (b->acc < a->acc || (use_m && b->macs > a->macs) || (use_b && b->bytes > a->bytes))
+        return false;
+    bool strict = b->acc > a->acc || (use_m && b->macs < a->macs) || (use_b && b->bytes < a->bytes);
+    return strict || b->idx < a->idx; /* exact ties: keep the first */
+}
+
+static int read_capacity(sushi_sched *s, uint64_t want)
+{
+    double v = 0.0;
+    if (want != SUSHI_SCHED_PB_AUTO) {
+        s->capacity = want;
+        int rc = sushi_backend_set_param(s->b, "pb_bytes", (double)want);
+        if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
+            rc = sushi_backend_set_param(s->b, "pb_kib", (double)want / 1024.0);
+        if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
+            rc = SUSHI_OK;
+        if (rc != SUSHI_OK)
+            sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: backend %s rejected a persistent buffer of %llu bytes: %s",
+                      sushi_backend_get_name(s->b), (unsigned long long)want, sushi_status_str(rc));
+        return rc;
+    }
+    if (sushi_backend_get_param(s->b, "pb_bytes", &v) == SUSHI_OK && v >= 0.0 && v < 1.8e19) {
+        s->capacity = (uint64_t)v;
+    } else if (sushi_backend_get_param(s->b, "pb_kib", &v) == SUSHI_OK && v >= 0.0 && v < 1.8e16) {
+        s->capacity = (uint64_t)(v * 1024.0);
+    } else {
+        s->capacity = 0;
+        sushi_log(s->ctx, SUSHI_LOG_WARN,
+                  "sched: backend %s has no pb_bytes/pb_kib param and no capacity was given: "
+                  "persistent buffer of 0 bytes (nothing can be resident)",
+                  sushi_backend_get_name(s->b));
+    }
+    return SUSHI_OK;
+}
+
+static int build_candidates(sushi_sched *s)
+{
+    const sushi_supernet *sn = s->sn;
+    cand_key *all = sushi_calloc(s->ctx, sn->n_cand + 1, sizeof *all);
+    cand_key *k = sushi_calloc(s->ctx, sn->n_cand + 1, sizeof *k);
+    if (!k || !all) {
+        sushi_free(s->ctx, k);
+        sushi_free(s->ctx, all);
+        return SUSHI_ERR_NOMEM;
+    }
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < sn->n_cand; i++) {
+        const sushi_candidate *c = &sn->cands[i];
+        if (!isnan(c->accuracy))
+            all[m++] = (cand_key){ i, c->accuracy, c->macs, c->weight_bytes };
+    }
+    s->n_with_acc = m;
+    if (m == 0) {
+        sushi_log(s->ctx, SUSHI_LOG_ERROR,
+                  "sched: SuperNet %s: none of its %u candidates has an accuracy (all NaN): "
+                  "the scheduler has nothing to choose from",
+                  sn->name ? sn->name : "?", sn->n_cand);
+        sushi_free(s->ctx, k);
+        sushi_free(s->ctx, all);
+        return SUSHI_ERR_INFEASIBLE;
+    }
+    /* Pareto filter: O(m^2), done once */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        bool dom = false;
+        if (s->o.pareto != SUSHI_SCHED_PARETO_NONE)
+            for (uint32_t j = 0; j < m && !dom; j++)
+                dom = j != i && dominates(&all[j], &all[i], s->o.pareto);
+        if (!dom)
+            k[kept++] = all[i];
+    }
+    sushi_free(s->ctx, all);
+    qsort(k, kept, sizeof *k, cmp_cand);
+
+    s->n = kept;
+    s->table = sushi_calloc(s->ctx, kept, sizeof *s->table);
+    s->acc = sushi_calloc(s->ctx, kept, sizeof *s->acc);
+    s->wbytes = sushi_calloc(s->ctx, kept, sizeof *s->wbytes);
+    s->sub = sushi_calloc(s->ctx, kept, sizeof *s->sub);
+    s->sub_c = sushi_calloc(s->ctx, kept, sizeof *s->sub_c);
+    int rc = (s->table && s->acc && s->wbytes && s->sub && s->sub_c) ? SUSHI_OK : SUSHI_ERR_NOMEM;
+    for (uint32_t i = 0; i < kept && rc == SUSHI_OK; i++) {
+        s->table[i] = (int32_t)k[i].idx;
+        s->acc[i] = k[i].acc;
+        rc = sushi_subnet_create(sn, &sn->cands[k[i].idx].config, &s->sub[i]);
+        if (rc == SUSHI_OK) {
+            s->wbytes[i] = s->sub[i]->weight_bytes;
+            s->sub_c[i] = s->sub[i];
+        } else {
+            sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: candidate %u does not resolve: %s", k[i].idx,
+                      sushi_status_str(rc));
+        }
+    }
+    sushi_free(s->ctx, k);
+    return rc;
+}
+
+void sushi_sched_destroy(sushi_sched *s)
+{
+    if (!s)
+        return;
+    const sushi_context *ctx = s->ctx;
+    for (uint32_t i = 0; s->sub && i < s->n; i++)
+        sushi_subnet_destroy(s->sub[i]);
+    sushi_free(ctx, s->sub);
+    sushi_free(ctx, s->sub_c);
+    sushi_free(ctx, s->table);
+    sushi_free(ctx, s->acc);
+    sushi_free(ctx, s->wbytes);
+    ctab_free(ctx, &s->cur);
+    ctab_free(ctx, &s->tmp);
+    sushi_subgraph_destroy(s->resident);
+    sushi_subgraph_destroy(s->next);
+    sushi_subgraph_destroy(s->spare);
+    sushi_free(ctx, s->win);
+    sushi_free(ctx, s->view_win);
+    sushi_free(ctx, s->view_fut);
+    sushi_free(ctx, s->view_fut2);
+    sushi_free(ctx, s->st.smp);
+    sushi_free(ctx, s->rs_buf);
+    sushi_supernet *sn = s->sn;
+    sushi_free(ctx, s);
+    sushi_supernet_destroy(sn);
+}
+
+int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy *p,
+                       const sushi_sched_options *opts, sushi_sched **out)
+{
+    if (!out)
+        return SUSHI_ERR_INVALID;
+    *out = NULL;
+    if (!sn || !b || !p || b->sn != sn || p->sn != sn)
+        return SUSHI_ERR_INVALID;
+    sushi_sched_options o = SUSHI_SCHED_OPTIONS_INIT;
+    if (opts) {
+        if (opts->size < sizeof o)
+            return SUSHI_ERR_ABI;
+        o = *opts;
+        o.size = sizeof o;
+    }
+    if (o.mode < SUSHI_SCHED_MOST_ACCURATE || o.mode > SUSHI_SCHED_BOTH ||
+        o.fallback < SUSHI_SCHED_FALLBACK_ACCURACY_FIRST || o.fallback > SUSHI_SCHED_FALLBACK_LATENCY_FIRST ||
+        o.reload < SUSHI_SCHED_RELOAD_NEXT_QUERY || o.reload > SUSHI_SCHED_RELOAD_SEPARATE ||
+        o.pareto < SUSHI_SCHED_PARETO_MACS_BYTES || o.pareto > SUSHI_SCHED_PARETO_NONE ||
+        o.window < 1 || o.window > MAX_WINDOW)
+        return SUSHI_ERR_INVALID;
+    if (o.latency_samples == 0)
+        o.latency_samples = DEFAULT_SAMPLES;
+
+    const sushi_context *ctx = sn->ctx;
+    sushi_sched *s = sushi_calloc(ctx, 1, sizeof *s);
+    if (!s)
+        return SUSHI_ERR_NOMEM;
+    s->sn = (sushi_supernet *)sn;
+    sushi_ref_get(&s->sn->ref);
+    s->ctx = ctx;
+    s->b = b;
+    s->p = p;
+    s->o = o;
+    s->rng = o.seed ^ 0x5C4EDu;
+
+    int rc = read_capacity(s, o.pb_bytes);
+    if (!rc)
+        rc = build_candidates(s);
+    if (!rc)
+        rc = ctab_alloc(ctx, &s->cur, s->n);
+    if (!rc)
+        rc = ctab_alloc(ctx, &s->tmp, s->n);
+    if (!rc)
+        rc = sushi_subgraph_create(sn, &s->resident);
+    if (!rc)
+        rc = sushi_subgraph_create(sn, &s->next);
+    if (!rc)
+        rc = sushi_subgraph_create(sn, &s->spare);
+    if (!rc) {
+        s->win = sushi_calloc(ctx, o.window, sizeof *s->win);
+        s->view_win = sushi_calloc(ctx, o.window, sizeof *s->view_win);
+        s->view_fut = sushi_calloc(ctx, o.window, sizeof *s->view_fut);
+        s->view_fut2 = sushi_calloc(ctx, o.window, sizeof *s->view_fut2);
+        if (!s->win || !s->view_win || !s->view_fut || !s->view_fut2)
+            rc = SUSHI_ERR_NOMEM;
+    }
+    if (!rc && !b->entry->ops.cost) {
+        sushi_log(ctx, SUSHI_LOG_ERROR, "sched: backend %s has no cost slot", sushi_backend_get_name(b));
+        rc = SUSHI_ERR_UNSUPPORTED;
+    }
+    if (!rc)
+        rc = ctab_compute(s, NULL, &s->cur);
+    if (!rc) {
+        s->lat_min0 = s->cur.pmin_lat[s->n - 1];
+        s->lat_max0 = 0.0;
+        for (uint32_t i = 0; i < s->n; i++)
+            if (s->cur.lat[i] > s->lat_max0)
+                s->lat_max0 = s->cur.lat[i];
+        /* start from an empty persistent buffer on the device too */
+        int r2 = sushi_backend_set_resident(b, NULL, NULL);
+        if (r2 == SUSHI_ERR_UNSUPPORTED)
+            s->self_pb = true;
+        else if (r2 != SUSHI_OK)
+            rc = r2;
+    }
+    if (rc) {
+        sushi_sched_destroy(s);
+        return rc;
+    }
+    sushi_log(ctx, SUSHI_LOG_INFO,
+              "sched: %u candidates (Pareto of %u with accuracy), window %u, persistent buffer %llu bytes",
+              s->n, s->n_with_acc, o.window, (unsigned long long)s->capacity);
+    *out = s;
+    return SUSHI_OK;
+}
+
+/* ------------------------------------------------------------------ update */
+
+static bool same_subgraph(const sushi_subgraph *a, const sushi_subgraph *b)
+{
+    return sushi_subgraph_bytes(a) == sushi_subgraph_bytes(b) && sushi_subgraph_contains(a, b) &&
+           sushi_subgraph_contains(b, a);
+}
+
+/* The SubNets the next Q lookahead queries would be served under table t. */
+static size_t simulate_future(const sushi_sched *s, const ctab *t, const sushi_subnet **out)
+{
+    size_t m = 0;
+    for (uint32_t k = 0; k < s->o.window; k++) {
+        uint64_t qi = s->served + k;
+        if (qi < s->la_base || qi - s->la_base >= s->n_la)
+            break;
+        const sushi_query *q = &s->la[qi - s->la_base];
+        if (check_query(q) != SUSHI_OK)
+            continue;
+        bool fb;
+        out[m++] = s->sub[select_pos(s, t, q->min_accuracy, q->slo_s, 0.0, &fb)];
+    }
+    return m;
+}
+
+static int choose(sushi_sched *s, const sushi_subnet **future, size_t n_future, sushi_subgraph *into)
+{
+    for (uint32_t i = 0; i < s->n_win; i++)
+        s->view_win[i] = s->sub[s->win[i]];
+    sushi_policy_view v = {
+        .size = sizeof v,
+        .supernet = s->sn,
+        .capacity_bytes = s->capacity,
+        .current = s->resident,
+        .window = s->view_win,
+        .n_window = s->n_win,
+        .future = n_future ? future : NULL,
+        .n_future = n_future,
+        .candidates = s->sub_c,
+        .n_candidates = s->n,
+    };
+    return sushi_policy_choose(s->p, &v, into);
+}
+
+int sushi_sched_update(sushi_sched *s)
+{
+    if (!s)
+        return SUSHI_ERR_INVALID;
+    uint64_t t0 = now_ns();
+    int rc;
+    if (s->la && s->n_la) {
+        /* Offline lookahead: the SubNets the next Q queries get depend on the
+         * SubGraph being chosen; iterate (at most twice) towards a fixed point. */
+        size_t nf = simulate_future(s, &s->cur, s->view_fut);
+        rc = choose(s, s->view_fut, nf, s->next);
+        for (int iter = 0; rc == SUSHI_OK && iter < 2; iter++) {
+            if (same_subgraph(s->next, s->resident))
+                break;
+            rc = ctab_compute(s, s->next, &s->tmp);
+            if (rc)
+                break;
+            size_t nf2 = simulate_future(s, &s->tmp, s->view_fut2);
+            bool same = nf2 == nf && memcmp(s->view_fut, s->view_fut2, nf * sizeof *s->view_fut) == 0;
+            if (same)
+                break;
+            memcpy(s->view_fut, s->view_fut2, nf2 * sizeof *s->view_fut);
+            nf = nf2;
+            rc = choose(s, s->view_fut, nf, s->next);
+        }
+    } else {
+        rc = choose(s, NULL, 0, s->next);
+    }
+    if (rc != SUSHI_OK)
+        return rc;
+    s->n_win = 0;
+    s->st.updates++;
+    s->pend_updated = true;
+    if (!same_subgraph(s->next, s->resident)) {
+        sushi_cost rl = SUSHI_COST_INIT;
+        bool empty = sushi_subgraph_bytes(s->next) == 0;
+        if (!s->self_pb) {
+            rc = sushi_backend_set_resident(s->b, empty ? NULL : s->next, &rl);
+            if (rc == SUSHI_ERR_UNSUPPORTED) {
+                s->self_pb = true;
+                rc = SUSHI_OK;
+            }
+            if (rc != SUSHI_OK) {
+                sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: backend %s: set_resident: %s",
+                          sushi_backend_get_name(s->b), sushi_status_str(rc));
+                return rc;
+            }
+        }
+        if (s->self_pb) {
+            memset(&rl, 0, sizeof rl);
+            rl.size = sizeof rl;
+            rl.offchip_bytes = rl.weight_bytes = sushi_subgraph_bytes(s->next);
+        }
+        sushi_subgraph *t = s->resident;
+        s->resident = s->next;
+        s->next = t;
+        rc = ctab_compute(s, s->resident, &s->cur);
+        if (rc != SUSHI_OK)
+            return rc;
+        uint64_t bytes = rl.offchip_bytes ? rl.offchip_bytes : rl.weight_bytes;
+        s->st.reloads++;
+        s->st.reload_bytes += bytes;
+        s->st.reload_s += rl.latency_s;
+        s->st.off += bytes;
+        s->st.energy += rl.energy_j;
+        s->st.energy_off += rl.energy_offchip_j;
+        if (s->o.reload == SUSHI_SCHED_RELOAD_NEXT_QUERY) {
+            s->pend_s += rl.latency_s;
+            s->pend_bytes += bytes;
+            s->pend_en += rl.energy_j;
+            s->pend_en_off += rl.energy_offchip_j;
+        }
+    }
+    s->st.upd_sum += (double)(now_ns() - t0);
+    return SUSHI_OK;
+}
+
+int sushi_sched_set_lookahead(sushi_sched *s, const sushi_query *future, size_t n)
+{
+    if (!s || (!future && n))
+        return SUSHI_ERR_INVALID;
+    if (n && future[0].size < sizeof(sushi_query))
+        return SUSHI_ERR_ABI;
+    s->la = n ? future : NULL;
+    s->n_la = n;
+    s->la_base = s->served;
+    return SUSHI_OK;
+}
+
+/* ------------------------------------------------------------------ submit */
+
+static int reserve_sample(sushi_sched *s)
+{
+    sched_acc *a = &s->st;
+    if (a->n_smp < a->alloc_smp || a->alloc_smp >= s->o.latency_samples)
+        return SUSHI_OK;
+    uint32_t n = a->alloc_smp ? a->alloc_smp * 2 : 1024;
+    if (n > s->o.latency_samples)
+        n = s->o.latency_samples;
+    double *p = sushi_realloc(s->ctx, a->smp, (size_t)n * sizeof *p);
+    if (!p)
+        return SUSHI_ERR_NOMEM;
+    a->smp = p;
+    a->alloc_smp = n;
+    return SUSHI_OK;
+}
+
+/* Bilinear resize of a C x R x R image to C x r x r (half-pixel centres,
+ * edge clamped: PyTorch's interpolate(mode="bilinear", align_corners=False)
+ * without antialiasing). */
+static void resize_bilinear(const float *in, uint32_t c, uint32_t R, float *out, uint32_t r)
+{
+    double scale = (double)R / (double)r;
+    for (uint32_t y = 0; y < r; y++) {
+        double sy = ((double)y + 0.5) * scale - 0.5;
+        if (sy < 0)
+            sy = 0;
+        uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < R ? y0 + 1 : R - 1;
+        double fy = sy - y0;
+        for (uint32_t x = 0; x < r; x++) {
+            double sx = ((double)x + 0.5) * scale - 0.5;
+            if (sx < 0)
+                sx = 0;
+            uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < R ? x0 + 1 : R - 1;
+            double fx = sx - x0;
+            for (uint32_t k = 0; k < c; k++) {
+                const float *p = in + (size_t)k * R * R;
+                double top = p[(size_t)y0 * R + x0] * (1 - fx) + p[(size_t)y0 * R + x1] * fx;
+                double bot = p[(size_t)y1 * R + x0] * (1 - fx) + p[(size_t)y1 * R + x1] * fx;
+                out[(size_t)k * r * r + (size_t)y * r + x] = (float)(top * (1 - fy) + bot * fy);
+            }
+        }
+    }
+}
+
+/* The query's input at resolution r: itself, or resized into rs_buf. */
+static int input_for(sushi_sched *s, const sushi_query *q, uint32_t r, const float **in, size_t *len)
+{
+    const uint32_t c = s->sn->in_channels;
+    size_t need = (size_t)c * r * r;
+    *in = q->input;
+    *len = q->input_len;
+    if (q->input_len == need || c == 0 || q->input_len % c)
+        return SUSHI_OK; /* matches, or not an image: the backend judges */
+    size_t area = q->input_len / c;
+    uint32_t R = (uint32_t)llround(sqrt((double)area));
+    if ((size_t)R * R != area || R == 0)
+        return SUSHI_OK;
+    if (s->rs_cap < need) {
+        float *b = sushi_realloc(s->ctx, s->rs_buf, need * sizeof *b);
+        if (!b)
+            return SUSHI_ERR_NOMEM;
+        s->rs_buf = b;
+        s->rs_cap = need;
+    }
+    resize_bilinear(q->input, c, R, s->rs_buf, r);
+    *in = s->rs_buf;
+    *len = need;
+    return SUSHI_OK;
+}
+
+static void add_sample(sushi_sched *s, double x)
+{
+    sched_acc *a = &s->st;
+    a->seen++;
+    if (a->n_smp < s->o.latency_samples) {
+        a->smp[a->n_smp++] = x; /* reserve_sample made room */
+        return;
+    }
+    uint64_t j = splitmix(&s->rng) % a->seen; /* Algorithm R */
+    if (j < a->n_smp)
+        a->smp[j] = x;
+}
+
+int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
+{
+    if (!s || !q || !r)
+        return SUSHI_ERR_INVALID;
+    if (r->size < sizeof *r)
+        return SUSHI_ERR_ABI;
+    int rc = check_query(q);
+    if (rc != SUSHI_OK)
+        return rc;
+    rc = reserve_sample(s);
+    if (rc != SUSHI_OK)
+        return rc;
+    if (s->n_win >= s->o.window) {
+        rc = sushi_sched_update(s);
+        if (rc != SUSHI_OK)
+            return rc;
+    }
+    const bool charge = s->o.reload == SUSHI_SCHED_RELOAD_NEXT_QUERY;
+    const double pend = charge ? s->pend_s : 0.0;
+
+    uint64_t t0 = now_ns();
+    bool fallback;
+    uint32_t j = select_pos(s, &s->cur, q->min_accuracy, q->slo_s, pend, &fallback);
+    uint64_t dec = now_ns() - t0;
+
+    const sushi_subnet *sub = s->sub[j];
+    double lat = s->cur.lat[j], en = s->cur.en[j], en_off = s->cur.en_off[j];
+    uint64_t off = s->cur.off[j], hit = s->cur.hit[j];
+    bool ran = false;
+    if (q->input && (sushi_backend_caps(s->b) & SUSHI_BACKEND_CAP_RUN)) {
+        sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+        rc = input_for(s, q, sub->cfg.resolution, &a.input, &a.input_len);
+        if (rc != SUSHI_OK)
+            return rc;
+        a.output = q->output;
+        a.output_len = q->output_len;
+        a.int8 = q->int8;
+        sushi_cost c = SUSHI_COST_INIT;
+        uint64_t r0 = now_ns();
+        rc = sushi_backend_run(s->b, sub, &a, &c);
+        uint64_t wall = now_ns() - r0;
+        if (rc != SUSHI_OK)
+            return rc;
+        ran = true;
+        lat = c.latency_s > 0.0 && isfinite(c.latency_s) ? c.latency_s : (double)wall * 1e-9;
+        off = c.offchip_bytes;
+        hit = s->self_pb ? sushi_subgraph_hit_bytes(s->resident, sub) : c.hit_bytes;
+        en = c.energy_j;
+        en_off = c.energy_offchip_j;
+    }
+
+    memset(r, 0, sizeof *r);
+    r->size = sizeof *r;
+    r->index = s->served;
+    r->candidate = s->table[j];
+    r->config = s->sn->cands[s->table[j]].config;
+    r->accuracy = s->acc[j];
+    r->predicted_s = s->cur.lat[j] + pend;
+    r->latency_s = lat;
+    r->offchip_bytes = off;
+    r->weight_bytes = s->wbytes[j];
+    r->hit_bytes = hit;
+    r->energy_j = en;
+    r->energy_offchip_j = en_off;
+    r->fallback = fallback;
+    r->ran = ran;
+    r->updated = s->pend_updated;
+    r->decision_ns = dec;
+    if (charge) {
+        r->latency_s += s->pend_s;
+        r->offchip_bytes += s->pend_bytes;
+        r->energy_j += s->pend_en;
+        r->energy_offchip_j += s->pend_en_off;
+        r->reload_bytes = s->pend_bytes;
+        r->reload_s = s->pend_s;
+        r->reload_energy_j = s->pend_en;
+    }
+    const double charged_en_off = charge ? s->pend_en_off : 0.0;
+    s->pend_s = s->pend_en = s->pend_en_off = 0.0;
+    s->pend_bytes = 0;
+    s->pend_updated = false;
+    r->slo_met = q->slo_s <= 0.0 || r->latency_s <= q->slo_s;
+    r->accuracy_met = q->min_accuracy <= 0.0 || r->accuracy >= q->min_accuracy;
+    double start = q->arrival_s > s->prev_finish ? q->arrival_s : s->prev_finish;
+    r->queue_s = start - q->arrival_s;
+    s->prev_finish = start + r->latency_s;
+
+    /* window and policy */
+    s->win[s->n_win++] = j;
+    s->served++;
+    rc = sushi_policy_observe(s->p, sub);
+
+    /* statistics (the reload bytes/energy are in the totals since the update) */
+    sched_acc *a = &s->st;
+    a->queries++;
+    a->lat_sum += r->latency_s;
+    if (r->latency_s > a->lat_max)
+        a->lat_max = r->latency_s;
+    a->queue_sum += r->queue_s;
+    a->acc_sum += r->accuracy;
+    if (q->slo_s > 0.0) {
+        a->slo_q++;
+        a->slo_met += r->slo_met;
+    }
+    if (q->min_accuracy > 0.0) {
+        a->acc_q++;
+        a->acc_met += r->accuracy_met;
+    }
+    a->fallbacks += fallback;
+    a->off += r->offchip_bytes - r->reload_bytes;
+    a->wb += r->weight_bytes;
+    a->hit += r->hit_bytes;
+    a->energy += r->energy_j - r->reload_energy_j;
+    a->energy_off += r->energy_offchip_j - charged_en_off;
+    a->dec_sum += (double)dec;
+    if (dec > a->dec_max)
+        a->dec_max = dec;
+    add_sample(s, r->latency_s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- stats */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double nearest_rank(const double *v, uint32_t n, double p)
+{
+    if (n == 0)
+        return 0.0;
+    double r = ceil(p * n);
+    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
+    return v[k < n ? k : n - 1];
+}
+
+int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st)
+{
+    if (!s || !st)
+        return SUSHI_ERR_INVALID;
+    if (st->size < sizeof *st)
+        return SUSHI_ERR_ABI;
+    const sched_acc *a = &s->st;
+    memset(st, 0, sizeof *st);
+    st->size = sizeof *st;
+    st->queries = a->queries;
+    double nq = a->queries ? (double)a->queries : 1.0;
+    st->latency_mean_s = a->lat_sum / nq;
+    st->latency_max_s = a->lat_max;
+    st->latency_exact = a->seen == a->n_smp;
+    if (a->n_smp) {
+        double *v = sushi_malloc(s->ctx, (size_t)a->n_smp * sizeof *v);
+        if (!v)
+            return SUSHI_ERR_NOMEM;
+        memcpy(v, a->smp, (size_t)a->n_smp * sizeof *v);
+        qsort(v, a->n_smp, sizeof *v, cmp_double);
+        st->latency_p50_s = nearest_rank(v, a->n_smp, 0.50);
+        st->latency_p99_s = nearest_rank(v, a->n_smp, 0.99);
+        sushi_free(s->ctx, v);
+    }
+    st->queue_mean_s = a->queue_sum / nq;
+    st->slo_queries = a->slo_q;
+    st->slo_attainment = a->slo_q ? (double)a->slo_met / (double)a->slo_q : NAN;
+    st->accuracy_queries = a->acc_q;
+    st->accuracy_attainment = a->acc_q ? (double)a->acc_met / (double)a->acc_q : NAN;
+    st->accuracy_mean = a->queries ? a->acc_sum / nq : NAN;
+    st->fallbacks = a->fallbacks;
+    st->offchip_bytes = a->off;
+    st->weight_bytes = a->wb;
+    st->hit_bytes = a->hit;
+    st->pb_hit_ratio = a->wb ? (double)a->hit / (double)a->wb : 0.0;
+    st->updates = a->updates;
+    st->reloads = a->reloads;
+    st->reload_bytes = a->reload_bytes;
+    st->reload_s = a->reload_s;
+    st->energy_j = a->energy;
+    st->energy_offchip_j = a->energy_off;
+    st->decision_mean_ns = a->dec_sum / nq;
+    st->decision_max_ns = a->dec_max;
+    st->update_mean_ns = a->updates ? a->upd_sum / (double)a->updates : 0.0;
+    return SUSHI_OK;
+}
+
+int sushi_sched_reset_stats(sushi_sched *s)
+{
+    if (!s)
+        return SUSHI_ERR_INVALID;
+    double *smp = s->st.smp;
+    uint32_t alloc = s->st.alloc_smp;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.smp = smp;
+    s->st.alloc_smp = alloc;
+    return SUSHI_OK;
+}
+
+int sushi_sched_get_info(const sushi_sched *s, sushi_sched_info *info)
+{
+    if (!s || !info)
+        return SUSHI_ERR_INVALID;
+    if (info->size < sizeof *info)
+        return SUSHI_ERR_ABI;
+    memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
+    info->n_candidates = s->n;
+    info->n_with_accuracy = s->n_with_acc;
+    info->window = s->o.window;
+    info->pb_bytes = s->capacity;
+    info->resident_bytes = sushi_subgraph_bytes(s->resident);
+    info->accuracy_max = s->acc[0];
+    info->accuracy_min = s->acc[s->n - 1];
+    info->latency_min_s = s->lat_min0;
+    info->latency_max_s = s->lat_max0;
+    info->backend = sushi_backend_get_name(s->b);
+    info->policy = sushi_policy_get_name(s->p);
+    return SUSHI_OK;
+}
+
+int sushi_sched_candidate_get(const sushi_sched *s, size_t i, sushi_sched_candidate *out)
+{
+    if (!s || !out)
+        return SUSHI_ERR_INVALID;
+    if (out->size < sizeof *out)
+        return SUSHI_ERR_ABI;
+    if (i >= s->n)
+        return SUSHI_ERR_RANGE;
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->table_index = s->table[i];
+    out->accuracy = s->acc[i];
+    out->predicted_s = s->cur.lat[i];
+    out->weight_bytes = s->wbytes[i];
+    out->hit_bytes = s->cur.hit[i];
+    out->subnet = s->sub[i];
+    return SUSHI_OK;
+}
+
+int sushi_sched_get_resident(const sushi_sched *s, sushi_subgraph *out)
+{
+    if (!s || !out)
+        return SUSHI_ERR_INVALID;
+    return sushi_subgraph_copy(out, s->resident);
+}
