@@ -1,0 +1,763 @@
+/* `sushi serve`: serve a query stream with SushiSched and compare caching
+ * policies (docs/scheduler.md; JSON keys there too).
+ *
+ * Uses only the public libsushi API and libcjson. Exit codes: 0 success,
+ * 1 runtime error, 2 usage error; errors are one line on stderr. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "sushi/sushi.h"
+#include "sushi/sched.h"
+#include "sushi/trace.h"
+
+int sushi_cli_serve(int argc, char **argv);
+
+#define MAX_POLICIES 16
+#define MAX_PARAMS 32
+
+static const char serve_help[] =
+    "usage: sushi serve FILE --backend NAME [options]\n"
+    "\n"
+    "Serve a query stream on SuperNet FILE (a .sushi file, or builtin:NAME /\n"
+    "NAME for a built-in such as ofa-resnet50) with the scheduler, once per\n"
+    "policy, and compare the policies.\n"
+    "\n"
+    "  --backend NAME        cycle, cpu, hls or null (required)\n"
+    "  --accel PRESET        accelerator preset of the cycle backend: zcu104, u50 (or its id)\n"
+    "  --param K=V[,K=V..]   backend parameters (e.g. pb_kib=512,dram_gbs=12)\n"
+    "  --policy A[,B..]      policies to compare (default none,sushi); e.g. none,static,sushi,lru,oracle\n"
+    "  --window Q            queries between cache updates (default 100)\n"
+    "  --pb-kib N            persistent-buffer capacity (default: the backend's pb_kib/pb_bytes)\n"
+    "  --mode M              both (default) | accuracy (most accurate within SLO) | latency (fastest meeting the floor)\n"
+    "  --fallback F          accuracy (default) | latency: what 'both' serves when nothing meets both\n"
+    "  --reload R            next (default: reload charged to the next query) | separate\n"
+    "  --pareto P            macs-bytes (default) | macs | bytes | none\n"
+    "  --trace CSV           replay a trace file (t_s,min_accuracy,slo_s[,label])\n"
+    "  --gen K=V[,K=V..]     generate a trace: seed, queries, regimes, dwell, mix, both, jitter, rate,\n"
+    "                        acc_lo, acc_hi, slo_lo, slo_hi (SLOs in s; suffix ms/us allowed).\n"
+    "                        Ranges default to the candidates' accuracy and predicted latency range.\n"
+    "  --queries N           serve only the first N queries (generated: N queries, default 1000)\n"
+    "  --run                 run every query on the backend with a synthetic input (backends that run)\n"
+    "  --timeline FILE       write one CSV row per query and policy\n"
+    "  --json                print one JSON object (keys in docs/scheduler.md)\n"
+    "  -h, --help            this help\n";
+
+/* ------------------------------------------------------------------ errors */
+
+static int usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sushi: serve: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see 'sushi serve --help')\n", stderr);
+    return 2;
+}
+
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sushi: serve: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static void log_to_stderr(void *user, int level, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "sushi: serve: %s: %s\n", level == SUSHI_LOG_ERROR ? "error" : "warning", msg);
+}
+
+/* ----------------------------------------------------------------- parsing */
+
+static bool parse_double(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return *s && *end == '\0' && errno == 0 && isfinite(*v);
+}
+
+/* seconds with an optional s / ms / us suffix */
+static bool parse_seconds(const char *s, double *v)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    double mul = 1.0;
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n + 1);
+    if (n > 2 && strcmp(buf + n - 2, "ms") == 0)
+        mul = 1e-3, buf[n - 2] = '\0';
+    else if (n > 2 && strcmp(buf + n - 2, "us") == 0)
+        mul = 1e-6, buf[n - 2] = '\0';
+    else if (n > 1 && buf[n - 1] == 's')
+        buf[n - 1] = '\0';
+    if (!parse_double(buf, v))
+        return false;
+    *v *= mul;
+    return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return false;
+    unsigned long long x = strtoull(s, &end, 10);
+    *v = x;
+    return *end == '\0' && errno == 0;
+}
+
+typedef struct kv {
+    char key[48];
+    char val[64];
+} kv;
+
+/* "a=1,b=2" -> pairs; false on a malformed item */
+static bool parse_kv_list(const char *s, kv *out, int cap, int *n)
+{
+    *n = 0;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (!eq || eq == s || *n >= cap)
+            return false;
+        size_t kl = (size_t)(eq - s), vl = len - kl - 1;
+        if (kl >= sizeof out->key || vl >= sizeof out->val || vl == 0)
+            return false;
+        memcpy(out[*n].key, s, kl);
+        out[*n].key[kl] = '\0';
+        memcpy(out[*n].val, eq + 1, vl);
+        out[*n].val[vl] = '\0';
+        (*n)++;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return true;
+}
+
+/* -------------------------------------------------------------- the model */
+
+static int load_supernet(sushi_context *ctx, const char *spec, sushi_supernet **sn)
+{
+    const char *name = spec;
+    struct stat stt;
+    if (strncmp(spec, "builtin:", 8) == 0)
+        name = spec + 8;
+    else if (stat(spec, &stt) == 0) {
+        char err[512] = "";
+        sushi_load_options lo = SUSHI_LOAD_OPTIONS_INIT;
+        lo.errbuf = err;
+        lo.errbuf_size = sizeof err;
+        int rc = sushi_supernet_load_file(ctx, spec, &lo, sn);
+        if (rc)
+            return fail("%s: %s%s%s", spec, sushi_status_str(rc), err[0] ? ": " : "", err);
+        return 0;
+    }
+    int rc = sushi_supernet_builtin(ctx, name, 0, sn);
+    if (rc == SUSHI_ERR_NOT_FOUND)
+        return fail("%s: no such file, and not a built-in SuperNet (see 'sushi zoo --list')", spec);
+    if (rc)
+        return fail("%s: %s", spec, sushi_status_str(rc));
+    return 0;
+}
+
+typedef struct setup {
+    const char *backend;
+    const char *accel;
+    kv params[MAX_PARAMS];
+    int n_params;
+    sushi_sched_options o;
+} setup;
+
+static int accel_id(const char *name, double *id)
+{
+    /* ids of the cycle backend's "preset" parameter (pinned values) */
+    static const char *const presets[] = { "zcu104", "u50" };
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, presets[i]) == 0) {
+            *id = i;
+            return 0;
+        }
+    return parse_double(name, id) ? 0 : -1;
+}
+
+static int configure_backend(sushi_backend *b, const setup *su)
+{
+    int rc;
+    if (su->accel) {
+        double id;
+        if (accel_id(su->accel, &id))
+            return fail("--accel %s: unknown preset (zcu104, u50)", su->accel);
+        rc = sushi_backend_set_param(b, "preset", id);
+        if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
+            return fail("--accel: backend %s has no 'preset' parameter (presets belong to the cycle backend)",
+                        su->backend);
+        if (rc)
+            return fail("--accel %s: %s", su->accel, sushi_status_str(rc));
+    }
+    for (int i = 0; i < su->n_params; i++) {
+        double v;
+        if (!parse_double(su->params[i].val, &v))
+            return fail("--param %s=%s: not a number", su->params[i].key, su->params[i].val);
+        rc = sushi_backend_set_param(b, su->params[i].key, v);
+        if (rc)
+            return fail("--param %s=%s: %s", su->params[i].key, su->params[i].val, sushi_status_str(rc));
+    }
+    return 0;
+}
+
+/* A configured backend instance, or an exit code (nothing left allocated). */
+static int make_backend(const sushi_supernet *sn, const setup *su, sushi_backend **b)
+{
+    int rc = sushi_backend_create(sn, su->backend, b);
+    if (rc == SUSHI_ERR_NOT_FOUND)
+        return fail("backend '%s' is not built into this libsushi", su->backend);
+    if (rc)
+        return fail("backend %s: %s", su->backend, sushi_status_str(rc));
+    int ex = configure_backend(*b, su);
+    if (ex) {
+        sushi_backend_destroy(*b);
+        *b = NULL;
+    }
+    return ex;
+}
+
+/* ------------------------------------------------------------------ output */
+
+typedef struct run {
+    const char *policy;
+    sushi_sched_stats st;
+} run;
+
+static double change(double v, double base) { return base != 0.0 ? v / base - 1.0 : NAN; }
+
+static void json_num(cJSON *o, const char *k, double v)
+{
+    if (isnan(v))
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddNumberToObject(o, k, v);
+}
+
+static cJSON *stats_json(const run *r)
+{
+    const sushi_sched_stats *s = &r->st;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "policy", r->policy);
+    json_num(o, "queries", (double)s->queries);
+    json_num(o, "latency_mean_s", s->latency_mean_s);
+    json_num(o, "latency_p50_s", s->latency_p50_s);
+    json_num(o, "latency_p99_s", s->latency_p99_s);
+    json_num(o, "latency_max_s", s->latency_max_s);
+    json_num(o, "slo_queries", (double)s->slo_queries);
+    json_num(o, "slo_attainment", s->slo_attainment);
+    json_num(o, "accuracy_queries", (double)s->accuracy_queries);
+    json_num(o, "accuracy_attainment", s->accuracy_attainment);
+    json_num(o, "accuracy_mean", s->accuracy_mean);
+    json_num(o, "fallbacks", (double)s->fallbacks);
+    json_num(o, "offchip_bytes", (double)s->offchip_bytes);
+    json_num(o, "weight_bytes", (double)s->weight_bytes);
+    json_num(o, "hit_bytes", (double)s->hit_bytes);
+    json_num(o, "pb_hit_ratio", s->pb_hit_ratio);
+    json_num(o, "energy_j", s->energy_j);
+    json_num(o, "energy_offchip_j", s->energy_offchip_j);
+    json_num(o, "updates", (double)s->updates);
+    json_num(o, "reloads", (double)s->reloads);
+    json_num(o, "reload_bytes", (double)s->reload_bytes);
+    json_num(o, "reload_s", s->reload_s);
+    json_num(o, "decision_mean_ns", s->decision_mean_ns);
+    json_num(o, "update_mean_ns", s->update_mean_ns);
+    return o;
+}
+
+static void print_table(const run *runs, int n, const run *base)
+{
+    printf("\n%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s\n", "policy", "lat mean", "p50", "p99",
+           "SLO ok", "acc mean", "acc ok", "offchip", "energy", "PB hit", "reload", "decide");
+    printf("%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s\n", "", "ms", "ms", "ms", "%", "%", "%", "MB",
+           "mJ", "%", "MB", "ns");
+    for (int i = 0; i < n; i++) {
+        const sushi_sched_stats *s = &runs[i].st;
+        printf("%-8s %10.4f %10.4f %10.4f %7.2f %8.3f %7.2f %10.2f %10.4f %7.2f %9.2f %8.0f\n", runs[i].policy,
+               s->latency_mean_s * 1e3, s->latency_p50_s * 1e3, s->latency_p99_s * 1e3, s->slo_attainment * 100,
+               s->accuracy_mean * 100, s->accuracy_attainment * 100, s->offchip_bytes / 1e6, s->energy_j * 1e3,
+               s->pb_hit_ratio * 100, s->reload_bytes / 1e6, s->decision_mean_ns);
+    }
+    if (!base || n < 2)
+        return;
+    printf("\nvs %s: %-8s %9s %9s %9s %9s %9s %9s\n", base->policy, "policy", "lat mean", "p99", "offchip",
+           "offch. E", "energy", "acc");
+    for (int i = 0; i < n; i++) {
+        if (&runs[i] == base)
+            continue;
+        const sushi_sched_stats *s = &runs[i].st, *b = &base->st;
+        printf("%*s %-8s %+8.2f%% %+8.2f%% %+8.2f%% %+8.2f%% %+8.2f%% %+7.3fpp\n", (int)strlen(base->policy) + 3, "",
+               runs[i].policy, change(s->latency_mean_s, b->latency_mean_s) * 100,
+               change(s->latency_p99_s, b->latency_p99_s) * 100,
+               change((double)s->offchip_bytes, (double)b->offchip_bytes) * 100,
+               change(s->energy_offchip_j, b->energy_offchip_j) * 100, change(s->energy_j, b->energy_j) * 100,
+               (s->accuracy_mean - b->accuracy_mean) * 100);
+    }
+}
+
+/* ------------------------------------------------------------------ serve */
+
+static const char *mode_name(int m)
+{
+    return m == SUSHI_SCHED_MOST_ACCURATE ? "accuracy" : m == SUSHI_SCHED_FASTEST ? "latency" : "both";
+}
+
+static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o, bool *ranges_set)
+{
+    for (int i = 0; i < n; i++) {
+        const char *k = g[i].key, *v = g[i].val;
+        double d;
+        uint64_t u;
+        bool ok = true;
+        if (strcmp(k, "seed") == 0)
+            ok = parse_u64(v, &o->seed);
+        else if (strcmp(k, "queries") == 0 || strcmp(k, "n") == 0)
+            ok = parse_u64(v, &u) && u >= 1 && u <= 100000000 && ((o->n_queries = (uint32_t)u), true);
+        else if (strcmp(k, "regimes") == 0)
+            ok = parse_u64(v, &u) && u >= 1 && u <= 1000000 && ((o->n_regimes = (uint32_t)u), true);
+        else if (strcmp(k, "dwell") == 0)
+            ok = parse_double(v, &o->dwell);
+        else if (strcmp(k, "mix") == 0)
+            ok = parse_double(v, &o->mix);
+        else if (strcmp(k, "both") == 0)
+            ok = parse_double(v, &o->both);
+        else if (strcmp(k, "jitter") == 0)
+            ok = parse_double(v, &o->jitter);
+        else if (strcmp(k, "rate") == 0)
+            ok = parse_double(v, &o->rate_hz);
+        else if (strcmp(k, "acc_lo") == 0)
+            ok = parse_double(v, &o->acc_lo), ranges_set[0] = true;
+        else if (strcmp(k, "acc_hi") == 0)
+            ok = parse_double(v, &o->acc_hi), ranges_set[1] = true;
+        else if (strcmp(k, "slo_lo") == 0)
+            ok = parse_seconds(v, &d) && ((o->slo_lo_s = d), true), ranges_set[2] = true;
+        else if (strcmp(k, "slo_hi") == 0)
+            ok = parse_seconds(v, &d) && ((o->slo_hi_s = d), true), ranges_set[3] = true;
+        else
+            return usage("--gen: unknown key '%s'", k);
+        if (!ok)
+            return usage("--gen %s=%s: bad value", k, v);
+    }
+    return 0;
+}
+
+int sushi_cli_serve(int argc, char **argv)
+{
+    setup su;
+    memset(&su, 0, sizeof su);
+    su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
+    const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
+    uint64_t queries = 0;
+    bool json = false, run_inputs = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        char opt[48];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(serve_help, stdout);
+            return 0;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (file)
+                return usage("unexpected argument '%s'", a);
+            file = a;
+            continue;
+        }
+        snprintf(opt, sizeof opt, "%s", a);
+        char *eq = strchr(opt, '=');
+        if (eq) {
+            *eq = '\0';
+            val = strchr(a, '=') + 1;
+        }
+        bool flag = strcmp(opt, "--json") == 0 || strcmp(opt, "--run") == 0;
+        if (!flag && !val) {
+            if (i + 1 >= argc)
+                return usage("%s needs a value", opt);
+            val = argv[++i];
+        }
+        uint64_t u;
+        if (strcmp(opt, "--json") == 0)
+            json = true;
+        else if (strcmp(opt, "--run") == 0)
+            run_inputs = true;
+        else if (strcmp(opt, "--backend") == 0)
+            su.backend = val;
+        else if (strcmp(opt, "--accel") == 0)
+            su.accel = val;
+        else if (strcmp(opt, "--param") == 0) {
+            int n;
+            if (!parse_kv_list(val, su.params + su.n_params, MAX_PARAMS - su.n_params, &n))
+                return usage("--param %s: expected KEY=VALUE[,KEY=VALUE...]", val);
+            su.n_params += n;
+        } else if (strcmp(opt, "--policy") == 0)
+            policies = val;
+        else if (strcmp(opt, "--window") == 0) {
+            if (!parse_u64(val, &u) || u < 1 || u > 1000000)
+                return usage("--window %s: expected 1..1000000", val);
+            su.o.window = (uint32_t)u;
+        } else if (strcmp(opt, "--pb-kib") == 0) {
+            double d;
+            if (!parse_double(val, &d) || d < 0 || d > 1e12)
+                return usage("--pb-kib %s: expected a size in KiB", val);
+            su.o.pb_bytes = (uint64_t)(d * 1024.0);
+        } else if (strcmp(opt, "--mode") == 0) {
+            if (strcmp(val, "both") == 0)
+                su.o.mode = SUSHI_SCHED_BOTH;
+            else if (strcmp(val, "accuracy") == 0)
+                su.o.mode = SUSHI_SCHED_MOST_ACCURATE;
+            else if (strcmp(val, "latency") == 0)
+                su.o.mode = SUSHI_SCHED_FASTEST;
+            else
+                return usage("--mode %s: expected both, accuracy or latency", val);
+        } else if (strcmp(opt, "--fallback") == 0) {
+            if (strcmp(val, "accuracy") == 0)
+                su.o.fallback = SUSHI_SCHED_FALLBACK_ACCURACY_FIRST;
+            else if (strcmp(val, "latency") == 0)
+                su.o.fallback = SUSHI_SCHED_FALLBACK_LATENCY_FIRST;
+            else
+                return usage("--fallback %s: expected accuracy or latency", val);
+        } else if (strcmp(opt, "--reload") == 0) {
+            if (strcmp(val, "next") == 0)
+                su.o.reload = SUSHI_SCHED_RELOAD_NEXT_QUERY;
+            else if (strcmp(val, "separate") == 0)
+                su.o.reload = SUSHI_SCHED_RELOAD_SEPARATE;
+            else
+                return usage("--reload %s: expected next or separate", val);
+        } else if (strcmp(opt, "--pareto") == 0) {
+            static const char *const names[] = { "macs-bytes", "macs", "bytes", "none" };
+            int k = 0;
+            while (k < 4 && strcmp(val, names[k]) != 0)
+                k++;
+            if (k == 4)
+                return usage("--pareto %s: expected macs-bytes, macs, bytes or none", val);
+            su.o.pareto = k;
+        } else if (strcmp(opt, "--trace") == 0)
+            trace_path = val;
+        else if (strcmp(opt, "--gen") == 0)
+            gen = val;
+        else if (strcmp(opt, "--queries") == 0) {
+            if (!parse_u64(val, &queries) || queries < 1 || queries > 100000000)
+                return usage("--queries %s: expected 1..100000000", val);
+        } else if (strcmp(opt, "--timeline") == 0)
+            timeline = val;
+        else
+            return usage("unknown option '%s'", opt);
+    }
+    if (!file)
+        return usage("missing SuperNet FILE");
+    if (!su.backend)
+        return usage("missing --backend");
+    if (trace_path && gen)
+        return usage("--trace and --gen are exclusive");
+    const char *pol[MAX_POLICIES];
+    char polbuf[512];
+    int n_pol = 0;
+    snprintf(polbuf, sizeof polbuf, "%s", policies);
+    for (char *tok = strtok(polbuf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n_pol == MAX_POLICIES)
+            return usage("too many policies (max %d)", MAX_POLICIES);
+        pol[n_pol++] = tok;
+    }
+    if (n_pol == 0)
+        return usage("--policy: empty list");
+    kv genkv[16];
+    int n_gen = 0;
+    if (gen && !parse_kv_list(gen, genkv, 16, &n_gen))
+        return usage("--gen %s: expected KEY=VALUE[,KEY=VALUE...]", gen);
+    {
+        sushi_trace_gen_options scratch = SUSHI_TRACE_GEN_OPTIONS_INIT;
+        bool set[4];
+        int uex = apply_gen(genkv, n_gen, &scratch, set);
+        if (uex)
+            return uex;
+    }
+
+    int ex = 0;
+    sushi_context *ctx = NULL;
+    sushi_supernet *sn = NULL;
+    sushi_trace *trace = NULL;
+    sushi_query *qs = NULL;
+    float *input = NULL, *output = NULL;
+    run runs[MAX_POLICIES];
+    FILE *tl = NULL;
+    cJSON *root = NULL;
+    sushi_trace_gen_options go = SUSHI_TRACE_GEN_OPTIONS_INIT;
+    sushi_sched_info info0 = SUSHI_SCHED_INFO_INIT;
+    sushi_supernet_info sni = SUSHI_SUPERNET_INFO_INIT;
+
+    int rc = sushi_context_create(NULL, &ctx);
+    if (rc)
+        return fail("context: %s", sushi_status_str(rc));
+    sushi_context_set_log(ctx, log_to_stderr, NULL, SUSHI_LOG_ERROR);
+    for (int i = 0; i < n_pol; i++) {
+        bool known = false;
+        for (size_t k = 0; sushi_policy_name(ctx, k); k++)
+            known |= strcmp(sushi_policy_name(ctx, k), pol[i]) == 0;
+        if (!known) {
+            ex = usage("--policy: unknown policy '%s'", pol[i]);
+            goto out;
+        }
+    }
+    if (trace_path) {
+        char err[512] = "";
+        rc = sushi_trace_load_csv(ctx, trace_path, &trace, err, sizeof err);
+        if (rc) {
+            ex = fail("%s", err[0] ? err : sushi_status_str(rc));
+            goto out;
+        }
+    }
+    if ((ex = load_supernet(ctx, file, &sn)))
+        goto out;
+    sushi_supernet_get_info(sn, &sni);
+
+    /* a probe scheduler (policy none) for the ranges the generator needs */
+    {
+        sushi_backend *b = NULL;
+        sushi_policy *p = NULL;
+        sushi_sched *s = NULL;
+        if ((ex = make_backend(sn, &su, &b)))
+            goto out;
+        rc = sushi_policy_create(sn, "none", &p);
+        if (!rc)
+            rc = sushi_sched_create(sn, b, p, &su.o, &s);
+        if (!rc)
+            rc = sushi_sched_get_info(s, &info0);
+        sushi_sched_destroy(s);
+        sushi_policy_destroy(p);
+        sushi_backend_destroy(b);
+        if (rc) {
+            ex = fail("scheduler on %s with backend %s: %s", sni.name, su.backend, sushi_status_str(rc));
+            goto out;
+        }
+    }
+
+    /* the query stream */
+    if (!trace_path) {
+        bool set[4] = { false, false, false, false };
+        go.acc_lo = info0.accuracy_min, go.acc_hi = info0.accuracy_max;
+        go.slo_lo_s = info0.latency_min_s, go.slo_hi_s = info0.latency_max_s;
+        go.n_queries = queries ? (uint32_t)queries : 1000;
+        if ((ex = apply_gen(genkv, n_gen, &go, set)))
+            goto out;
+        rc = sushi_trace_generate(ctx, &go, &trace);
+        if (rc) {
+            ex = fail("--gen: invalid generator options (%s)", sushi_status_str(rc));
+            goto out;
+        }
+    }
+    size_t nq = sushi_trace_length(trace);
+    if (queries && queries < nq)
+        nq = (size_t)queries;
+    if (nq == 0) {
+        ex = fail("the trace has no queries");
+        goto out;
+    }
+    qs = calloc(nq, sizeof *qs);
+    if (!qs) {
+        ex = fail("out of memory");
+        goto out;
+    }
+    if (run_inputs) {
+        size_t len = (size_t)sni.in_channels * sni.default_resolution * sni.default_resolution;
+        input = malloc(len * sizeof *input);
+        output = calloc(sni.num_classes ? sni.num_classes : 1, sizeof *output);
+        if (!input || !output) {
+            ex = fail("out of memory");
+            goto out;
+        }
+        uint32_t x = 12345;
+        for (size_t i = 0; i < len; i++) {
+            x = x * 1664525u + 1013904223u;
+            input[i] = (float)((x >> 8) * (1.0 / 16777216.0) * 2.0 - 1.0);
+        }
+    }
+    for (size_t i = 0; i < nq; i++) {
+        sushi_trace_entry e = SUSHI_TRACE_ENTRY_INIT;
+        sushi_trace_get(trace, i, &e);
+        qs[i] = (sushi_query)SUSHI_QUERY_INIT;
+        qs[i].min_accuracy = e.min_accuracy, qs[i].slo_s = e.slo_s, qs[i].arrival_s = e.t_s;
+        if (input) {
+            qs[i].input = input;
+            qs[i].input_len = (size_t)sni.in_channels * sni.default_resolution * sni.default_resolution;
+            qs[i].output = output, qs[i].output_len = sni.num_classes;
+        }
+    }
+    if (timeline) {
+        tl = fopen(timeline, "w");
+        if (!tl) {
+            ex = fail("%s: cannot write: %s", timeline, strerror(errno));
+            goto out;
+        }
+        fprintf(tl, "policy,query,t_s,min_accuracy,slo_s,candidate,accuracy,predicted_s,latency_s,queue_s,"
+                    "slo_met,accuracy_met,fallback,offchip_bytes,weight_bytes,hit_bytes,energy_j,updated,"
+                    "reload_bytes,reload_s,decision_ns\n");
+    }
+
+    /* serve once per policy */
+    for (int k = 0; k < n_pol; k++) {
+        sushi_backend *b = NULL;
+        sushi_policy *p = NULL;
+        sushi_sched *s = NULL;
+        if ((ex = make_backend(sn, &su, &b)))
+            goto out;
+        rc = sushi_policy_create(sn, pol[k], &p);
+        if (!rc)
+            rc = sushi_sched_create(sn, b, p, &su.o, &s);
+        if (!rc && strcmp(pol[k], "oracle") == 0)
+            rc = sushi_sched_set_lookahead(s, qs, nq);
+        for (size_t i = 0; !rc && i < nq; i++) {
+            sushi_result r = SUSHI_RESULT_INIT;
+            rc = sushi_sched_submit(s, &qs[i], &r);
+            if (!rc && tl)
+                fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu\n",
+                        pol[k], i, qs[i].arrival_s, qs[i].min_accuracy, qs[i].slo_s, r.candidate, r.accuracy,
+                        r.predicted_s, r.latency_s, r.queue_s, r.slo_met, r.accuracy_met, r.fallback,
+                        (unsigned long long)r.offchip_bytes, (unsigned long long)r.weight_bytes,
+                        (unsigned long long)r.hit_bytes, r.energy_j, r.updated, (unsigned long long)r.reload_bytes,
+                        r.reload_s, (unsigned long long)r.decision_ns);
+        }
+        runs[k].policy = pol[k];
+        runs[k].st = (sushi_sched_stats)SUSHI_SCHED_STATS_INIT;
+        if (!rc)
+            rc = sushi_sched_get_stats(s, &runs[k].st);
+        sushi_sched_destroy(s);
+        sushi_policy_destroy(p);
+        sushi_backend_destroy(b);
+        if (rc) {
+            ex = fail("policy %s: %s", pol[k], sushi_status_str(rc));
+            goto out;
+        }
+    }
+    if (tl) {
+        bool bad = ferror(tl) != 0;
+        if (fclose(tl) != 0 || bad) {
+            tl = NULL;
+            ex = fail("%s: write error", timeline);
+            goto out;
+        }
+        tl = NULL;
+    }
+
+    const run *base = &runs[0];
+    for (int k = 0; k < n_pol; k++)
+        if (strcmp(runs[k].policy, "none") == 0)
+            base = &runs[k];
+
+    if (json) {
+        root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "supernet", sni.name);
+        cJSON_AddBoolToObject(root, "synthetic", sni.synthetic);
+        cJSON_AddStringToObject(root, "backend", su.backend);
+        if (su.accel)
+            cJSON_AddStringToObject(root, "accel", su.accel);
+        else
+            cJSON_AddNullToObject(root, "accel");
+        json_num(root, "window", su.o.window);
+        json_num(root, "pb_bytes", (double)info0.pb_bytes);
+        cJSON_AddStringToObject(root, "mode", mode_name(su.o.mode));
+        cJSON_AddStringToObject(root, "fallback", su.o.fallback ? "latency" : "accuracy");
+        cJSON_AddStringToObject(root, "reload", su.o.reload ? "separate" : "next");
+        json_num(root, "candidates", info0.n_candidates);
+        json_num(root, "accuracy_min", info0.accuracy_min);
+        json_num(root, "accuracy_max", info0.accuracy_max);
+        json_num(root, "latency_min_s", info0.latency_min_s);
+        json_num(root, "latency_max_s", info0.latency_max_s);
+        cJSON *tr = cJSON_AddObjectToObject(root, "trace");
+        cJSON_AddStringToObject(tr, "source", trace_path ? "file" : "generated");
+        if (trace_path)
+            cJSON_AddStringToObject(tr, "path", trace_path);
+        json_num(tr, "queries", (double)nq);
+        if (!trace_path) {
+            json_num(tr, "seed", (double)go.seed);
+            json_num(tr, "regimes", go.n_regimes);
+            json_num(tr, "dwell", go.dwell);
+            json_num(tr, "mix", go.mix);
+            json_num(tr, "both", go.both);
+            json_num(tr, "jitter", go.jitter);
+            json_num(tr, "rate_hz", go.rate_hz);
+            json_num(tr, "acc_lo", go.acc_lo);
+            json_num(tr, "acc_hi", go.acc_hi);
+            json_num(tr, "slo_lo_s", go.slo_lo_s);
+            json_num(tr, "slo_hi_s", go.slo_hi_s);
+        }
+        cJSON *arr = cJSON_AddArrayToObject(root, "policies");
+        for (int k = 0; k < n_pol; k++)
+            cJSON_AddItemToArray(arr, stats_json(&runs[k]));
+        cJSON_AddStringToObject(root, "baseline", base->policy);
+        cJSON *cmp = cJSON_AddArrayToObject(root, "comparison");
+        for (int k = 0; k < n_pol; k++) {
+            if (&runs[k] == base)
+                continue;
+            const sushi_sched_stats *s = &runs[k].st, *bs = &base->st;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "policy", runs[k].policy);
+            json_num(o, "latency_mean_change", change(s->latency_mean_s, bs->latency_mean_s));
+            json_num(o, "latency_p99_change", change(s->latency_p99_s, bs->latency_p99_s));
+            json_num(o, "offchip_bytes_change", change((double)s->offchip_bytes, (double)bs->offchip_bytes));
+            json_num(o, "energy_offchip_change", change(s->energy_offchip_j, bs->energy_offchip_j));
+            json_num(o, "energy_change", change(s->energy_j, bs->energy_j));
+            json_num(o, "accuracy_mean_delta", s->accuracy_mean - bs->accuracy_mean);
+            json_num(o, "slo_attainment_delta", s->slo_attainment - bs->slo_attainment);
+            cJSON_AddItemToArray(cmp, o);
+        }
+        char *text = cJSON_PrintUnformatted(root);
+        if (!text) {
+            ex = fail("out of memory");
+            goto out;
+        }
+        puts(text);
+        free(text);
+    } else {
+        printf("SuperNet %s%s, backend %s%s%s, PB %.3f MB, Q=%u, mode %s, reload %s\n", sni.name,
+               sni.synthetic ? " (SYNTHETIC weights; proxy accuracies)" : "", su.backend,
+               su.accel ? ", accel " : "", su.accel ? su.accel : "", info0.pb_bytes / 1e6, su.o.window,
+               mode_name(su.o.mode), su.o.reload ? "separate" : "charged to the next query");
+        if (info0.pb_bytes == 0)
+            printf("note: no persistent buffer (the backend has no pb_kib/pb_bytes; use --pb-kib): "
+                   "every policy serves like none\n");
+        printf("candidates: %u (Pareto of %u), accuracy %.2f..%.2f %%, predicted latency %.4f..%.4f ms "
+               "(nothing resident)\n", info0.n_candidates, info0.n_with_accuracy, info0.accuracy_min * 100,
+               info0.accuracy_max * 100, info0.latency_min_s * 1e3, info0.latency_max_s * 1e3);
+        if (trace_path)
+            printf("trace: %s, %zu queries\n", trace_path, nq);
+        else
+            printf("trace: generated, %zu queries, seed %llu, %u regimes, dwell %g, mix %g, both %g, "
+                   "jitter %g, rate %g/s, accuracy %.4f..%.4f, SLO %.4f..%.4f ms\n", nq,
+                   (unsigned long long)go.seed, go.n_regimes, go.dwell, go.mix, go.both, go.jitter, go.rate_hz,
+                   go.acc_lo, go.acc_hi, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3);
+        print_table(runs, n_pol, base);
+    }
+out:
+    if (tl)
+        fclose(tl);
+    cJSON_Delete(root);
+    free(qs);
+    free(input);
+    free(output);
+    sushi_trace_destroy(trace);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(ctx);
+    return ex;
+}

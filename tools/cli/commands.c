@@ -1,0 +1,17 @@
+/* The subcommand table of the `sushi` CLI: the one place a subcommand is
+ * registered. Later groups (`run`, `cost`, `eval`, `serve`, `trace`) add a
+ * row here, a cmd_<group>.c file and its line in meson.build; a row may be
+ * guarded by a macro that tools/cli/meson.build defines when the backend the
+ * subcommand needs was built (e.g. SUSHI_CLI_HAVE_CPU). */
+#include "cli.h"
+
+const cli_command cli_commands[] = {
+    { "zoo", "write a built-in SuperNet to a file (--list: list them)", cli_cmd_zoo },
+    { "info", "summarise a SuperNet: family, input, elastic dimensions, sizes", cli_cmd_info },
+    { "subnets", "print the candidate table of a SuperNet", cli_cmd_subnets },
+    { "subnet", "cost of one SubNet: params, MACs, weight bytes (--layers: per-layer plan)", cli_cmd_subnet },
+    { "subgraph", "common SubGraph of SubNets, its bytes and each SubNet's hit bytes", cli_cmd_subgraph },
+    { "serve", "serve a query stream with the scheduler; compare caching policies", sushi_cli_serve },
+    { "trace", "generate a query trace CSV (trace gen)", sushi_cli_trace },
+    { NULL, NULL, NULL }
+};

@@ -1,0 +1,54 @@
+/* `sushi`: command-line front end of libsushi. Dispatches to the subcommand
+ * table (commands.c); see docs/cli.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_usage(FILE *f)
+{
+    fputs("usage: sushi <command> [options] [args]\n"
+          "       sushi --help | --version\n"
+          "\n"
+          "commands:\n",
+          f);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fputs("\n"
+          "FILE arguments are .sushi files or builtin:NAME (a built-in SuperNet,\n"
+          "e.g. builtin:ofa-resnet50). Run 'sushi <command> --help' for a command's\n"
+          "options. Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return cli_usage_error("sushi", "missing command");
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        if (argc > 2 && strcmp(name, "help") == 0) {
+            /* `sushi help CMD` == `sushi CMD --help` */
+            for (const cli_command *c = cli_commands; c->name; c++) {
+                if (strcmp(c->name, argv[2]) == 0) {
+                    char *sub[] = { argv[2], (char *)"--help", NULL };
+                    return c->run(2, sub);
+                }
+            }
+            return cli_usage_error("sushi", "unknown command '%s'", argv[2]);
+        }
+        print_usage(stdout);
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("sushi %s (libsushi %s)\n", SUSHI_VERSION_STRING, sushi_version_string());
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    }
+    for (const cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c->run(argc - 1, argv + 1);
+    if (name[0] == '-')
+        return cli_usage_error("sushi", "unknown option '%s'", name);
+    return cli_usage_error("sushi", "unknown command '%s'", name);
+}
