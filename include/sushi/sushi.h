@@ -13,5 +13,9 @@
 #include "sushi/subgraph.h"
 #include "sushi/backend.h"
 #include "sushi/policy.h"
+#include "sushi/trace.h"
+#include "sushi/sched.h"
+#include "sushi/cpu.h"
+#include "sushi/cycle.h"
 
 #endif
