@@ -330,12 +330,14 @@ struct sushi_subgraph {
 
 /* ---------- backend / policy instances ---------- */
 struct sushi_backend {
+    sushi_ref ref;                    /* the creator's + one per scheduler using it */
     sushi_supernet *sn;
     const sushi_backend_entry *entry; /* lives in sn->ctx */
     void *state;
 };
 
 struct sushi_policy {
+    sushi_ref ref;
     sushi_supernet *sn;
     const sushi_policy_entry *entry;
     void *state;

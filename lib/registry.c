@@ -80,6 +80,7 @@ int sushi_backend_create(const sushi_supernet *sn, const char *name, sushi_backe
         sushi_free(ctx, b);
         return rc < 0 ? rc : SUSHI_ERR_BACKEND;
     }
+    sushi_ref_init(&b->ref);
     b->sn = (sushi_supernet *)sn;
     sushi_ref_get(&b->sn->ref);
     b->entry = e;
@@ -89,7 +90,7 @@ int sushi_backend_create(const sushi_supernet *sn, const char *name, sushi_backe
 
 void sushi_backend_destroy(sushi_backend *b)
 {
-    if (!b)
+    if (!b || !sushi_ref_put(&b->ref))
         return;
     if (b->entry->ops.destroy)
         b->entry->ops.destroy(b->state);
@@ -238,6 +239,7 @@ int sushi_policy_create(const sushi_supernet *sn, const char *name, sushi_policy
         sushi_free(sn->ctx, p);
         return rc < 0 ? rc : SUSHI_ERR_BACKEND;
     }
+    sushi_ref_init(&p->ref);
     p->sn = (sushi_supernet *)sn;
     sushi_ref_get(&p->sn->ref);
     p->entry = e;
@@ -247,7 +249,7 @@ int sushi_policy_create(const sushi_supernet *sn, const char *name, sushi_policy
 
 void sushi_policy_destroy(sushi_policy *p)
 {
-    if (!p)
+    if (!p || !sushi_ref_put(&p->ref))
         return;
     if (p->entry->ops.destroy)
         p->entry->ops.destroy(p->state);

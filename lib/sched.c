@@ -61,6 +61,7 @@ struct sushi_sched {
     ctab cur, tmp;
     double lat_min0, lat_max0;  /* predicted range with nothing resident */
     sushi_subgraph *resident, *next, *spare;
+    bool owns_refs;             /* holds a reference on b and p (set on success) */
     bool self_pb;               /* backend has no set_resident: the scheduler counts hits itself */
     /* window of served candidates (positions) since the last update */
     uint32_t *win;
@@ -394,7 +395,11 @@ void sushi_sched_destroy(sushi_sched *s)
     sushi_free(ctx, s->st.smp);
     sushi_free(ctx, s->rs_buf);
     sushi_supernet *sn = s->sn;
+    sushi_backend *b = s->owns_refs ? s->b : NULL;
+    sushi_policy *p = s->owns_refs ? s->p : NULL;
     sushi_free(ctx, s);
+    sushi_backend_destroy(b);
+    sushi_policy_destroy(p);
     sushi_supernet_destroy(sn);
 }
 
@@ -481,6 +486,10 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
     sushi_log(ctx, SUSHI_LOG_INFO,
               "sched: %u candidates (Pareto of %u with accuracy), window %u, persistent buffer %llu bytes",
               s->n, s->n_with_acc, o.window, (unsigned long long)s->capacity);
+    /* keep the backend and policy alive as long as the scheduler */
+    sushi_ref_get(&b->ref);
+    sushi_ref_get(&p->ref);
+    s->owns_refs = true;
     *out = s;
     return SUSHI_OK;
 }

@@ -12,9 +12,10 @@
  * that cost. docs/scheduler.md defines the algorithms, the fallback and every
  * statistic.
  *
- * Ownership: the scheduler keeps its SuperNet alive; the backend and the
- * policy are BORROWED and must outlive the scheduler (destroy the scheduler
- * first). Thread-safety: a scheduler is NOT thread-safe (it drives one
+ * Ownership: the scheduler keeps its SuperNet, backend and policy alive
+ * (each holds a reference), so handles may be destroyed in any order. The
+ * scheduler drives the backend instance: do not use that backend from
+ * another thread while the scheduler lives. Thread-safety: a scheduler is NOT thread-safe (it drives one
  * backend instance and one policy instance); use one per thread.
  */
 #ifndef SUSHI_SCHED_H
