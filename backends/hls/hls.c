@@ -1,0 +1,857 @@
+/* The "hls" backend: host driver of the SushiAccel HLS kernel, run as C
+ * simulation (docs/hls.md).
+ *
+ * Engine: CONV, DWCONV, LINEAR (a 1x1 conv of a 1x1 map), the two FC layers
+ * of squeeze-excite, and a residual ADD fused into the conv that produces one
+ * of its operands. Host (same integer code as the cpu int8 path): pools,
+ * GAP, non-fusable ADD, the squeeze and excite of SE. Parameters come from
+ * the cpu backend's int8 model builder, so outputs are bit-exact with the
+ * cpu int8 path. Off-chip traffic is counted on every kernel port and for
+ * every host-side read and write. */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_internal.h"
+#include "backends/cpu/int8_ops.h"
+#include "hls_internal.h"
+#include "kernel/sushi_accel.h"
+#include "sushi/cycle.h"
+
+typedef struct hls_qp {
+    int32_t *p1, *p2; /* packed requant words per output channel (SE: p1 reduce, p2 expand) */
+} hls_qp;
+
+typedef struct hls_state {
+    const sushi_supernet *sn;
+    const sushi_context *ctx;
+    /* int8 model */
+    sushi_subnet *rs;   /* SubNet of `ranges` (retained) */
+    float *ranges;
+    cpu_q8_model *q8;
+    const float *q8_src;
+    hls_qp *qp;
+    /* off-chip memory: one buffer per value, no reuse */
+    uint8_t **vbuf;
+    uint32_t n_vbuf;
+    int32_t *acc;
+    uint32_t n_acc;
+    uint8_t *pooled, *hid, *gate;
+    uint32_t n_se;
+    /* PB: the truncated resident SubGraph and each slot's loaded box */
+    sushi_subgraph *resident;
+    uint32_t *pb_rows, *pb_cols, *pb_base;
+    uint64_t last_loaded, last_kept;
+    /* statistics of the last run */
+    hls_layer_stat *stats;
+    uint32_t n_stats;
+    sushi_cycle_model model;
+} hls_state;
+
+/* The kernel (its buffers, PB and counters) is one device per process:
+ * calls are serialised, and the PB belongs to the instance that loaded it last. */
+static const hls_state *pb_owner;
+static pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *hls_name = "hls";
+
+static int hls_create(void *user, const sushi_supernet *sn, void **out)
+{
+    (void)user;
+    hls_state *st = sushi_calloc(sn->ctx, 1, sizeof *st);
+    if (!st)
+        return SUSHI_ERR_NOMEM;
+    st->sn = sn;
+    st->ctx = sn->ctx;
+    uint32_t n = sn->n_wt ? sn->n_wt : 1;
+    st->pb_rows = sushi_calloc(sn->ctx, n, sizeof *st->pb_rows);
+    st->pb_cols = sushi_calloc(sn->ctx, n, sizeof *st->pb_cols);
+    st->pb_base = sushi_calloc(sn->ctx, n, sizeof *st->pb_base);
+    int rc = (st->pb_rows && st->pb_cols && st->pb_base) ? sushi_subgraph_create(sn, &st->resident)
+                                                         : SUSHI_ERR_NOMEM;
+    if (!rc)
+        rc = sushi_cycle_model_init(&st->model, SUSHI_CYCLE_PRESET_ZCU104);
+    /* what the kernel moves (docs/hls.md): 16 requant bytes per output
+     * channel, one pixel-loop trip per window step, 32 fill cycles */
+    if (!rc)
+        rc = sushi_cycle_model_set(&st->model, "quant_bytes", ACCEL_QPARAM_WORDS * 4);
+    if (rc) {
+        sushi_subgraph_destroy(st->resident);
+        sushi_free(sn->ctx, st->pb_rows);
+        sushi_free(sn->ctx, st->pb_cols);
+        sushi_free(sn->ctx, st->pb_base);
+        sushi_free(sn->ctx, st);
+        return rc;
+    }
+    *out = st;
+    return SUSHI_OK;
+}
+
+static void drop_model(hls_state *st)
+{
+    if (st->qp && st->q8) {
+        for (uint32_t i = 0; i < st->q8->s->n_layers; i++) {
+            sushi_free(st->ctx, st->qp[i].p1);
+            sushi_free(st->ctx, st->qp[i].p2);
+        }
+    }
+    sushi_free(st->ctx, st->qp);
+    st->qp = NULL;
+    cpu_q8_model_destroy(st->q8);
+    st->q8 = NULL;
+    st->q8_src = NULL;
+}
+
+static void drop_bufs(hls_state *st)
+{
+    for (uint32_t v = 0; v < st->n_vbuf; v++)
+        sushi_free(st->ctx, st->vbuf[v]);
+    sushi_free(st->ctx, st->vbuf);
+    st->vbuf = NULL;
+    st->n_vbuf = 0;
+}
+
+static void hls_destroy(void *p)
+{
+    hls_state *st = p;
+    const sushi_context *ctx = st->ctx;
+    pthread_mutex_lock(&device_lock);
+    if (pb_owner == st)
+        pb_owner = NULL;
+    pthread_mutex_unlock(&device_lock);
+    drop_model(st);
+    drop_bufs(st);
+    sushi_free(ctx, st->acc);
+    sushi_free(ctx, st->pooled);
+    sushi_free(ctx, st->hid);
+    sushi_free(ctx, st->gate);
+    sushi_free(ctx, st->stats);
+    sushi_free(ctx, st->ranges);
+    if (st->rs)
+        sushi_subnet_destroy(st->rs);
+    sushi_subgraph_destroy(st->resident);
+    sushi_free(ctx, st->pb_rows);
+    sushi_free(ctx, st->pb_cols);
+    sushi_free(ctx, st->pb_base);
+    sushi_free(ctx, st);
+}
+
+static int hls_set_param(void *p, const char *key, double v)
+{
+    (void)p;
+    (void)key;
+    (void)v;
+    return SUSHI_ERR_NOT_FOUND;
+}
+
+static int hls_get_param(void *p, const char *key, double *v)
+{
+    hls_state *st = p;
+    if (strcmp(key, "pb_kib") == 0) {
+        *v = ACCEL_PB_BYTES / 1024.0;
+        return SUSHI_OK;
+    }
+    return sushi_cycle_model_get(&st->model, key, v);
+}
+
+/* The cycle model of the machine this kernel implements (see hls_create). */
+static int hls_cost(void *p, const sushi_subnet *s, const sushi_subgraph *g, sushi_cost *out)
+{
+    hls_state *st = p;
+    sushi_cost c = SUSHI_COST_INIT;
+    int rc = sushi_cycle_cost_subnet(&st->model, s, g, NULL, &c);
+    if (!rc) {
+        size_t sz = out->size;
+        *out = c;
+        out->size = sz;
+    }
+    return rc;
+}
+
+/* ---------------- persistent buffer ---------------- */
+
+static uint32_t slot_kk(const sushi_supernet *sn, uint32_t t) { return sn->tensors[sn->wt[t]].kk; }
+
+static void pb_cmd(uint32_t op, uint32_t slot, const int8_t *w, uint32_t rows, uint32_t cols, uint32_t kk,
+                   uint32_t base)
+{
+    accel_ctrl c;
+    memset(&c, 0, sizeof c);
+    c.op = op;
+    c.pb_slot = slot;
+    c.pb_rows = rows;
+    c.pb_cols = cols;
+    c.pb_kk = kk;
+    c.pb_base = base;
+    sushi_accel(NULL, NULL, w, NULL, NULL, NULL, NULL, NULL, c);
+}
+
+/* int8 box [rows][cols * kk] of slot t (rows quantised over the whole SuperNet row) */
+static int8_t *slot_box(const hls_state *st, uint32_t t, uint32_t rows, uint32_t cols)
+{
+    const sushi_tensor *x = &st->sn->tensors[st->sn->wt[t]];
+    uint32_t kk = slot_kk(st->sn, t), row = (uint32_t)(x->nelem / x->shape[0]);
+    int8_t *b = sushi_calloc(st->ctx, (size_t)rows * cols * kk + 1, 1);
+    if (!b)
+        return NULL;
+    for (uint32_t o = 0; o < rows; o++)
+        sushi_q8_quant_weight(x->data + (size_t)o * row, row, cols * kk, b + (size_t)o * cols * kk);
+    return b;
+}
+
+static void pb_move(uint32_t t, uint32_t src, uint32_t src_stride, uint32_t dst, uint32_t dst_cols, uint32_t kr,
+                    uint32_t kc, uint32_t kk, bool backward)
+{
+    accel_ctrl c;
+    memset(&c, 0, sizeof c);
+    c.op = ACCEL_OP_PB_MOVE;
+    c.pb_slot = t;
+    c.pb_src = src;
+    c.pb_src_stride = src_stride;
+    c.pb_base = dst;
+    c.pb_cols = dst_cols;
+    c.pb_kk = kk;
+    c.pb_keep_rows = kr;
+    c.pb_keep_cols = kc;
+    c.pb_backward = backward;
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+}
+
+/* Make the truncated SubGraph st->resident the PB contents, moving over the
+ * DRAM only what is not already resident (the cycle model's reload bytes):
+ * the PB holds the slot boxes packed in slot order. 1. the part of each old
+ * box the new box keeps (the intersection) is compacted downwards, first
+ * slot first; 2. each kept part is spread to its final place (new row
+ * stride) upwards, last slot first; 3. each slot's missing elements stream
+ * in from DRAM (PB_FILL). Both moves are on chip and never overwrite data
+ * not yet moved (docs/hls.md). */
+static int pb_sync(hls_state *st, bool force)
+{
+    const sushi_subgraph *g = st->resident;
+    const uint32_t n = st->sn->n_wt < ACCEL_PB_SLOTS ? st->sn->n_wt : ACCEL_PB_SLOTS;
+    uint64_t loaded = 0, kept = 0;
+    if (force || pb_owner != st) {
+        pb_cmd(ACCEL_OP_PB_INVALIDATE, ACCEL_PB_SLOTS, NULL, 0, 0, 0, 0);
+        memset(st->pb_rows, 0, st->sn->n_wt * sizeof *st->pb_rows);
+        memset(st->pb_cols, 0, st->sn->n_wt * sizeof *st->pb_cols);
+        pb_owner = st;
+    }
+    uint32_t *cbase = sushi_calloc(st->ctx, n ? n : 1, sizeof *cbase);
+    if (!cbase)
+        return SUSHI_ERR_NOMEM;
+    /* 1: compact the kept parts */
+    uint64_t addr = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        uint32_t kk = slot_kk(st->sn, t);
+        uint32_t kr = g->out_ch[t] < st->pb_rows[t] ? g->out_ch[t] : st->pb_rows[t];
+        uint32_t kc = g->in_ch[t] < st->pb_cols[t] ? g->in_ch[t] : st->pb_cols[t];
+        cbase[t] = (uint32_t)addr;
+        if (!kr || !kc)
+            continue;
+        pb_move(t, st->pb_base[t], st->pb_cols[t] * kk, (uint32_t)addr, kc, kr, kc, kk, false);
+        addr += (uint64_t)kr * kc * kk;
+    }
+    /* final bases, packed in slot order */
+    uint64_t total = 0;
+    for (uint32_t t = 0; t < n; t++)
+        total += (uint64_t)g->out_ch[t] * g->in_ch[t] * slot_kk(st->sn, t);
+    if (total > ACCEL_PB_BYTES) {
+        sushi_free(st->ctx, cbase);
+        return SUSHI_ERR_RANGE;
+    }
+    /* 2: spread them to their final places, last slot first */
+    uint64_t end = total;
+    for (uint32_t t = n; t-- > 0;) {
+        uint32_t kk = slot_kk(st->sn, t), no = g->out_ch[t], ni = g->in_ch[t];
+        uint64_t fsize = (uint64_t)no * ni * kk, fbase = end - fsize;
+        end = fbase;
+        uint32_t kr = no < st->pb_rows[t] ? no : st->pb_rows[t];
+        uint32_t kc = ni < st->pb_cols[t] ? ni : st->pb_cols[t];
+        if (kr && kc)
+            pb_move(t, cbase[t], kc * kk, (uint32_t)fbase, ni, kr, kc, kk, true);
+        st->pb_base[t] = (uint32_t)fbase;
+        st->pb_rows[t] = kr && kc ? kr : 0; /* kept box, until filled */
+        st->pb_cols[t] = kr && kc ? kc : 0;
+    }
+    sushi_free(st->ctx, cbase);
+    /* 3: stream the missing elements in */
+    int rc = SUSHI_OK;
+    for (uint32_t t = 0; t < n && !rc; t++) {
+        uint32_t kk = slot_kk(st->sn, t), no = g->out_ch[t], ni = g->in_ch[t];
+        uint32_t kr = st->pb_rows[t], kc = st->pb_cols[t];
+        if (!no || !ni) {
+            pb_cmd(ACCEL_OP_PB_INVALIDATE, t, NULL, 0, 0, 0, 0);
+            st->pb_rows[t] = st->pb_cols[t] = 0;
+            continue;
+        }
+        uint64_t need = (uint64_t)no * ni * kk, have = (uint64_t)kr * kc * kk;
+        int8_t *box = NULL, *pk = NULL;
+        if (need > have) {
+            box = slot_box(st, t, no, ni);
+            pk = sushi_calloc(st->ctx, need - have, 1);
+            if (!box || !pk) {
+                rc = SUSHI_ERR_NOMEM;
+            } else {
+                size_t w = 0;
+                for (uint32_t o = 0; o < no; o++)
+                    for (uint32_t i = 0; i < ni * kk; i++)
+                        if (!(o < kr && i < kc * kk))
+                            pk[w++] = box[(size_t)o * ni * kk + i];
+            }
+        }
+        if (!rc) {
+            accel_ctrl c;
+            memset(&c, 0, sizeof c);
+            c.op = ACCEL_OP_PB_FILL;
+            c.pb_slot = t;
+            c.pb_rows = no;
+            c.pb_cols = ni;
+            c.pb_kk = kk;
+            c.pb_base = st->pb_base[t];
+            c.pb_keep_rows = kr;
+            c.pb_keep_cols = kc;
+            sushi_accel(NULL, NULL, pk, NULL, NULL, NULL, NULL, NULL, c);
+            st->pb_rows[t] = no;
+            st->pb_cols[t] = ni;
+            loaded += need - have;
+            kept += have;
+        }
+        sushi_free(st->ctx, box);
+        sushi_free(st->ctx, pk);
+    }
+    st->last_loaded = loaded;
+    st->last_kept = kept;
+    return rc;
+}
+
+static int set_resident_locked(void *p, const sushi_subgraph *g, sushi_cost *reload)
+{
+    hls_state *st = p;
+    int rc = g ? sushi_subgraph_copy(st->resident, g) : sushi_subgraph_clear(st->resident);
+    if (!rc)
+        rc = sushi_subgraph_truncate(st->resident, ACCEL_PB_BYTES);
+    if (!rc) {
+        sushi_accel_counters_reset();
+        rc = pb_sync(st, false);
+    }
+    if (!rc && sushi_accel_counters_get().status)
+        rc = SUSHI_ERR_STATE;
+    if (!rc && reload) {
+        size_t sz = reload->size;
+        sushi_cost c = SUSHI_COST_INIT;
+        sushi_cycle_cost_reload(&st->model, st->last_loaded, st->last_kept, &c);
+        *reload = c;
+        reload->size = sz;
+    }
+    return rc;
+}
+
+static int hls_set_resident(void *p, const sushi_subgraph *g, sushi_cost *reload)
+{
+    pthread_mutex_lock(&device_lock);
+    int rc = set_resident_locked(p, g, reload);
+    pthread_mutex_unlock(&device_lock);
+    return rc;
+}
+
+/* ---------------- int8 model and buffers ---------------- */
+
+static int32_t *pack_rq(const hls_state *st, const cpu_q8_rq *rq, const int32_t *bias_acc, uint32_t n)
+{
+    int32_t *p = sushi_calloc(st->ctx, (size_t)n * ACCEL_QPARAM_WORDS, sizeof *p);
+    if (!p)
+        return NULL;
+    for (uint32_t o = 0; o < n; o++) {
+        int32_t *w = p + (size_t)o * ACCEL_QPARAM_WORDS;
+        if (bias_acc) {
+            w[0] = bias_acc[o];
+            continue;
+        }
+        uint64_t B = (uint64_t)rq->B[o];
+        w[0] = rq->m[o];
+        w[1] = rq->s[o];
+        w[2] = (int32_t)(uint32_t)(B & 0xffffffffu);
+        w[3] = (int32_t)(uint32_t)(B >> 32);
+    }
+    return p;
+}
+
+static const float *find_ranges(const hls_state *st, const sushi_subnet *s)
+{
+    if (st->rs == s)
+        return st->ranges;
+    if (s->candidate >= 0) {
+        const sushi_candidate *c = &s->sn->cands[s->candidate];
+        if (c->act_ranges && c->n_act_ranges == cpu_q8_ranges_len(s))
+            return c->act_ranges;
+    }
+    return NULL;
+}
+
+static int ensure_model(hls_state *st, const sushi_subnet *s)
+{
+    const float *r = find_ranges(st, s);
+    if (!r) {
+        /* no ranges given (hls_backend_set_ranges) or stored with the
+         * candidate: calibrate on HLS_SELF_CALIB deterministic inputs
+         * (cpu_test_input seeds 0..) so that a plain `sushi run --backend
+         * hls` works; bit-exactness with cpu needs the same ranges there */
+        enum { HLS_SELF_CALIB = 4 };
+        size_t nin = (size_t)s->values[0].c * s->values[0].h * s->values[0].w, nr = cpu_q8_ranges_len(s);
+        float *x = sushi_malloc(st->ctx, nin * HLS_SELF_CALIB * sizeof *x);
+        float *rg = sushi_malloc(st->ctx, nr * sizeof *rg);
+        int rc = (x && rg) ? SUSHI_OK : SUSHI_ERR_NOMEM;
+        for (size_t i = 0; !rc && i < HLS_SELF_CALIB; i++)
+            cpu_test_input(i, x + i * nin, nin);
+        if (!rc)
+            rc = cpu_calibrate_ranges(s, x, HLS_SELF_CALIB, rg);
+        sushi_free(st->ctx, x);
+        if (!rc) {
+            sushi_log(st->ctx, SUSHI_LOG_WARN, "hls: no int8 ranges for this SubNet: self-calibrated on %d inputs",
+                      HLS_SELF_CALIB);
+            drop_model(st);
+            sushi_free(st->ctx, st->ranges);
+            if (st->rs)
+                sushi_subnet_destroy(st->rs);
+            sushi_ref_get(&((sushi_subnet *)s)->ref);
+            st->rs = (sushi_subnet *)s;
+            st->ranges = rg;
+            rg = NULL;
+            r = st->ranges;
+        }
+        sushi_free(st->ctx, rg);
+        if (rc)
+            return rc;
+    }
+    if (st->q8 && st->q8->s == s && st->q8_src == r)
+        return SUSHI_OK;
+    drop_model(st);
+    int rc = cpu_q8_model_build(s, r, &st->q8);
+    if (rc)
+        return rc;
+    st->q8_src = r;
+    st->qp = sushi_calloc(st->ctx, s->n_layers ? s->n_layers : 1, sizeof *st->qp);
+    if (!st->qp)
+        return SUSHI_ERR_NOMEM;
+    uint32_t need_acc = 1, need_se = 1;
+    for (uint32_t i = 0; i < s->n_layers; i++) {
+        const sushi_layer *l = &s->layers[i];
+        const cpu_q8_layer *q = &st->q8->layers[i];
+        if (l->op == SUSHI_OP_CONV || l->op == SUSHI_OP_DWCONV || l->op == SUSHI_OP_LINEAR) {
+            st->qp[i].p1 = pack_rq(st, &q->rq, q->out_i32 ? q->bias_acc : NULL, l->out_c);
+            if (!st->qp[i].p1)
+                return SUSHI_ERR_NOMEM;
+            if (l->out_c > need_acc)
+                need_acc = l->out_c;
+        } else if (l->op == SUSHI_OP_SE) {
+            st->qp[i].p1 = pack_rq(st, &q->rq, NULL, l->se_mid);
+            st->qp[i].p2 = pack_rq(st, &q->rq2, NULL, l->in_c);
+            if (!st->qp[i].p1 || !st->qp[i].p2)
+                return SUSHI_ERR_NOMEM;
+            if (l->in_c > need_se)
+                need_se = l->in_c;
+            if (l->se_mid > need_se)
+                need_se = l->se_mid;
+        }
+    }
+    drop_bufs(st);
+    st->vbuf = sushi_calloc(st->ctx, s->n_values, sizeof *st->vbuf);
+    if (!st->vbuf)
+        return SUSHI_ERR_NOMEM;
+    st->n_vbuf = s->n_values;
+    for (uint32_t v = 0; v < s->n_values; v++) {
+        st->vbuf[v] = sushi_calloc(st->ctx, (size_t)s->values[v].c * s->values[v].h * s->values[v].w + 1, 1);
+        if (!st->vbuf[v])
+            return SUSHI_ERR_NOMEM;
+    }
+    if (need_acc > st->n_acc) {
+        sushi_free(st->ctx, st->acc);
+        st->acc = sushi_calloc(st->ctx, need_acc, sizeof *st->acc);
+        if (!st->acc)
+            return SUSHI_ERR_NOMEM;
+        st->n_acc = need_acc;
+    }
+    if (need_se > st->n_se) {
+        sushi_free(st->ctx, st->pooled);
+        sushi_free(st->ctx, st->hid);
+        sushi_free(st->ctx, st->gate);
+        st->pooled = sushi_calloc(st->ctx, need_se, 1);
+        st->hid = sushi_calloc(st->ctx, need_se, 1);
+        st->gate = sushi_calloc(st->ctx, need_se, 1);
+        if (!st->pooled || !st->hid || !st->gate)
+            return SUSHI_ERR_NOMEM;
+        st->n_se = need_se;
+    }
+    sushi_free(st->ctx, st->stats);
+    st->stats = sushi_calloc(st->ctx, s->n_layers ? s->n_layers : 1, sizeof *st->stats);
+    st->n_stats = st->stats ? s->n_layers : 0;
+    return st->stats ? SUSHI_OK : SUSHI_ERR_NOMEM;
+}
+
+/* ---------------- host-side layers (docs/int8.md; same code as the cpu int8 path) ---------------- */
+
+static void maxpool_host(const sushi_layer *l, const uint8_t *in, uint8_t *out)
+{
+    const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
+    for (uint32_t c = 0; c < l->in_c; c++) {
+        const uint8_t *x = in + (size_t)c * l->in_h * l->in_w;
+        uint8_t *y = out + (size_t)c * l->out_h * l->out_w;
+        for (uint32_t oy = 0; oy < l->out_h; oy++)
+            for (uint32_t ox = 0; ox < l->out_w; ox++) {
+                uint8_t m = 0;
+                for (uint32_t ky = 0; ky < k; ky++) {
+                    int64_t iy = (int64_t)oy * st + ky - pad;
+                    if (iy < 0 || iy >= l->in_h)
+                        continue;
+                    for (uint32_t kx = 0; kx < k; kx++) {
+                        int64_t ix = (int64_t)ox * st + kx - pad;
+                        if (ix >= 0 && ix < l->in_w && x[iy * l->in_w + ix] > m)
+                            m = x[iy * l->in_w + ix];
+                    }
+                }
+                y[(size_t)oy * l->out_w + ox] = m;
+            }
+    }
+}
+
+static void avgpool_host(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
+{
+    const uint32_t k = l->kernel, st = l->stride;
+    for (uint32_t c = 0; c < l->in_c; c++) {
+        const uint8_t *x = in + (size_t)c * l->in_h * l->in_w;
+        uint8_t *y = out + (size_t)c * l->out_h * l->out_w;
+        for (uint32_t oy = 0; oy < l->out_h; oy++)
+            for (uint32_t ox = 0; ox < l->out_w; ox++) {
+                int32_t sum = 0;
+                uint32_t n = 0;
+                for (uint32_t ky = 0; ky < k && oy * st + ky < l->in_h; ky++)
+                    for (uint32_t kx = 0; kx < k && ox * st + kx < l->in_w; kx++) {
+                        sum += (int32_t)x[(size_t)(oy * st + ky) * l->in_w + ox * st + kx] - q->zp_in;
+                        n++;
+                    }
+                y[(size_t)oy * l->out_w + ox] =
+                    sushi_q8_output(sushi_q8_requant(sum, q->pool_m[n], 0, q->pool_s[n]), q->zp_in, 0);
+            }
+    }
+}
+
+static uint8_t gap_one(const uint8_t *x, size_t hw, int32_t zp, int32_t m, int32_t s)
+{
+    int32_t sum = 0;
+    for (size_t j = 0; j < hw; j++)
+        sum += (int32_t)x[j] - zp;
+    return sushi_q8_output(sushi_q8_requant(sum, m, 0, s), zp, 0);
+}
+
+static void add_host(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *a, const uint8_t *b, uint8_t *out)
+{
+    size_t n = (size_t)l->out_c * l->out_h * l->out_w;
+    for (size_t i = 0; i < n; i++) {
+        int32_t r = sushi_q8_requant2((int32_t)a[i] - q->zp_in, q->add_ma, (int32_t)b[i] - q->zp_in2, q->add_mb,
+                                      q->add_s);
+        uint8_t p = sushi_q8_output(r, q->zp_rq, q->lo);
+        out[i] = q->use_lut ? q->lut[p] : p;
+    }
+}
+
+/* ---------------- engine calls ---------------- */
+
+static int32_t slot_of(const sushi_subnet *s, int32_t w)
+{
+    int32_t slot = w >= 0 ? s->sn->tensors[w].wslot : -1;
+    return slot >= 0 && slot < (int32_t)ACCEL_PB_SLOTS ? slot : (int32_t)ACCEL_PB_SLOTS;
+}
+
+/* One kernel call; its counters go to `stat`. */
+static int engine_call(hls_state *st, const accel_ctrl *c, const uint8_t *in, const uint8_t *res, const int8_t *w,
+                       const int32_t *qp, uint8_t *out, const uint8_t *lut, const uint8_t *add_lut,
+                       hls_layer_stat *stat, bool res_is_add)
+{
+    static const uint8_t zero_lut[256];
+    sushi_accel_counters_reset();
+    sushi_accel(in, res, w, qp, out, st->acc, lut ? lut : zero_lut, add_lut ? add_lut : zero_lut, *c);
+    accel_counters k = sushi_accel_counters_get();
+    if (k.status) {
+        sushi_log(st->ctx, SUSHI_LOG_ERROR, "hls: kernel status %u", k.status);
+        return SUSHI_ERR_UNSUPPORTED;
+    }
+    stat->calls++;
+    stat->rd_wgt += k.rd_wgt;
+    stat->pb_hit += k.pb_hit;
+    stat->rd_par += k.rd_par;
+    stat->act_in += k.rd_act;
+    stat->act_out += k.wr_act;
+    stat->trips += k.trips;
+    stat->passes += k.passes;
+    stat->cycles += k.trips + k.passes * ACCEL_FILL_CYCLES;
+    if (res_is_add)
+        stat[1].act_in += k.rd_res; /* the residual operand belongs to the ADD layer */
+    return SUSHI_OK;
+}
+
+static void ctrl_linear(accel_ctrl *c, uint32_t k, uint32_t n_in, int32_t zp_in, int32_t zp_out, int32_t lo,
+                        bool lut, int32_t slot)
+{
+    memset(c, 0, sizeof *c);
+    c->op = ACCEL_OP_CONV;
+    c->k = k;
+    c->c = n_in;
+    c->r = c->x = c->y = c->stride = 1;
+    c->zp_in = zp_in;
+    c->zp_out = zp_out;
+    c->lo = lo;
+    c->use_lut = lut;
+    c->pb_slot = (uint32_t)slot;
+}
+
+/* Can ADD layer li + 1 fold into engine layer li? (its operand is li's output and nothing else reads it) */
+static bool fusable_add(const sushi_subnet *s, uint32_t li)
+{
+    if (li + 1 >= s->n_layers)
+        return false;
+    const sushi_layer *l = &s->layers[li], *a = &s->layers[li + 1];
+    if (a->op != SUSHI_OP_ADD || (l->op != SUSHI_OP_CONV && l->op != SUSHI_OP_DWCONV))
+        return false;
+    if (a->input != l->output && a->input2 != l->output)
+        return false;
+    if (a->input == a->input2)
+        return false;
+    return l->output != s->output_value && s->values[l->output].last_use == li + 1;
+}
+
+static int run_layer(hls_state *st, const sushi_subnet *s, uint32_t li, bool *skip_next)
+{
+    const sushi_layer *l = &s->layers[li];
+    const cpu_q8_layer *q = &st->q8->layers[li];
+    hls_layer_stat *sl = &st->stats[li];
+    uint8_t *in = st->vbuf[l->input], *out = st->vbuf[l->output];
+    const uint64_t in_elems = (uint64_t)l->in_c * l->in_h * l->in_w;
+    const uint64_t out_elems = (uint64_t)l->out_c * l->out_h * l->out_w;
+    accel_ctrl c;
+    switch (l->op) {
+    case SUSHI_OP_CONV:
+    case SUSHI_OP_DWCONV: {
+        memset(&c, 0, sizeof c);
+        c.op = l->op == SUSHI_OP_CONV ? ACCEL_OP_CONV : ACCEL_OP_DWCONV;
+        c.k = l->out_c;
+        c.c = l->in_c;
+        c.r = l->kernel;
+        c.x = l->in_h;
+        c.y = l->in_w;
+        c.pad = l->pad;
+        c.stride = l->stride ? l->stride : 1;
+        c.zp_in = q->zp_in;
+        c.zp_out = q->zp_rq;
+        c.lo = q->lo;
+        c.use_lut = q->use_lut;
+        c.pb_slot = (uint32_t)slot_of(s, l->w);
+        const uint8_t *res = NULL, *add_lut = NULL;
+        bool fuse = fusable_add(s, li);
+        if (fuse) {
+            const sushi_layer *a = &s->layers[li + 1];
+            const cpu_q8_layer *qa = &st->q8->layers[li + 1];
+            c.res_en = 1;
+            c.res_first = a->input != l->output;
+            res = st->vbuf[c.res_first ? a->input : a->input2];
+            c.add_zp_a = qa->zp_in;
+            c.add_zp_b = qa->zp_in2;
+            c.add_ma = qa->add_ma;
+            c.add_mb = qa->add_mb;
+            c.add_s = qa->add_s;
+            c.add_zp = qa->zp_rq;
+            c.add_lo = qa->lo;
+            c.add_use_lut = qa->use_lut;
+            add_lut = qa->lut;
+            out = st->vbuf[a->output];
+            st->stats[li + 1].where = SUSHI_CYCLE_FUSED;
+            *skip_next = true;
+        }
+        sl->where = SUSHI_CYCLE_ENGINE;
+        return engine_call(st, &c, in, res, q->w, st->qp[li].p1, out, q->lut, add_lut, sl, fuse);
+    }
+    case SUSHI_OP_LINEAR:
+        ctrl_linear(&c, l->out_c, (uint32_t)in_elems, q->zp_in, q->zp_rq, q->lo, q->use_lut, slot_of(s, l->w));
+        c.out_i32 = q->out_i32;
+        sl->where = SUSHI_CYCLE_ENGINE;
+        return engine_call(st, &c, in, NULL, q->w, st->qp[li].p1, out, q->lut, NULL, sl, false);
+    case SUSHI_OP_SE: {
+        const size_t hw = (size_t)l->in_h * l->in_w;
+        const uint32_t ch = l->in_c, mid = l->se_mid;
+        sl->where = SUSHI_CYCLE_MIXED;
+        /* host: squeeze (reads the input, writes the pooled vector) */
+        for (uint32_t i = 0; i < ch; i++)
+            st->pooled[i] = gap_one(in + i * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+        sl->act_in += in_elems;
+        sl->act_out += ch;
+        /* engine: reduce FC (ReLU: clamp at the hidden zp), expand FC into the gate LUT */
+        ctrl_linear(&c, mid, ch, q->zp_in, q->se_hid_zp, q->se_hid_zp, false, slot_of(s, l->w));
+        int rc = engine_call(st, &c, st->pooled, NULL, q->w, st->qp[li].p1, st->hid, NULL, NULL, sl, false);
+        if (rc)
+            return rc;
+        ctrl_linear(&c, ch, mid, q->se_hid_zp, q->se_gate_zp, 0, true, slot_of(s, l->w2));
+        rc = engine_call(st, &c, st->hid, NULL, q->w2, st->qp[li].p2, st->gate, q->se_lut, NULL, sl, false);
+        if (rc)
+            return rc;
+        /* host: excite (reads the input and the gate, writes the output) */
+        for (uint32_t i = 0; i < ch; i++) {
+            const uint8_t *x = in + i * hw;
+            uint8_t *y = out + i * hw;
+            const int32_t g = st->gate[i];
+            for (size_t j = 0; j < hw; j++)
+                y[j] = sushi_q8_output(sushi_q8_requant(((int32_t)x[j] - q->zp_in) * g, q->se_m, 0, q->se_s),
+                                       q->zp_rq, 0);
+        }
+        sl->act_in += in_elems + ch;
+        sl->act_out += out_elems;
+        return SUSHI_OK;
+    }
+    case SUSHI_OP_MAXPOOL:
+        maxpool_host(l, in, out);
+        break;
+    case SUSHI_OP_AVGPOOL:
+        avgpool_host(q, l, in, out);
+        break;
+    case SUSHI_OP_GAP: {
+        size_t hw = (size_t)l->in_h * l->in_w;
+        for (uint32_t ch = 0; ch < l->in_c; ch++)
+            out[ch] = gap_one(in + ch * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+        break;
+    }
+    case SUSHI_OP_ADD:
+        add_host(q, l, in, st->vbuf[l->input2], out);
+        sl->act_in += in_elems; /* second operand */
+        break;
+    default:
+        return SUSHI_ERR_UNSUPPORTED;
+    }
+    sl->where = SUSHI_CYCLE_HOST;
+    sl->act_in += in_elems;
+    sl->act_out += out_elems;
+    return SUSHI_OK;
+}
+
+static int run_locked(void *p, const sushi_subnet *s, const sushi_run_args *a, sushi_cost *cost)
+{
+    hls_state *st = p;
+    const sushi_supernet *sn = st->sn;
+    uint64_t need_in = (uint64_t)sn->in_channels * s->cfg.resolution * s->cfg.resolution;
+    const sushi_value *ov = &s->values[s->output_value];
+    size_t n_out = (size_t)ov->c * ov->h * ov->w;
+    if (!a->input || a->input_len != need_in || !a->output || a->output_len < n_out || s->sn != sn)
+        return SUSHI_ERR_INVALID;
+    int rc = ensure_model(st, s);
+    if (rc)
+        return rc;
+    if (pb_owner != st && (rc = pb_sync(st, true)))
+        return rc;
+    memset(st->stats, 0, st->n_stats * sizeof *st->stats);
+    const cpu_q8_model *m = st->q8;
+    uint8_t *x0 = st->vbuf[0];
+    size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    for (size_t i = 0; i < in_len; i++)
+        x0[i] = sushi_q8_quantize_input(a->input[i], m->scale[0], m->zp[0]);
+    for (uint32_t li = 0; li < s->n_layers; li++) {
+        bool skip = false;
+        if ((rc = run_layer(st, s, li, &skip)))
+            return rc;
+        if (skip)
+            li++;
+    }
+    const cpu_q8_layer *last = s->n_layers ? &m->layers[s->n_layers - 1] : NULL;
+    if (last && last->out_i32 && s->layers[s->n_layers - 1].output == s->output_value) {
+        for (size_t i = 0; i < n_out; i++)
+            a->output[i] = (float)st->acc[i] * last->deq[i];
+    } else {
+        const uint8_t *y = st->vbuf[s->output_value];
+        for (size_t i = 0; i < n_out; i++)
+            a->output[i] = m->scale[s->output_value] * (float)((int32_t)y[i] - m->zp[s->output_value]);
+    }
+    if (cost) {
+        size_t sz = cost->size;
+        sushi_cost c = SUSHI_COST_INIT;
+        rc = sushi_cycle_cost_subnet(&st->model, s, st->resident, NULL, &c); /* time and energy: the model */
+        if (rc)
+            return rc;
+        uint64_t wb = 0, hit = 0, act = 0, par = 0, cyc = 0;
+        for (uint32_t i = 0; i < st->n_stats; i++) {
+            wb += st->stats[i].rd_wgt;
+            hit += st->stats[i].pb_hit;
+            act += st->stats[i].act_in + st->stats[i].act_out;
+            par += st->stats[i].rd_par;
+            cyc += st->stats[i].cycles;
+        }
+        c.weight_bytes = wb;
+        c.hit_bytes = hit;
+        c.act_bytes = act;
+        c.offchip_bytes = wb + act + par; /* measured */
+        c.cycles = cyc;                   /* kernel loop trips + fills (no memory stalls) */
+        *cost = c;
+        cost->size = sz;
+    }
+    return SUSHI_OK;
+}
+
+static int hls_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sushi_cost *cost)
+{
+    pthread_mutex_lock(&device_lock);
+    int rc = run_locked(p, s, a, cost);
+    pthread_mutex_unlock(&device_lock);
+    return rc;
+}
+
+/* ---------------- internal API ---------------- */
+
+static hls_state *hls_of(sushi_backend *b)
+{
+    return (b && strcmp(sushi_backend_get_name(b), hls_name) == 0) ? b->state : NULL;
+}
+
+const hls_layer_stat *hls_backend_stats(sushi_backend *b, uint32_t *n)
+{
+    hls_state *st = hls_of(b);
+    if (!st)
+        return NULL;
+    *n = st->n_stats;
+    return st->stats;
+}
+
+int hls_backend_set_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges, size_t n)
+{
+    hls_state *st = hls_of(b);
+    if (!st || !s || !ranges || s->sn != st->sn || n != cpu_q8_ranges_len(s))
+        return SUSHI_ERR_INVALID;
+    float *copy = sushi_malloc(st->ctx, n * sizeof *copy);
+    if (!copy)
+        return SUSHI_ERR_NOMEM;
+    memcpy(copy, ranges, n * sizeof *copy);
+    drop_model(st);
+    sushi_free(st->ctx, st->ranges);
+    if (st->rs)
+        sushi_subnet_destroy(st->rs);
+    sushi_ref_get(&((sushi_subnet *)s)->ref);
+    st->rs = (sushi_subnet *)s;
+    st->ranges = copy;
+    return SUSHI_OK;
+}
+
+void hls_backend_last_reload(sushi_backend *b, uint64_t *loaded, uint64_t *kept)
+{
+    hls_state *st = hls_of(b);
+    *loaded = st ? st->last_loaded : 0;
+    *kept = st ? st->last_kept : 0;
+}
+
+static const sushi_backend_ops hls_ops = {
+    .abi_version = SUSHI_BACKEND_ABI_VERSION,
+    .caps = SUSHI_BACKEND_CAP_RUN | SUSHI_BACKEND_CAP_COST | SUSHI_BACKEND_CAP_INT8,
+    .description = "SushiAccel HLS kernel (C simulation) with a persistent SubGraph buffer; int8, bit-exact with cpu",
+    .create = hls_create,
+    .destroy = hls_destroy,
+    .set_param = hls_set_param,
+    .get_param = hls_get_param,
+    .cost = hls_cost,
+    .set_resident = hls_set_resident,
+    .run = hls_run,
+};
+
+const sushi_backend_ops *sushi_backend_hls_ops(void) { return &hls_ops; }
