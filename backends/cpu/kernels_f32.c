@@ -12,7 +12,8 @@
 
 /* Hot loops are compiled twice on x86-64 GCC (baseline and AVX2+FMA) and
  * picked at load time (ifunc), so the library stays portable. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define CPU_HOT __attribute__((target_clones("arch=haswell", "default")))
 #else
 #define CPU_HOT
