@@ -41,33 +41,35 @@ enum sushi_backend_caps {
 /** Cost of one SubNet execution (modelled or measured). All fields are totals
  * for one query (batch 1). Fill from SUSHI_COST_INIT. @since 0.1 */
 typedef struct sushi_cost {
-    size_t size;
+    size_t size;               /**< sizeof(sushi_cost): set by SUSHI_COST_INIT */
     double latency_s;          /**< end-to-end latency */
     uint64_t cycles;           /**< accelerator cycles (0 when not modelled) */
-    uint64_t macs;
+    uint64_t macs;             /**< multiply-accumulates executed */
     uint64_t offchip_bytes;    /**< all bytes crossing the off-chip interface */
     uint64_t weight_bytes;     /**< weight bytes fetched off-chip */
     uint64_t act_bytes;        /**< activation bytes read + written off-chip */
     uint64_t hit_bytes;        /**< weight bytes served from the resident SubGraph */
     uint64_t onchip_bytes;     /**< on-chip buffer bytes accessed */
     double energy_j;           /**< total energy */
-    double energy_offchip_j;
-    double energy_onchip_j;
-    double energy_compute_j;
+    double energy_offchip_j;   /**< off-chip access part of energy_j */
+    double energy_onchip_j;    /**< on-chip buffer access part of energy_j */
+    double energy_compute_j;   /**< arithmetic part of energy_j */
 } sushi_cost;
 
+/** Initialiser of a sushi_cost: sets size, zeroes the rest. @since 0.1 */
 #define SUSHI_COST_INIT { .size = sizeof(sushi_cost) }
 
 /** Run request: input tensor (NCHW float32, batch 1) and output buffer. @since 0.1 */
 typedef struct sushi_run_args {
-    size_t size;
+    size_t size;          /**< sizeof(sushi_run_args): set by SUSHI_RUN_ARGS_INIT */
     const float *input;   /**< in_c * r * r floats, normalised as the SuperNet expects */
     size_t input_len;     /**< number of floats at input */
     float *output;        /**< num_classes floats (logits) */
-    size_t output_len;
+    size_t output_len;    /**< number of floats available at output */
     bool int8;            /**< use the int8 path (backends with SUSHI_BACKEND_CAP_INT8) */
 } sushi_run_args;
 
+/** Initialiser of a sushi_run_args: sets size, no buffers, float32 path. @since 0.1 */
 #define SUSHI_RUN_ARGS_INIT { sizeof(sushi_run_args), NULL, 0, NULL, 0, false }
 
 /**
@@ -81,9 +83,11 @@ typedef struct sushi_backend_ops {
     const char *description;    /**< one line; copied at registration */
     /** Make instance state for SuperNet sn. `user` is the registration's user pointer. */
     int (*create)(void *user, const sushi_supernet *sn, void **state_out);
+    /** Free instance state made by create(). */
     void (*destroy)(void *state);
     /** Keyed tunables (e.g. the cycle model's "pb_kib"). */
     int (*set_param)(void *state, const char *key, double value);
+    /** Read a keyed tunable into *value. */
     int (*get_param)(void *state, const char *key, double *value);
     /** Cost of running s with SubGraph `resident` (NULL = nothing resident) on chip. Must not change state. */
     int (*cost)(void *state, const sushi_subnet *s, const sushi_subgraph *resident, sushi_cost *out);
@@ -102,38 +106,42 @@ typedef struct sushi_backend_ops {
 SUSHI_API int sushi_backend_register(sushi_context *ctx, const char *name,
                                      const sushi_backend_ops *ops, void *user);
 
-/** Name of the i-th registered backend (lives as long as ctx), NULL past the end. @since 0.1 */
+/** Name of the i-th registered backend (lives as long as ctx), NULL past the end. Thread-safe once the context is configured. @since 0.1 */
 SUSHI_API const char *sushi_backend_name(const sushi_context *ctx, size_t i);
 
 /** Opaque backend instance. @since 0.1 */
 typedef struct sushi_backend sushi_backend;
 
 /** Create an instance of backend `name` for SuperNet sn.
- * @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_NOMEM, or the backend's status. @since 0.1 */
+ * @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_NOMEM, or the backend's status. Thread-safe (sn is only read); the new instance is not: use it from one thread at a time. Release with sushi_backend_destroy(). @since 0.1 */
 SUSHI_API int sushi_backend_create(const sushi_supernet *sn, const char *name, sushi_backend **out);
 
-/** Release. NULL is a no-op. @since 0.1 */
+/** Release. NULL is a no-op. Not thread-safe with other calls on b. @since 0.1 */
 SUSHI_API void sushi_backend_destroy(sushi_backend *b);
 
-/** Backend name (lives as long as b). @since 0.1 */
+/** Backend name (lives as long as b). Thread-safe. @since 0.1 */
 SUSHI_API const char *sushi_backend_get_name(const sushi_backend *b);
 
-/** Declared capabilities. @since 0.1 */
+/** Declared capabilities. Thread-safe. @since 0.1 */
 SUSHI_API uint32_t sushi_backend_caps(const sushi_backend *b);
 
-/** Keyed tunables. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND (unknown key), SUSHI_ERR_RANGE,
- * SUSHI_ERR_UNSUPPORTED. @since 0.1 */
+/** Set keyed tunable `key` (e.g. the cycle model's "pb_kib") to `value`.
+ * @return SUSHI_OK, SUSHI_ERR_NOT_FOUND (unknown key), SUSHI_ERR_RANGE,
+ * SUSHI_ERR_UNSUPPORTED. Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_set_param(sushi_backend *b, const char *key, double value);
+/** Read keyed tunable `key` into *value. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND,
+ * SUSHI_ERR_INVALID, SUSHI_ERR_UNSUPPORTED. Not thread-safe with concurrent
+ * calls that change b. @since 0.1 */
 SUSHI_API int sushi_backend_get_param(const sushi_backend *b, const char *key, double *value);
 
-/** Cost of SubNet s given resident SubGraph g (NULL: none). Does not change state. @since 0.1 */
+/** Cost of SubNet s given resident SubGraph g (NULL: none). Does not change state. g is only read during the call. Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const sushi_subgraph *g,
                                  sushi_cost *out);
 
-/** Make g resident; reload (may be NULL) gets the cost of the change. @since 0.1 */
+/** Make g resident; reload (may be NULL) gets the cost of the change. g is copied (the caller keeps ownership). Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_cost *reload);
 
-/** Run SubNet s (which must come from the backend's SuperNet). @since 0.1 */
+/** Run SubNet s (which must come from the backend's SuperNet). Buffers in args are borrowed for the call. Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_run(sushi_backend *b, const sushi_subnet *s, const sushi_run_args *args,
                                 sushi_cost *cost);
 

@@ -33,12 +33,13 @@ typedef struct sushi_context sushi_context;
  */
 typedef struct sushi_allocator {
     size_t size; /**< sizeof(sushi_allocator): set by SUSHI_ALLOCATOR_INIT */
-    void *(*malloc_fn)(void *user, size_t n);
-    void *(*realloc_fn)(void *user, void *p, size_t n);
-    void (*free_fn)(void *user, void *p);
-    void *user;
+    void *(*malloc_fn)(void *user, size_t n);           /**< like malloc(n); NULL on failure */
+    void *(*realloc_fn)(void *user, void *p, size_t n); /**< like realloc(p, n); NULL on failure (p kept) */
+    void (*free_fn)(void *user, void *p);               /**< like free(p); p may be NULL */
+    void *user;                                         /**< passed as first argument to the three hooks */
 } sushi_allocator;
 
+/** Initialiser of a sushi_allocator: sets size, no hooks. @since 0.1 */
 #define SUSHI_ALLOCATOR_INIT { sizeof(sushi_allocator), NULL, NULL, NULL, NULL }
 
 /** Log levels. @since 0.1 */
@@ -64,7 +65,7 @@ typedef void (*sushi_log_fn)(void *user, int level, const char *msg);
 SUSHI_API int sushi_context_create(const sushi_allocator *alloc, sushi_context **out);
 
 /** Release the caller's reference. NULL is a no-op. Objects created from the
- * context stay valid; the memory goes when the last of them goes. @since 0.1 */
+ * context stay valid; the memory goes when the last of them goes. Not thread-safe with concurrent configuration calls on ctx. @since 0.1 */
 SUSHI_API void sushi_context_destroy(sushi_context *ctx);
 
 /**

@@ -41,6 +41,7 @@ typedef struct sushi_cpu_memory {
     uint64_t int8_scratch_bytes; /**< int8 path scratch (int16 im2col, int32 accumulators) */
 } sushi_cpu_memory;
 
+/** Initialiser of a sushi_cpu_memory: sets size, zeroes the rest. @since 0.1 */
 #define SUSHI_CPU_MEMORY_INIT { .size = sizeof(sushi_cpu_memory) }
 
 /** Plan SubNet s and report its memory. @return SUSHI_OK, SUSHI_ERR_INVALID,
@@ -66,7 +67,7 @@ SUSHI_API int sushi_cpu_arena_bytes(const sushi_subnet *s, size_t *bytes);
 SUSHI_API int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs,
                                        size_t batch, sushi_subnet **out);
 
-/** Floats in an int8 ranges array of s: 2 * (values + layers) (docs/int8.md). @since 0.1 */
+/** Floats in an int8 ranges array of s: 2 * (values + layers) (docs/int8.md). Thread-safe. @since 0.1 */
 SUSHI_API size_t sushi_cpu_int8_ranges_len(const sushi_subnet *s);
 
 /**

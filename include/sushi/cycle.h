@@ -94,47 +94,53 @@ typedef struct sushi_cycle_model {
 
 /** Description of one keyed parameter. Strings are static. @since 0.1 */
 typedef struct sushi_cycle_param_desc {
-    const char *name;
-    const char *unit;
-    const char *doc;
-    double min, max;
+    const char *name;      /**< parameter name (the key of sushi_cycle_model_set()) */
+    const char *unit;      /**< unit, e.g. "MHz", "KiB" */
+    const char *doc;       /**< one-line description */
+    double min;            /**< smallest accepted value */
+    double max;            /**< largest accepted value */
     bool integer;          /**< only whole values accepted */
 } sushi_cycle_param_desc;
 
 /** Name of parameter i (static string), NULL past the end. Thread-safe. @since 0.1 */
 SUSHI_API const char *sushi_cycle_param_name(size_t i);
-/** Describe parameter `name`. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_INVALID. @since 0.1 */
+/** Describe parameter `name`. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_INVALID. Strings in desc are static. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_param_info(const char *name, sushi_cycle_param_desc *desc);
-/** Name of preset id ("zcu104", "u50"), NULL when out of range. @since 0.1 */
+/** Name of preset id ("zcu104", "u50"), NULL when out of range. Thread-safe. @since 0.1 */
 SUSHI_API const char *sushi_cycle_preset_name(int id);
-/** Preset id of `name`, or -1. @since 0.1 */
+/** Preset id of `name`, or -1. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_preset_find(const char *name);
 
-/** Fill m with preset `preset`. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. @since 0.1 */
+/** Fill m with preset `preset`. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. Thread-safe on distinct m. @since 0.1 */
 SUSHI_API int sushi_cycle_model_init(sushi_cycle_model *m, int preset);
 /**
  * Set a parameter. "preset" reloads every parameter from that preset;
  * "mem_type" also sets dram_pj_bit from the energy table.
  * @return SUSHI_OK, SUSHI_ERR_NOT_FOUND (unknown key), SUSHI_ERR_RANGE (out of
- * range, NaN, or a fraction for an integer parameter), SUSHI_ERR_INVALID. @since 0.1
+ * range, NaN, or a fraction for an integer parameter), SUSHI_ERR_INVALID. Thread-safe on distinct m. @since 0.1
  */
 SUSHI_API int sushi_cycle_model_set(sushi_cycle_model *m, const char *key, double value);
-/** Get a parameter. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_INVALID. @since 0.1 */
+/** Get a parameter. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_INVALID. Thread-safe while nothing changes m. @since 0.1 */
 SUSHI_API int sushi_cycle_model_get(const sushi_cycle_model *m, const char *key, double *value);
-/** Off-chip energy per bit of a memory type (pJ), NaN when out of range. @since 0.1 */
+/** Off-chip energy per bit of a memory type (pJ), NaN when out of range. Thread-safe. @since 0.1 */
 SUSHI_API double sushi_cycle_mem_pj_bit(int mem_type);
-/** Persistent-buffer capacity in bytes. @since 0.1 */
+/** Persistent-buffer capacity in bytes. Thread-safe while nothing changes m. @since 0.1 */
 SUSHI_API uint64_t sushi_cycle_pb_bytes(const sushi_cycle_model *m);
 
 /** A bare layer for the engine. X pairs with R, pad_x, stride_x (FEATHER's
  * convention: X is the input height); Y with S, pad_y, stride_y. @since 0.1 */
 typedef struct sushi_conv_shape {
     uint32_t op;         /**< SUSHI_OP_CONV, SUSHI_OP_DWCONV (K == C) or SUSHI_OP_LINEAR (R=S=X=Y=1) */
-    uint32_t k, c;       /**< output and input channels */
-    uint32_t r, s;       /**< kernel extent along X and Y */
-    uint32_t x, y;       /**< input extent */
-    uint32_t pad_x, pad_y;
-    uint32_t stride_x, stride_y;
+    uint32_t k;          /**< output channels */
+    uint32_t c;          /**< input channels */
+    uint32_t r;          /**< kernel extent along X */
+    uint32_t s;          /**< kernel extent along Y */
+    uint32_t x;          /**< input extent along X (height) */
+    uint32_t y;          /**< input extent along Y (width) */
+    uint32_t pad_x;      /**< zero padding on each side along X */
+    uint32_t pad_y;      /**< zero padding on each side along Y */
+    uint32_t stride_x;   /**< stride along X */
+    uint32_t stride_y;   /**< stride along Y */
     uint64_t hit_bytes;  /**< bytes of this layer's weights resident in the PB (clamped to its weights) */
 } sushi_conv_shape;
 
@@ -150,7 +156,8 @@ typedef enum sushi_cycle_where {
 typedef struct sushi_layer_cost {
     uint32_t where;               /**< sushi_cycle_where */
     uint32_t calls;               /**< engine kernel calls */
-    uint32_t out_x, out_y;        /**< output extent */
+    uint32_t out_x;               /**< output extent along X */
+    uint32_t out_y;               /**< output extent along Y */
     uint64_t passes;              /**< engine passes (K tile x C tile x kernel piece [x pixel block]) */
     uint64_t pixel_steps;         /**< sum over passes of window steps (before pixel_ii) */
     uint64_t weight_chunks;       /**< weight-buffer loads (K tiles / depthwise channel groups) */
@@ -170,7 +177,10 @@ typedef struct sushi_layer_cost {
     uint64_t param_bytes;         /**< per-SubNet requantisation data read off-chip */
     uint64_t offchip_bytes;       /**< weight_offchip + act_in + act_out + param */
     uint64_t onchip_bytes;        /**< on-chip buffer bytes read + written */
-    double energy_offchip_j, energy_onchip_j, energy_compute_j, energy_j;
+    double energy_offchip_j;      /**< off-chip access energy, J */
+    double energy_onchip_j;       /**< on-chip buffer access energy, J */
+    double energy_compute_j;      /**< MAC / host operation energy, J */
+    double energy_j;              /**< sum of the three */
 } sushi_layer_cost;
 
 /**
@@ -178,13 +188,13 @@ typedef struct sushi_layer_cost {
  * Pure function; no allocation.
  * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL, zero extents, kernel larger than
  * the padded input, depthwise with K != C, unknown op), SUSHI_ERR_OVERFLOW
- * (counts beyond 64 bits). @since 0.1
+ * (counts beyond 64 bits). Thread-safe on distinct or read-only arguments. @since 0.1
  */
 SUSHI_API int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l,
                                     sushi_layer_cost *out);
 
 /** Cost of a host-side layer: `ops` element operations reading `in_bytes`
- * and writing `out_bytes` off-chip. @since 0.1 */
+ * and writing `out_bytes` off-chip. Pure function; no allocation. Thread-safe on distinct or read-only arguments. @since 0.1 */
 SUSHI_API int sushi_cycle_cost_host(const sushi_cycle_model *m, uint64_t ops, uint64_t in_bytes,
                                     uint64_t out_bytes, sushi_layer_cost *out);
 
@@ -201,35 +211,35 @@ SUSHI_API int sushi_cycle_cost_subnet(const sushi_cycle_model *m, const sushi_su
                                       sushi_cost *total);
 
 /** Describe plan layer i of s as an engine shape (pools/add/SE: their
- * in/out channels, kernel, stride, pad). @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. @since 0.1 */
+ * in/out channels, kernel, stride, pad). @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. Thread-safe (s is immutable). @since 0.1 */
 SUSHI_API int sushi_cycle_layer_shape(const sushi_subnet *s, size_t i, sushi_conv_shape *shape);
 
 /**
  * Bytes the PB would have to load to go from `old` (NULL: empty) to `next`,
  * both truncated to the PB capacity: the bytes of next not in old.
- * `kept` (may be NULL) receives the bytes of next already resident. @since 0.1
+ * `kept` (may be NULL) receives the bytes of next already resident. Allocates nothing; old and next are only read. Thread-safe while nothing modifies them. @since 0.1
  */
 SUSHI_API uint64_t sushi_cycle_reload_bytes(const sushi_cycle_model *m, const sushi_subgraph *old,
                                             const sushi_subgraph *next, uint64_t *kept);
 
-/** Cost (time, bytes, energy) of loading `bytes` into the PB. @since 0.1 */
+/** Cost (time, bytes, energy) of loading `bytes` into the PB. Thread-safe on distinct or read-only arguments. @since 0.1 */
 SUSHI_API int sushi_cycle_cost_reload(const sushi_cycle_model *m, uint64_t bytes, uint64_t kept,
                                       sushi_cost *out);
 
 /* ---- SCALE-Sim-like per-layer CSV ---- */
 
 /** Write the CSV header line (with '\n') into buf; snprintf rules: returns
- * the length the full line needs. @since 0.1 */
+ * the length the full line needs. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_csv_header(char *buf, size_t size);
 /** Write one CSV row (with '\n'). `name` may be NULL; commas and quotes in it
- * are quoted. @return the length the full line needs, or a negative status. @since 0.1 */
+ * are quoted. @return the length the full line needs, or a negative status. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_csv_row(char *buf, size_t size, size_t index, const char *name,
                                   const sushi_conv_shape *shape, const sushi_layer_cost *c);
 
 /** Byte sink for sushi_cycle_subnet_csv(); return 0 to continue. @since 0.1 */
 typedef int (*sushi_cycle_write_fn)(void *user, const char *data, size_t len);
 /** Header + one row per plan layer of s (SubGraph g as for cost_subnet).
- * @return SUSHI_OK, the sink's non-zero value, or a negative status. @since 0.1 */
+ * @return SUSHI_OK, the sink's non-zero value, or a negative status. `write` is called on the calling thread. Thread-safe while nothing modifies m or g. @since 0.1 */
 SUSHI_API int sushi_cycle_subnet_csv(const sushi_cycle_model *m, const sushi_subnet *s,
                                      const sushi_subgraph *g, sushi_cycle_write_fn write, void *user);
 
@@ -247,23 +257,28 @@ typedef int (*sushi_cycle_topology_fn)(void *user, size_t row, unsigned line, co
  * K, C, R, S, X, Y, pad_x, pad_y, stride_x, stride_y. Optional: name (or
  * layer, "layer name"), op (conv | dwconv | depthwise | linear), groups (== C
  * means depthwise). Other columns are ignored. Fields may be double-quoted.
+ * @param text the CSV text (need not be NUL-terminated).
+ * @param len bytes of text.
+ * @param fn called once per data row.
+ * @param user passed to fn.
+ * @param errsz bytes available at err.
  * @param err receives e.g. "line 7: column 'K': expected an integer in [1, 1000000], got 'abc'".
  * @return SUSHI_OK, SUSHI_ERR_FORMAT (message in err), SUSHI_ERR_INVALID, or the callback's value.
- * @since 0.1
+ * fn is called on the calling thread; `name` and `shape` are valid only during the call. Thread-safe. @since 0.1
  */
 SUSHI_API int sushi_cycle_topology_parse(const char *text, size_t len, sushi_cycle_topology_fn fn,
                                          void *user, char *err, size_t errsz);
-/** Read and parse a file. @return as parse, plus SUSHI_ERR_IO, SUSHI_ERR_NOMEM. @since 0.1 */
+/** Read and parse a file. @return as parse, plus SUSHI_ERR_IO, SUSHI_ERR_NOMEM. The file text is freed before returning. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_topology_read(const char *path, sushi_cycle_topology_fn fn, void *user,
                                         char *err, size_t errsz);
 
 /* ---- the backend ---- */
 
 /** The model inside a "cycle" backend instance (lives as long as b; changes
- * with set_param), or NULL when b is not a cycle backend. @since 0.1 */
+ * with set_param), or NULL when b is not a cycle backend. Not thread-safe with concurrent calls that change b. @since 0.1 */
 SUSHI_API const sushi_cycle_model *sushi_cycle_backend_model(const sushi_backend *b);
 /** The resident SubGraph of a "cycle" backend instance (lives as long as b),
- * or NULL. @since 0.1 */
+ * or NULL. Not thread-safe with concurrent calls that change b. @since 0.1 */
 SUSHI_API const sushi_subgraph *sushi_cycle_backend_resident(const sushi_backend *b);
 
 /** Backend table (registered as "cycle" by the library). @since 0.1 */

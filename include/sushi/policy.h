@@ -31,23 +31,25 @@ extern "C" {
 /** What a policy sees when asked for the next resident SubGraph. All
  * pointers are borrowed for the duration of the call. @since 0.1 */
 typedef struct sushi_policy_view {
-    size_t size;
-    const sushi_supernet *supernet;
+    size_t size;                        /**< sizeof(sushi_policy_view) */
+    const sushi_supernet *supernet;     /**< the SuperNet */
     uint64_t capacity_bytes;            /**< persistent buffer capacity (bytes) */
     const sushi_subgraph *current;      /**< resident now (may be empty) */
     const sushi_subnet *const *window;  /**< SubNets served since the last update, oldest first */
-    size_t n_window;
+    size_t n_window;                    /**< entries in window */
     const sushi_subnet *const *future;  /**< SubNets the next queries will want (offline oracle only; else NULL) */
-    size_t n_future;
+    size_t n_future;                    /**< entries in future */
     const sushi_subnet *const *candidates; /**< the scheduler's candidate set */
-    size_t n_candidates;
+    size_t n_candidates;                /**< entries in candidates */
 } sushi_policy_view;
 
 /** Policy function table. @since 0.1 */
 typedef struct sushi_policy_ops {
     uint32_t abi_version;      /**< SUSHI_POLICY_ABI_VERSION */
     const char *description;   /**< one line; copied at registration */
+    /** Make instance state for SuperNet sn. `user` is the registration's user pointer. */
     int (*create)(void *user, const sushi_supernet *sn, void **state_out);
+    /** Free instance state made by create(). */
     void (*destroy)(void *state);
     /** Called after every served query. */
     int (*observe)(void *state, const sushi_subnet *served);
@@ -56,32 +58,32 @@ typedef struct sushi_policy_ops {
     int (*choose)(void *state, const sushi_policy_view *view, sushi_subgraph *next);
 } sushi_policy_ops;
 
-/** Register a policy (name rules and statuses as sushi_backend_register). @since 0.1 */
+/** Register a policy (name rules and statuses as sushi_backend_register). Not thread-safe (configuration call). @since 0.1 */
 SUSHI_API int sushi_policy_register(sushi_context *ctx, const char *name,
                                     const sushi_policy_ops *ops, void *user);
 
-/** Name of the i-th registered policy, NULL past the end. @since 0.1 */
+/** Name of the i-th registered policy, NULL past the end. Thread-safe once the context is configured. @since 0.1 */
 SUSHI_API const char *sushi_policy_name(const sushi_context *ctx, size_t i);
 
 /** Opaque policy instance. @since 0.1 */
 typedef struct sushi_policy sushi_policy;
 
 /** Create an instance of policy `name` for sn. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND,
- * SUSHI_ERR_NOMEM or the policy's status. @since 0.1 */
+ * SUSHI_ERR_NOMEM or the policy's status. Thread-safe (sn is only read); the instance is not. Release with sushi_policy_destroy(). @since 0.1 */
 SUSHI_API int sushi_policy_create(const sushi_supernet *sn, const char *name, sushi_policy **out);
 
-/** Release. NULL is a no-op. @since 0.1 */
+/** Release. NULL is a no-op. Not thread-safe with other calls on p. @since 0.1 */
 SUSHI_API void sushi_policy_destroy(sushi_policy *p);
 
-/** Policy name (lives as long as p). @since 0.1 */
+/** Policy name (lives as long as p). Thread-safe. @since 0.1 */
 SUSHI_API const char *sushi_policy_get_name(const sushi_policy *p);
 
-/** Forward a served SubNet to the policy. @since 0.1 */
+/** Forward a served SubNet to the policy. served is only read during the call. Not thread-safe (p is per scheduler). @since 0.1 */
 SUSHI_API int sushi_policy_observe(sushi_policy *p, const sushi_subnet *served);
 
 /** Ask for the next resident SubGraph. The library checks the capacity: a
  * result over view->capacity_bytes returns SUSHI_ERR_BACKEND and leaves
- * `next` empty. @since 0.1 */
+ * `next` empty. view is borrowed for the call; next is owned by the caller. Not thread-safe (p is per scheduler). @since 0.1 */
 SUSHI_API int sushi_policy_choose(sushi_policy *p, const sushi_policy_view *view, sushi_subgraph *next);
 
 #ifdef __cplusplus

@@ -108,6 +108,7 @@ typedef struct sushi_sched_options {
     uint64_t seed;          /**< seed of the reservoir sampling */
 } sushi_sched_options;
 
+/** Initialiser of sushi_sched_options with every default. @since 0.1 */
 #define SUSHI_SCHED_OPTIONS_INIT                                                               \
     { sizeof(sushi_sched_options), SUSHI_SCHED_BOTH, SUSHI_SCHED_FALLBACK_ACCURACY_FIRST,      \
       SUSHI_SCHED_RELOAD_NEXT_QUERY, SUSHI_SCHED_PARETO_MACS_BYTES, 100u, SUSHI_SCHED_PB_AUTO, \
@@ -119,19 +120,24 @@ typedef struct sushi_sched_options {
  * SubNet per candidate is resolved and its cost with nothing resident is
  * predicted through sushi_backend_cost(). Nothing is resident at first: the
  * first cache update happens before query Q (or on sushi_sched_update()).
- * @param sn the SuperNet (kept alive); b and p must be made for the same SuperNet.
+ * @param sn the SuperNet (kept alive).
+ * @param b the backend instance, made for sn; borrowed: it must outlive the
+ *        scheduler, which uses it exclusively (no other calls on b meanwhile).
+ * @param p the policy instance, made for sn; borrowed like b.
  * @param opts NULL for defaults.
  * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL argument, SuperNet mismatch, bad
  * option), SUSHI_ERR_ABI (opts->size too small), SUSHI_ERR_INFEASIBLE (no
  * candidate has an accuracy; logged), SUSHI_ERR_UNSUPPORTED (backend without
  * a cost slot), SUSHI_ERR_BACKEND (the backend failed or returned a negative
  * or non-finite latency), SUSHI_ERR_NOMEM. *out is NULL on failure.
+ * @param out receives the scheduler (release with sushi_sched_destroy()).
+ * Thread-safe on distinct b and p; the scheduler itself is not thread-safe.
  * @since 0.1
  */
 SUSHI_API int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy *p,
                                  const sushi_sched_options *opts, sushi_sched **out);
 
-/** Release. NULL is a no-op. Does not destroy the backend or the policy. @since 0.1 */
+/** Release. NULL is a no-op. Does not destroy the backend or the policy. Not thread-safe with other calls on s. @since 0.1 */
 SUSHI_API void sushi_sched_destroy(sushi_sched *s);
 
 /** A query. Fill from SUSHI_QUERY_INIT. @since 0.1 */
@@ -144,12 +150,13 @@ typedef struct sushi_query {
      * only. A square in_c x R x R image whose R differs from the served
      * SubNet's resolution is resized bilinearly (align_corners = false) first. */
     const float *input;
-    size_t input_len;
+    size_t input_len;     /**< number of floats at input */
     float *output;        /**< output buffer when input is given */
-    size_t output_len;
+    size_t output_len;    /**< number of floats available at output */
     bool int8;            /**< run the int8 path */
 } sushi_query;
 
+/** Initialiser of a sushi_query: no constraint, arrival 0, cost only. @since 0.1 */
 #define SUSHI_QUERY_INIT { sizeof(sushi_query), 0.0, 0.0, 0.0, NULL, 0, NULL, 0, false }
 
 /** What serving one query did. @since 0.1 */
@@ -182,6 +189,7 @@ typedef struct sushi_result {
     uint64_t decision_ns;     /**< time the selection took */
 } sushi_result;
 
+/** Initialiser of a sushi_result: sets size. @since 0.1 */
 #define SUSHI_RESULT_INIT { .size = sizeof(sushi_result) }
 
 /**
@@ -198,7 +206,7 @@ SUSHI_API int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_res
 
 /** Re-choose the resident SubGraph now from the SubNets served since the last
  * update (on demand; the Q counter restarts). @return SUSHI_OK or the
- * policy's / backend's status. @since 0.1 */
+ * policy's / backend's status. Not thread-safe. @since 0.1 */
 SUSHI_API int sushi_sched_update(sushi_sched *s);
 
 /**
@@ -208,20 +216,20 @@ SUSHI_API int sushi_sched_update(sushi_sched *s);
  * until the scheduler is destroyed or this is called again (NULL, 0 clears).
  * At each cache update the policy's view->future holds the SubNets the next
  * Q of them would be served; see docs/scheduler.md for how that is computed.
- * @since 0.1
+ * Not thread-safe. @since 0.1
  */
 SUSHI_API int sushi_sched_set_lookahead(sushi_sched *s, const sushi_query *future, size_t n);
 
 /** Running statistics of the stream (definitions: docs/scheduler.md). @since 0.1 */
 typedef struct sushi_sched_stats {
     size_t size;                 /**< sizeof(sushi_sched_stats) */
-    uint64_t queries;
-    double latency_mean_s;
+    uint64_t queries;            /**< queries served */
+    double latency_mean_s;       /**< mean service latency */
     double latency_p50_s;        /**< nearest-rank percentiles of the kept samples */
-    double latency_p99_s;
-    double latency_max_s;
+    double latency_p99_s;        /**< 99th percentile of the service latency */
+    double latency_max_s;        /**< largest service latency */
     bool latency_exact;          /**< every latency was kept (percentiles exact) */
-    double queue_mean_s;
+    double queue_mean_s;         /**< mean FIFO wait */
     uint64_t slo_queries;        /**< queries with an SLO */
     double slo_attainment;       /**< fraction of them that met it; NaN when none */
     uint64_t accuracy_queries;   /**< queries with an accuracy floor */
@@ -234,22 +242,23 @@ typedef struct sushi_sched_stats {
     double pb_hit_ratio;         /**< hit_bytes / weight_bytes (0 when nothing demanded) */
     uint64_t updates;            /**< cache updates (policy calls) */
     uint64_t reloads;            /**< updates that changed the resident SubGraph */
-    uint64_t reload_bytes;
-    double reload_s;
+    uint64_t reload_bytes;       /**< bytes loaded into the PB by reloads */
+    double reload_s;             /**< time of the reloads */
     double energy_j;             /**< queries + reloads */
-    double energy_offchip_j;
-    double decision_mean_ns;
-    uint64_t decision_max_ns;
+    double energy_offchip_j;     /**< off-chip part of energy_j */
+    double decision_mean_ns;     /**< mean time of a selection */
+    uint64_t decision_max_ns;    /**< longest selection */
     double update_mean_ns;       /**< mean wall time of a cache update (policy + reload + cost table) */
 } sushi_sched_stats;
 
+/** Initialiser of a sushi_sched_stats: sets size. @since 0.1 */
 #define SUSHI_SCHED_STATS_INIT { .size = sizeof(sushi_sched_stats) }
 
 /** Fill `st`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI, SUSHI_ERR_NOMEM.
- * Cost: sorts a copy of the kept latencies. @since 0.1 */
+ * Cost: sorts a copy of the kept latencies. Not thread-safe with concurrent calls that change s. @since 0.1 */
 SUSHI_API int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st);
 
-/** Zero the statistics (the resident SubGraph and the window are kept). @since 0.1 */
+/** Zero the statistics (the resident SubGraph and the window are kept). Not thread-safe. @since 0.1 */
 SUSHI_API int sushi_sched_reset_stats(sushi_sched *s);
 
 /** Scheduler summary. Strings live as long as the scheduler. @since 0.1 */
@@ -260,37 +269,41 @@ typedef struct sushi_sched_info {
     uint32_t window;            /**< Q */
     uint64_t pb_bytes;          /**< persistent-buffer capacity used */
     uint64_t resident_bytes;    /**< bytes resident now */
-    double accuracy_min, accuracy_max;    /**< over the candidates */
-    double latency_min_s, latency_max_s;  /**< predicted, nothing resident */
-    const char *backend;
-    const char *policy;
+    double accuracy_min;        /**< lowest accuracy over the candidates */
+    double accuracy_max;        /**< highest accuracy over the candidates */
+    double latency_min_s;       /**< lowest predicted latency, nothing resident */
+    double latency_max_s;       /**< highest predicted latency, nothing resident */
+    const char *backend;        /**< backend name */
+    const char *policy;         /**< policy name */
 } sushi_sched_info;
 
+/** Initialiser of a sushi_sched_info: sets size. @since 0.1 */
 #define SUSHI_SCHED_INFO_INIT { .size = sizeof(sushi_sched_info) }
 
-/** Fill `info`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. @since 0.1 */
+/** Fill `info`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Not thread-safe with concurrent calls that change s. @since 0.1 */
 SUSHI_API int sushi_sched_get_info(const sushi_sched *s, sushi_sched_info *info);
 
 /** One candidate of the scheduler as it stands now. @since 0.1 */
 typedef struct sushi_sched_candidate {
     size_t size;              /**< sizeof(sushi_sched_candidate) */
     int32_t table_index;      /**< index in the SuperNet's candidate table */
-    double accuracy;
+    double accuracy;          /**< its candidate-table accuracy */
     double predicted_s;       /**< predicted latency with the current resident SubGraph (no reload) */
-    uint64_t weight_bytes;
+    uint64_t weight_bytes;    /**< its weight bytes (int8) */
     uint64_t hit_bytes;       /**< with the current resident SubGraph */
     const sushi_subnet *subnet; /**< borrowed; lives as long as the scheduler */
 } sushi_sched_candidate;
 
+/** Initialiser of a sushi_sched_candidate: sets size. @since 0.1 */
 #define SUSHI_SCHED_CANDIDATE_INIT { .size = sizeof(sushi_sched_candidate) }
 
 /** Candidate i of the scheduler (0 = most accurate; by accuracy descending,
  * then MACs ascending). @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID,
- * SUSHI_ERR_ABI. @since 0.1 */
+ * SUSHI_ERR_ABI. Not thread-safe with concurrent calls that change s. @since 0.1 */
 SUSHI_API int sushi_sched_candidate_get(const sushi_sched *s, size_t i, sushi_sched_candidate *out);
 
 /** Copy the resident SubGraph into `out` (a SubGraph of the same SuperNet).
- * @return SUSHI_OK, SUSHI_ERR_INVALID. @since 0.1 */
+ * @return SUSHI_OK, SUSHI_ERR_INVALID. Not thread-safe with concurrent calls that change s. @since 0.1 */
 SUSHI_API int sushi_sched_get_resident(const sushi_sched *s, sushi_subgraph *out);
 
 #ifdef __cplusplus

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/** X-macro table: name, value, message. The single source of truth. */
+/** X-macro table: name, value, message. The single source of truth. @since 0.1 */
 #define SUSHI_STATUS_MAP(X)                                                   \
     X(OK, 0, "success")                                                       \
     X(ERR_INVALID, -1, "invalid argument")                                    \

@@ -26,19 +26,24 @@ extern "C" {
 
 /** Capacity of the per-slot arrays of a config. @since 0.1 */
 #define SUSHI_CONFIG_MAX_SLOTS 64
+/** Capacity of the per-group arrays (d, w) of a config. @since 0.1 */
 #define SUSHI_CONFIG_MAX_GROUPS 16
 
 /** A SubNet config: plain data, copyable. Fill from SUSHI_CONFIG_INIT. @since 0.1 */
 typedef struct sushi_config {
     size_t size;          /**< sizeof(sushi_config) */
     uint32_t resolution;  /**< input height = width */
-    uint32_t n_ks, n_e, n_d, n_w; /**< used entries of each array */
-    uint8_t ks[SUSHI_CONFIG_MAX_SLOTS];
-    float e[SUSHI_CONFIG_MAX_SLOTS];
-    uint8_t d[SUSHI_CONFIG_MAX_GROUPS];
-    uint8_t w[SUSHI_CONFIG_MAX_GROUPS];
+    uint32_t n_ks;        /**< used entries of ks */
+    uint32_t n_e;         /**< used entries of e */
+    uint32_t n_d;         /**< used entries of d */
+    uint32_t n_w;         /**< used entries of w */
+    uint8_t ks[SUSHI_CONFIG_MAX_SLOTS];  /**< depthwise kernel size per block slot */
+    float e[SUSHI_CONFIG_MAX_SLOTS];     /**< expand ratio per block slot */
+    uint8_t d[SUSHI_CONFIG_MAX_GROUPS];  /**< depth per depth group */
+    uint8_t w[SUSHI_CONFIG_MAX_GROUPS];  /**< width-multiplier index per width group */
 } sushi_config;
 
+/** Initialiser of a sushi_config: sets size, empty arrays. @since 0.1 */
 #define SUSHI_CONFIG_INIT { .size = sizeof(sushi_config) }
 
 /**
@@ -46,6 +51,11 @@ typedef struct sushi_config {
  * list; "ks"/"e" may be a single number meaning every slot), or a shorthand
  * "min"/"max" optionally followed by "@RES". `resolution` (0 = keep) overrides
  * the resolution. The result is validated against the SuperNet.
+ * @param sn the SuperNet the config is checked against.
+ * @param text the config text (NUL-terminated).
+ * @param resolution resolution override, 0 = keep.
+ * @param cfg receives the config.
+ * @param errbuf_size bytes available at errbuf.
  * @param errbuf optional message naming the offending key, e.g. "ks[3]: 4 is not a choice (3, 5, 7)".
  * @return SUSHI_OK, SUSHI_ERR_CONFIG, SUSHI_ERR_INVALID, SUSHI_ERR_NOMEM.
  * Thread-safe. @since 0.1
@@ -54,7 +64,7 @@ SUSHI_API int sushi_config_parse(const sushi_supernet *sn, const char *text, uin
                                  sushi_config *cfg, char *errbuf, size_t errbuf_size);
 
 /** The smallest (max = false) or largest config at `resolution` (0 = default).
- * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_CONFIG (resolution not allowed). @since 0.1 */
+ * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_CONFIG (resolution not allowed). Thread-safe. @since 0.1 */
 SUSHI_API int sushi_config_extreme(const sushi_supernet *sn, bool max, uint32_t resolution,
                                    sushi_config *cfg);
 
@@ -71,7 +81,7 @@ SUSHI_API int sushi_config_validate(const sushi_supernet *sn, const sushi_config
  */
 SUSHI_API int sushi_config_print(const sushi_config *cfg, char *buf, size_t buf_size);
 
-/** true when both configs make the same choices. @since 0.1 */
+/** true when both configs make the same choices. Thread-safe. @since 0.1 */
 SUSHI_API bool sushi_config_equal(const sushi_config *a, const sushi_config *b);
 
 /** Opaque resolved SubNet. @since 0.1 */
@@ -87,28 +97,29 @@ typedef struct sushi_subnet sushi_subnet;
 SUSHI_API int sushi_subnet_create(const sushi_supernet *sn, const sushi_config *cfg,
                                   sushi_subnet **out);
 
-/** Release a SubNet. NULL is a no-op. @since 0.1 */
+/** Release a SubNet. NULL is a no-op. Not thread-safe with other calls on s. @since 0.1 */
 SUSHI_API void sushi_subnet_destroy(sushi_subnet *s);
 
-/** The SubNet's config (pointer lives as long as the SubNet). @since 0.1 */
+/** The SubNet's config (pointer lives as long as the SubNet). Thread-safe. @since 0.1 */
 SUSHI_API const sushi_config *sushi_subnet_config(const sushi_subnet *s);
 
-/** The SubNet's SuperNet (borrowed; lives as long as the SubNet). @since 0.1 */
+/** The SubNet's SuperNet (borrowed; lives as long as the SubNet). Thread-safe. @since 0.1 */
 SUSHI_API const sushi_supernet *sushi_subnet_supernet(const sushi_subnet *s);
 
 /** Cost summary of a SubNet. Counting rules follow OFA (docs/format.md):
  * params include BN affine parameters and biases; MACs count conv and linear
  * layers; weight_bytes counts conv/linear weights at one byte each (int8). @since 0.1 */
 typedef struct sushi_subnet_stats {
-    size_t size;
-    uint64_t params;
-    uint64_t macs;
-    uint64_t weight_bytes;
+    size_t size;          /**< sizeof(sushi_subnet_stats): set by SUSHI_SUBNET_STATS_INIT */
+    uint64_t params;      /**< parameters (incl. BN affine and biases) */
+    uint64_t macs;        /**< multiply-accumulates of conv and linear layers */
+    uint64_t weight_bytes; /**< conv/linear weights at one byte each (int8) */
     uint32_t n_layers;    /**< layers in the plan (sushi_subnet_layer()) */
     int32_t candidate;    /**< index in the candidate table, -1 if none */
     double accuracy;      /**< candidate accuracy in [0, 1]; NaN when not a candidate or unmeasured */
 } sushi_subnet_stats;
 
+/** Initialiser of a sushi_subnet_stats: sets size. @since 0.1 */
 #define SUSHI_SUBNET_STATS_INIT { .size = sizeof(sushi_subnet_stats) }
 
 /** Fill `st`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
@@ -136,34 +147,47 @@ typedef enum sushi_act {
 
 /** One layer of a plan. Strings live as long as the SubNet. @since 0.1 */
 typedef struct sushi_layer_info {
-    size_t size;
+    size_t size;          /**< sizeof(sushi_layer_info): set by SUSHI_LAYER_INFO_INIT */
     int op;               /**< sushi_op */
     int act;              /**< sushi_act applied after the op (and BN) */
     const char *name;     /**< e.g. "blocks.3.conv.depth_conv" */
-    uint32_t in_c, in_h, in_w;
-    uint32_t out_c, out_h, out_w;
-    uint32_t kernel, stride, pad;
-    uint32_t input, input2;   /**< value ids read (input2 for ADD; else UINT32_MAX) */
+    uint32_t in_c;        /**< input channels */
+    uint32_t in_h;        /**< input height */
+    uint32_t in_w;        /**< input width */
+    uint32_t out_c;       /**< output channels */
+    uint32_t out_h;       /**< output height */
+    uint32_t out_w;       /**< output width */
+    uint32_t kernel;      /**< window size (0 where it does not apply) */
+    uint32_t stride;      /**< window stride (0 where it does not apply) */
+    uint32_t pad;         /**< zero padding per side (0 where it does not apply) */
+    uint32_t input;       /**< value id read */
+    uint32_t input2;      /**< second value id read (ADD); else UINT32_MAX */
     uint32_t output;          /**< value id written (value 0 is the network input) */
-    uint64_t params, macs, weight_bytes;
+    uint64_t params;      /**< this layer's parameters */
+    uint64_t macs;        /**< this layer's multiply-accumulates */
+    uint64_t weight_bytes; /**< this layer's int8 weight bytes */
 } sushi_layer_info;
 
+/** Initialiser of a sushi_layer_info: sets size. @since 0.1 */
 #define SUSHI_LAYER_INFO_INIT { .size = sizeof(sushi_layer_info) }
 
-/** Describe plan layer i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. @since 0.1 */
+/** Describe plan layer i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_subnet_layer(const sushi_subnet *s, size_t i, sushi_layer_info *info);
 
 /** Candidate table row. Strings live as long as the SuperNet. @since 0.1 */
 typedef struct sushi_candidate_info {
-    size_t size;
-    sushi_config config;
+    size_t size;            /**< sizeof(sushi_candidate_info): set by SUSHI_CANDIDATE_INFO_INIT */
+    sushi_config config;    /**< the candidate's config */
     double accuracy;        /**< in [0, 1]; NaN when unmeasured */
     const char *accuracy_source; /**< "measured", "proxy" or "none" */
     const char *dataset;    /**< e.g. "fashion-mnist/test" or "imagenet/val (proxy)" */
     const char *metric;     /**< e.g. "top1" */
-    uint64_t macs, params, weight_bytes;
+    uint64_t macs;          /**< multiply-accumulates */
+    uint64_t params;        /**< parameters */
+    uint64_t weight_bytes;  /**< int8 weight bytes */
 } sushi_candidate_info;
 
+/** Initialiser of a sushi_candidate_info: sets size. @since 0.1 */
 #define SUSHI_CANDIDATE_INFO_INIT { .size = sizeof(sushi_candidate_info) }
 
 /** Candidate i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */

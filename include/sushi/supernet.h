@@ -41,11 +41,14 @@ typedef struct sushi_load_options {
     size_t errbuf_size; /**< bytes available at errbuf */
 } sushi_load_options;
 
+/** Initialiser of sushi_load_options: no flags, no error buffer. @since 0.1 */
 #define SUSHI_LOAD_OPTIONS_INIT { sizeof(sushi_load_options), 0u, NULL, 0 }
 
 /**
  * Load a SuperNet file. The file is mapped read-only; weights are used in place
  * where their encoding allows and decoded once otherwise.
+ * @param ctx the context (kept alive by the SuperNet).
+ * @param path file to load (the mapping lives as long as the SuperNet).
  * @param opts NULL for defaults.
  * @param out receives the SuperNet, NULL on failure (nothing is leaked).
  * @return SUSHI_OK; SUSHI_ERR_IO (cannot open/map), SUSHI_ERR_FORMAT,
@@ -90,6 +93,7 @@ typedef struct sushi_save_options {
     int weights;       /**< sushi_weights_mode */
 } sushi_save_options;
 
+/** Initialiser of sushi_save_options: SUSHI_WEIGHTS_AUTO. @since 0.1 */
 #define SUSHI_SAVE_OPTIONS_INIT { sizeof(sushi_save_options), SUSHI_WEIGHTS_AUTO }
 
 /**
@@ -108,10 +112,10 @@ SUSHI_API int sushi_supernet_save_file(const sushi_supernet *sn, const char *pat
 SUSHI_API int sushi_supernet_save_memory(const sushi_supernet *sn, const sushi_save_options *opts,
                                          void **data_out, size_t *size_out);
 
-/** Free a buffer returned by sushi_supernet_save_memory(). NULL is a no-op. @since 0.1 */
+/** Free a buffer returned by sushi_supernet_save_memory(). NULL is a no-op. Thread-safe. @since 0.1 */
 SUSHI_API void sushi_supernet_free_buffer(const sushi_supernet *sn, void *data);
 
-/** Release a SuperNet. NULL is a no-op. SubNets made from it keep it alive. @since 0.1 */
+/** Release a SuperNet. NULL is a no-op. SubNets made from it keep it alive. Not thread-safe with other calls on sn. @since 0.1 */
 SUSHI_API void sushi_supernet_destroy(sushi_supernet *sn);
 
 /** Summary of a SuperNet. Strings live as long as the SuperNet. @since 0.1 */
@@ -122,16 +126,20 @@ typedef struct sushi_supernet_info {
     bool synthetic;           /**< weights are synthetic (not trained) */
     const char *provenance;   /**< free text: where weights and accuracies come from */
     uint32_t in_channels;     /**< input image channels */
-    uint32_t num_classes;
-    uint32_t default_resolution;
+    uint32_t num_classes;     /**< classifier outputs (logits) */
+    uint32_t default_resolution; /**< input resolution of the "min"/"max" shorthands without a resolution */
     uint32_t n_resolutions;   /**< see sushi_supernet_resolution() */
     uint32_t n_units;         /**< architectural units (see sushi_supernet_unit()) */
     uint32_t n_tensors;       /**< stored weight tensors */
     uint32_t n_candidates;    /**< candidate table rows */
-    uint32_t n_ks, n_e, n_d, n_w; /**< elastic slots of each kind in a config */
+    uint32_t n_ks;            /**< kernel-size slots in a config */
+    uint32_t n_e;             /**< expand-ratio slots in a config */
+    uint32_t n_d;             /**< depth groups in a config */
+    uint32_t n_w;             /**< width groups in a config */
     uint64_t weight_elems;    /**< elements of all stored conv/linear weights */
 } sushi_supernet_info;
 
+/** Initialiser of a sushi_supernet_info: sets size. @since 0.1 */
 #define SUSHI_SUPERNET_INFO_INIT { .size = sizeof(sushi_supernet_info) }
 
 /** Fill `info`. @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
@@ -158,16 +166,41 @@ SUSHI_API int sushi_supernet_choices(const sushi_supernet *sn, int kind, size_t 
 
 /** Architectural unit summary. @since 0.1 */
 typedef struct sushi_unit_info {
-    size_t size;
+    size_t size;        /**< sizeof(sushi_unit_info): set by SUSHI_UNIT_INFO_INIT */
     const char *name;   /**< tensor-name prefix, e.g. "blocks.3" */
     const char *kind;   /**< "conv", "mbconv", "bottleneck", "maxpool", "gap", "linear" */
-    uint32_t in_max, out_max, stride;
+    uint32_t in_max;    /**< largest input channel count */
+    uint32_t out_max;   /**< largest output channel count */
+    uint32_t stride;    /**< spatial stride of the unit */
 } sushi_unit_info;
 
+/** Initialiser of a sushi_unit_info: sets size. @since 0.1 */
 #define SUSHI_UNIT_INFO_INIT { .size = sizeof(sushi_unit_info) }
 
 /** Describe unit i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_supernet_unit(const sushi_supernet *sn, size_t i, sushi_unit_info *info);
+
+/**
+ * Copy `sn` with measured accuracies in its candidate table: candidate i gets
+ * accuracy acc[i] (a fraction in [0, 1]; NaN = leave that entry unchanged),
+ * accuracy_source "measured", and the given dataset (e.g. "fashion-mnist/test")
+ * and metric (e.g. "top1"); `source` says how they were measured (e.g.
+ * "sushi eval, backend cpu, float32"). One sentence with the date (UTC),
+ * dataset, metric and source is appended to the provenance text. n must be
+ * the number of candidates. The copy is made through save_memory +
+ * load_memory in sn's context.
+ * @param sn the SuperNet (not modified).
+ * @param acc n accuracies, fractions in [0, 1] or NaN.
+ * @param n number of candidates of sn.
+ * @param dataset,metric,source non-empty text (< 1024 bytes each).
+ * @param out receives the copy, NULL on failure.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL
+ * arguments, wrong n, empty strings), SUSHI_ERR_RANGE (accuracy outside
+ * [0, 1]), SUSHI_ERR_NOMEM, or a status of the save/load. Thread-safe. @since 0.1
+ */
+SUSHI_API int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, size_t n,
+                                             const char *dataset, const char *metric,
+                                             const char *source, sushi_supernet **out);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@ typedef struct sushi_trace_entry {
     int64_t label;        /**< free tag >= 0 (generated traces: the regime index); -1 = none */
 } sushi_trace_entry;
 
+/** Initialiser of a sushi_trace_entry: no constraint, no label. @since 0.1 */
 #define SUSHI_TRACE_ENTRY_INIT { sizeof(sushi_trace_entry), 0.0, 0.0, 0.0, -1 }
 
 /**
@@ -48,7 +49,7 @@ typedef struct sushi_trace_entry {
  */
 typedef struct sushi_trace_gen_options {
     size_t size;          /**< sizeof(sushi_trace_gen_options) */
-    uint64_t seed;
+    uint64_t seed;        /**< generator seed (default 0) */
     uint32_t n_queries;   /**< 1..100,000,000 (default 1000) */
     uint32_t n_regimes;   /**< 1..1,000,000 (default 4) */
     double dwell;         /**< mean queries per regime visit, >= 1 (default 100); 1 = no locality */
@@ -56,10 +57,13 @@ typedef struct sushi_trace_gen_options {
     double both;          /**< probability of a query with both constraints, [0, 1] (default 0) */
     double jitter;        /**< half-width of the jitter, fraction of the range, [0, 1] (default 0.02) */
     double rate_hz;       /**< Poisson arrival rate, > 0 (default 100) */
-    double acc_lo, acc_hi;     /**< accuracy floors, 0 <= lo <= hi <= 1 (default 0.70, 0.80) */
-    double slo_lo_s, slo_hi_s; /**< SLOs, 0 < lo <= hi (default 1e-3, 1e-2) */
+    double acc_lo;        /**< lowest accuracy floor, 0 <= acc_lo <= acc_hi (default 0.70) */
+    double acc_hi;        /**< highest accuracy floor, <= 1 (default 0.80) */
+    double slo_lo_s;      /**< tightest SLO, 0 < slo_lo_s <= slo_hi_s (default 1e-3) */
+    double slo_hi_s;      /**< loosest SLO (default 1e-2) */
 } sushi_trace_gen_options;
 
+/** Initialiser of sushi_trace_gen_options with every default. @since 0.1 */
 #define SUSHI_TRACE_GEN_OPTIONS_INIT                                                       \
     { sizeof(sushi_trace_gen_options), 0u, 1000u, 4u, 100.0, 0.5, 0.0, 0.02, 100.0, 0.70, \
       0.80, 1e-3, 1e-2 }
@@ -76,7 +80,7 @@ SUSHI_API int sushi_trace_generate(sushi_context *ctx, const sushi_trace_gen_opt
 
 /** Make a trace from n entries (copied and checked as the CSV reader checks
  * them). @return SUSHI_OK, SUSHI_ERR_INVALID (message in errbuf), SUSHI_ERR_ABI,
- * SUSHI_ERR_NOMEM. @since 0.1 */
+ * SUSHI_ERR_NOMEM. entries are copied. Release with sushi_trace_destroy(). Thread-safe. @since 0.1 */
 SUSHI_API int sushi_trace_create(sushi_context *ctx, const sushi_trace_entry *entries, size_t n,
                                  sushi_trace **out, char *errbuf, size_t errbuf_size);
 
@@ -102,10 +106,10 @@ SUSHI_API int sushi_trace_save_csv(const sushi_trace *t, const char *path);
 /** Number of entries (0 for NULL). Thread-safe. @since 0.1 */
 SUSHI_API size_t sushi_trace_length(const sushi_trace *t);
 
-/** Entry i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. @since 0.1 */
+/** Entry i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe (a trace is immutable). @since 0.1 */
 SUSHI_API int sushi_trace_get(const sushi_trace *t, size_t i, sushi_trace_entry *out);
 
-/** Release. NULL is a no-op. @since 0.1 */
+/** Release. NULL is a no-op. Not thread-safe with other calls on t. @since 0.1 */
 SUSHI_API void sushi_trace_destroy(sushi_trace *t);
 
 #ifdef __cplusplus

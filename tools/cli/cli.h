@@ -49,6 +49,9 @@ int cli_cmd_info(int argc, char **argv);     /* cmd_info.c */
 int cli_cmd_subnets(int argc, char **argv);  /* cmd_info.c */
 int cli_cmd_subnet(int argc, char **argv);   /* cmd_subnet.c */
 int cli_cmd_subgraph(int argc, char **argv); /* cmd_subgraph.c */
+int cli_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
+int cli_cmd_run(int argc, char **argv);      /* cmd_run.c */
+int cli_cmd_cost(int argc, char **argv);     /* cmd_cost.c (needs the cycle backend) */
 
 /* ---------- argument parsing ---------- */
 

@@ -11,6 +11,11 @@ const cli_command cli_commands[] = {
     { "subnets", "print the candidate table of a SuperNet", cli_cmd_subnets },
     { "subnet", "cost of one SubNet: params, MACs, weight bytes (--layers: per-layer plan)", cli_cmd_subnet },
     { "subgraph", "common SubGraph of SubNets, its bytes and each SubNet's hit bytes", cli_cmd_subgraph },
+    { "eval", "measure top-1 of every candidate on Fashion-MNIST test and store it in the file", cli_cmd_eval },
+    { "run", "run one SubNet on one input with a backend: top-5 classes and time", cli_cmd_run },
+#ifdef SUSHI_CLI_HAVE_CYCLE
+    { "cost", "modelled cycles, latency, bytes and energy of a SubNet or layer list (cycle backend)", cli_cmd_cost },
+#endif
     { "serve", "serve a query stream with the scheduler; compare caching policies", sushi_cli_serve },
     { "trace", "generate a query trace CSV (trace gen)", sushi_cli_trace },
     { NULL, NULL, NULL }

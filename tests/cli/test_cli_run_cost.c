@@ -1,0 +1,464 @@
+/* Tests of `sushi run` and `sushi cost`: runs the built binary (path in
+ * $SUSHI_CLI), parses its --json output and compares it with what the library
+ * returns for the same question. Helpers as in test_cli.c. */
+#include <criterion/criterion.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sushi/sushi.h"
+#include "sushi/cycle.h"
+
+/* ---------- running the binary ---------- */
+
+typedef struct run_result {
+    int status; /* exit code, or 128 + signal */
+    char *out;
+    char *err;
+} run_result;
+
+static char *slurp_fd(int fd)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    cr_assert(end >= 0);
+    char *buf = malloc((size_t)end + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(pread(fd, buf, (size_t)end, 0), end);
+    buf[end] = '\0';
+    return buf;
+}
+
+static int tmpfd(void)
+{
+    char path[] = "/tmp/sushi-cli-test-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+/* Run sushi with the NULL-terminated argument list (without argv[0]). */
+static run_result run_argv(const char *const *args)
+{
+    const char *exe = getenv("SUSHI_CLI");
+    cr_assert_not_null(exe, "SUSHI_CLI must point at the sushi binary");
+    char *argv[64];
+    size_t n = 0;
+    argv[n++] = (char *)exe;
+    for (; args[n - 1]; n++) {
+        cr_assert(n < 63);
+        argv[n] = (char *)args[n - 1];
+    }
+    argv[n] = NULL;
+    int out = tmpfd(), err = tmpfd();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(out, 1);
+        dup2(err, 2);
+        execv(exe, argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    run_result r;
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.out = slurp_fd(out);
+    r.err = slurp_fd(err);
+    close(out);
+    close(err);
+    return r;
+}
+
+#define RUN(...) run_argv((const char *const[]){ __VA_ARGS__, NULL })
+
+static void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Successful run with --json: exactly one JSON object on stdout, nothing on stderr. */
+static cJSON *json_ok(run_result *r)
+{
+    cr_assert_eq(r->status, 0, "exit %d, stderr: %s", r->status, r->err);
+    cr_assert_str_empty(r->err, "stderr not empty: %s", r->err);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(r->out, &end, false);
+    cr_assert_not_null(j, "stdout is not JSON: %.200s", r->out);
+    cr_assert(cJSON_IsObject(j), "stdout is not a JSON object");
+    while (end && (*end == '\n' || *end == ' ' || *end == '\t' || *end == '\r'))
+        end++;
+    cr_assert(end && *end == '\0', "trailing output after the JSON object: %.100s", end);
+    return j;
+}
+
+/* Failed run: the exit code, nothing on stdout, one "sushi: " line on stderr. */
+static void expect_error(run_result *r, int code)
+{
+    cr_assert_eq(r->status, code, "exit %d (want %d), stderr: %s", r->status, code, r->err);
+    cr_assert_str_empty(r->out, "stdout not empty on error: %.200s", r->out);
+    cr_assert_eq(count_lines(r->err), 1, "stderr must be one line: %s", r->err);
+    cr_assert_eq(strncmp(r->err, "sushi: ", 7), 0, "stderr: %s", r->err);
+    cr_assert_eq(r->err[strlen(r->err) - 1], '\n');
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsNumber(v), "key '%s' missing or not a number", key);
+    return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsString(v), "key '%s' missing or not a string", key);
+    return v->valuestring;
+}
+
+static bool boolean(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsBool(v), "key '%s' missing or not a bool", key);
+    return cJSON_IsTrue(v);
+}
+
+static const cJSON *item(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert_not_null(v, "key '%s' missing", key);
+    return v;
+}
+
+/* ---------- library side ---------- */
+
+static sushi_supernet *builtin(const char *name)
+{
+    sushi_context *ctx;
+    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
+    sushi_supernet *sn;
+    cr_assert_eq(sushi_supernet_builtin(ctx, name, 0, &sn), SUSHI_OK);
+    sushi_context_destroy(ctx);
+    return sn;
+}
+
+static sushi_subnet *subnet(const sushi_supernet *sn, const char *cfg_text)
+{
+    sushi_config cfg = SUSHI_CONFIG_INIT;
+    cr_assert_eq(sushi_config_parse(sn, cfg_text, 0, &cfg, NULL, 0), SUSHI_OK);
+    sushi_subnet *s;
+    cr_assert_eq(sushi_subnet_create(sn, &cfg, &s), SUSHI_OK);
+    return s;
+}
+
+static sushi_subnet_stats stats(const sushi_subnet *s)
+{
+    sushi_subnet_stats st = SUSHI_SUBNET_STATS_INIT;
+    cr_assert_eq(sushi_subnet_get_stats(s, &st), SUSHI_OK);
+    return st;
+}
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sushi-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+TestSuite(cli_run_cost, .timeout = 300);
+
+/* ---------- run ---------- */
+
+static bool have_backend(const char *name)
+{
+    sushi_context *ctx;
+    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
+    bool found = false;
+    for (size_t i = 0; sushi_backend_name(ctx, i); i++)
+        found |= strcmp(sushi_backend_name(ctx, i), name) == 0;
+    sushi_context_destroy(ctx);
+    return found;
+}
+
+/* The documented default input: pattern k = 0. */
+static void pattern(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((double)((37u * (uint64_t)i + 11u) % 256u) / 255.0 * 2.0 - 1.0);
+}
+
+Test(cli_run_cost, run_null_json_shape_and_subnet_stats)
+{
+    sushi_supernet *sn = builtin("ofa-mbv3-w1.0");
+    sushi_subnet *s = subnet(sn, "min@160");
+    sushi_subnet_stats st = stats(s);
+    sushi_supernet_info in = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &in), SUSHI_OK);
+    run_result r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@160", "--backend", "null", "--json");
+    cJSON *j = json_ok(&r);
+    cr_assert_str_eq(str(j, "backend"), "null");
+    cr_assert_eq(cJSON_GetArraySize(item(j, "output")), (int)in.num_classes);
+    const cJSON *t5 = item(j, "top5");
+    cr_assert_eq(cJSON_GetArraySize(t5), 5);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, t5) {
+        double c = num(e, "class");
+        cr_assert(c >= 0 && c < in.num_classes);
+        (void)num(e, "score");
+    }
+    cr_assert_geq(num(j, "time_s"), 0.0);
+    const cJSON *sub = item(j, "subnet");
+    cr_assert_eq((uint64_t)num(sub, "params"), st.params);
+    cr_assert_eq((uint64_t)num(sub, "macs"), st.macs);
+    (void)str(sub, "config");
+    cJSON_Delete(j);
+    run_free(&r);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+Test(cli_run_cost, run_cpu_default_input_matches_library)
+{
+    if (!have_backend("cpu"))
+        cr_skip_test("cpu backend not built");
+    sushi_supernet *sn = builtin("ofa-mbv3-w1.0");
+    sushi_subnet *s = subnet(sn, "min@160");
+    sushi_supernet_info in = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &in), SUSHI_OK);
+    size_t n = (size_t)in.in_channels * 160 * 160;
+    float *x = malloc(n * sizeof *x), *y = calloc(in.num_classes, sizeof *y);
+    cr_assert(x && y);
+    pattern(x, n);
+    sushi_backend *b;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &b), SUSHI_OK);
+    sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+    a.input = x;
+    a.input_len = n;
+    a.output = y;
+    a.output_len = in.num_classes;
+    cr_assert_eq(sushi_backend_run(b, s, &a, NULL), SUSHI_OK);
+    size_t best = 0;
+    for (size_t k = 1; k < in.num_classes; k++)
+        if (y[k] > y[best])
+            best = k;
+    run_result r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@160", "--backend", "cpu", "--json");
+    cJSON *j = json_ok(&r);
+    const cJSON *out = item(j, "output");
+    for (size_t k = 0; k < in.num_classes; k++)
+        cr_assert_float_eq(cJSON_GetArrayItem(out, (int)k)->valuedouble, y[k], 1e-6, "logit %zu", k);
+    cr_assert_eq((size_t)num(cJSON_GetArrayItem(item(j, "top5"), 0), "class"), best);
+    cJSON_Delete(j);
+    run_free(&r);
+    run_result q = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@160", "--backend", "cpu", "--int8", "--json");
+    cJSON *jq = json_ok(&q);
+    cr_assert(boolean(jq, "int8"));
+    cr_assert_eq(cJSON_GetArraySize(item(jq, "output")), (int)in.num_classes);
+    cJSON_Delete(jq);
+    run_free(&q);
+    sushi_backend_destroy(b);
+    free(x);
+    free(y);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+Test(cli_run_cost, run_input_files_pgm_raw_and_bad, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+    char pgm[128], raw[128], bad[128], trunc[128];
+    snprintf(pgm, sizeof pgm, "%s/in.pgm", tmpdir);
+    snprintf(raw, sizeof raw, "%s/in.raw", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.bin", tmpdir);
+    snprintf(trunc, sizeof trunc, "%s/trunc.pgm", tmpdir);
+    unsigned char img[16 + 9 * 7];
+    int h = snprintf((char *)img, sizeof img, "P5\n9 7\n255\n");
+    for (int i = 0; i < 63; i++)
+        img[h + i] = (unsigned char)(i * 4);
+    write_file(pgm, img, (size_t)h + 63);
+    write_file(trunc, img, (size_t)h + 10);
+    size_t n = 3 * 160 * 160;
+    float *x = malloc(n * sizeof *x);
+    cr_assert_not_null(x);
+    pattern(x, n);
+    write_file(raw, x, n * sizeof *x); /* little-endian hosts */
+    free(x);
+    write_file(bad, "hello", 5);
+    const char *ok[] = { pgm, raw };
+    for (size_t i = 0; i < 2; i++) {
+        run_result r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@160", "--backend", "null", "--input",
+                           ok[i], "--json");
+        cJSON *j = json_ok(&r);
+        cr_assert_str_eq(str(j, "input"), ok[i]);
+        cJSON_Delete(j);
+        run_free(&r);
+    }
+    const char *fail[] = { bad, trunc, "/nonexistent/input.pgm" };
+    for (size_t i = 0; i < 3; i++) {
+        run_result r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@160", "--backend", "null", "--input",
+                           fail[i], "--json");
+        expect_error(&r, 1);
+        run_free(&r);
+    }
+}
+
+Test(cli_run_cost, run_usage_errors_exit_2)
+{
+    run_result a = RUN("run", "builtin:ofa-mbv3-w1.0");
+    expect_error(&a, 2);
+    run_result b = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min", "--backend", "gpu");
+    expect_error(&b, 2);
+    run_free(&a);
+    run_free(&b);
+}
+
+/* ---------- cost ---------- */
+
+static int count_row(void *user, size_t row, unsigned line, const char *name, const sushi_conv_shape *shape)
+{
+    (void)line, (void)name, (void)shape;
+    size_t *n = user;
+    cr_assert_eq(row, *n);
+    (*n)++;
+    return 0;
+}
+
+Test(cli_run_cost, cost_topology_calibration_csv_one_row_per_layer)
+{
+    char path[1024];
+    const char *src = getenv("SUSHI_SRCDIR");
+    cr_assert_not_null(src);
+    snprintf(path, sizeof path, "%s/tools/calibrate/zcu104_k16c9_calibration.csv", src);
+    size_t rows = 0;
+    char err[256];
+    cr_assert_eq(sushi_cycle_topology_read(path, count_row, &rows, err, sizeof err), SUSHI_OK, "%s", err);
+    cr_assert_gt(rows, 100);
+    run_result r = RUN("cost", "--topology", path, "--accel", "zcu104", "--json");
+    cJSON *j = json_ok(&r);
+    const cJSON *layers = item(j, "layers");
+    cr_assert_eq((size_t)cJSON_GetArraySize(layers), rows);
+    double prev_line = 0;
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, layers) {
+        cr_assert_eq((size_t)num(e, "row"), i++);
+        cr_assert_gt(num(e, "line"), prev_line);
+        prev_line = num(e, "line");
+        cr_assert_gt(num(e, "cycles"), 0);
+    }
+    cr_assert_eq((size_t)num(item(j, "total"), "rows"), rows);
+    cJSON_Delete(j);
+    run_free(&r);
+    run_result c = RUN("cost", "--topology", path, "--csv");
+    cr_assert_eq(c.status, 0, "%s", c.err);
+    cr_assert_eq(count_lines(c.out), rows + 1);
+    run_free(&c);
+}
+
+Test(cli_run_cost, cost_subnet_matches_model_and_caching_lowers_offchip)
+{
+    sushi_supernet *sn = builtin("ofa-resnet50");
+    sushi_subnet *s = subnet(sn, "max@224");
+    sushi_cycle_model m;
+    cr_assert_eq(sushi_cycle_model_init(&m, SUSHI_CYCLE_PRESET_ZCU104), SUSHI_OK);
+    sushi_cost want = SUSHI_COST_INIT;
+    cr_assert_eq(sushi_cycle_cost_subnet(&m, s, NULL, NULL, &want), SUSHI_OK);
+    run_result a = RUN("cost", "builtin:ofa-resnet50", "--config", "max@224", "--backend", "cycle", "--accel",
+                       "zcu104", "--json");
+    cJSON *ja = json_ok(&a);
+    const cJSON *ca = item(ja, "cost");
+    cr_assert_eq((uint64_t)num(ca, "offchip_bytes"), want.offchip_bytes);
+    cr_assert_eq((uint64_t)num(ca, "cycles"), want.cycles);
+    run_result b = RUN("cost", "builtin:ofa-resnet50", "--config", "max@224", "--accel", "zcu104", "--cached",
+                       "max@224", "--json");
+    cJSON *jb = json_ok(&b);
+    const cJSON *cb = item(jb, "cost");
+    cr_assert_lt(num(cb, "offchip_bytes"), num(ca, "offchip_bytes"));
+    cr_assert_gt(num(cb, "hit_bytes"), 0);
+    cr_assert_leq(num(item(jb, "cached"), "resident_bytes"), num(jb, "pb_bytes"));
+    run_result c = RUN("cost", "builtin:ofa-resnet50", "--config", "max@224", "--accel", "zcu104",
+                       "--cached-budget", "100000", "--layers", "--json");
+    cJSON *jc = json_ok(&c);
+    cr_assert_leq(num(item(jc, "cached"), "resident_bytes"), 100000);
+    cr_assert_lt(num(item(jc, "cost"), "offchip_bytes"), num(ca, "offchip_bytes"));
+    cr_assert_eq(cJSON_GetArraySize(item(jc, "layers")), (int)stats(s).n_layers);
+    run_result d = RUN("cost", "builtin:ofa-resnet50", "--config", "max@224", "--accel", "zcu104", "--set",
+                       "pb_kib=64", "--cached", "max@224", "--json");
+    cJSON *jd = json_ok(&d);
+    cr_assert_eq(num(item(jd, "params"), "pb_kib"), 64);
+    cr_assert_leq(num(item(jd, "cached"), "resident_bytes"), 64 * 1024);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    cJSON_Delete(jc);
+    cJSON_Delete(jd);
+    run_free(&a);
+    run_free(&b);
+    run_free(&c);
+    run_free(&d);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+Test(cli_run_cost, cost_bad_set_key_and_usage_errors)
+{
+    run_result a = RUN("cost", "builtin:ofa-resnet50", "--config", "min", "--set", "no_such_key=1");
+    expect_error(&a, 2);
+    cr_assert_not_null(strstr(a.err, "no_such_key"));
+    run_result b = RUN("cost", "builtin:ofa-resnet50", "--config", "min", "--set", "pb_kib=abc");
+    expect_error(&b, 2);
+    run_result c = RUN("cost", "builtin:ofa-resnet50", "--config", "min", "--accel", "tpu");
+    expect_error(&c, 2);
+    run_result d = RUN("cost", "builtin:ofa-resnet50", "--config", "min", "--cached", "min", "--cached-budget", "1");
+    expect_error(&d, 2);
+    run_result e = RUN("cost", "--topology", "/nonexistent/layers.csv");
+    expect_error(&e, 1);
+    run_result f = RUN("cost", "builtin:ofa-resnet50", "--config", "min", "--backend", "cpu");
+    expect_error(&f, 2);
+    run_result *all[] = { &a, &b, &c, &d, &e, &f };
+    for (size_t i = 0; i < 6; i++)
+        run_free(all[i]);
+}
+
+Test(cli_run_cost, help_of_run_and_cost)
+{
+    const char *cmds[] = { "run", "cost" };
+    for (size_t i = 0; i < 2; i++) {
+        run_result r = RUN(cmds[i], "--help");
+        cr_assert_eq(r.status, 0);
+        char want[64];
+        snprintf(want, sizeof want, "usage: sushi %s", cmds[i]);
+        cr_assert_not_null(strstr(r.out, want));
+        run_free(&r);
+    }
+}

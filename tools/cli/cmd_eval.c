@@ -1,0 +1,595 @@
+/* `sushi eval`: measure the top-1 accuracy of every candidate of a SuperNet on
+ * the Fashion-MNIST test set with the C library, and write the accuracies into
+ * the candidate table (sushi_supernet_with_accuracies). */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "cli.h"
+
+static const char eval_help[] =
+    "usage: sushi eval FILE --dataset fashion-mnist [--backend cpu] [--int8]\n"
+    "                  [--limit N] [-j N] [--data-dir DIR] [-o OUT] [--dry-run]\n"
+    "\n"
+    "Run every candidate SubNet of FILE on the Fashion-MNIST test images\n"
+    "(t10k-images-idx3-ubyte.gz / t10k-labels-idx1-ubyte.gz, Debian package\n"
+    "dataset-fashion-mnist) with the C library and write the measured top-1\n"
+    "accuracies into the candidate table (accuracy_source \"measured\", dataset\n"
+    "\"fashion-mnist/test\", metric \"top1\"; the provenance text gets the date,\n"
+    "backend and number of images). Each candidate runs with its own BN\n"
+    "statistics from the file. Pixels are scaled to [0, 1] and normalised with\n"
+    "the Fashion-MNIST constants mean 0.2860, std 0.3530 (those of the shipped\n"
+    "model; the public API does not expose a SuperNet's mean/std).\n"
+    "\n"
+    "options:\n"
+    "      --dataset NAME     fashion-mnist (the only one)\n"
+    "  -b, --backend NAME     cpu (default; the only backend that runs inference)\n"
+    "      --int8             int8 path: each candidate is first calibrated\n"
+    "                         (sushi_cpu_calibrate_int8) on --calib training images\n"
+    "      --calib N          calibration images for --int8 (default 2000)\n"
+    "  -n, --limit N          use only the first N test images (default all 10000);\n"
+    "                         the provenance says how many were used\n"
+    "  -j, --jobs N           threads, one backend instance each, candidates\n"
+    "                         spread over them (default 1; OpenBLAS uses 1 thread)\n"
+    "      --data-dir DIR     default /usr/share/datasets/fashion-mnist\n"
+    "  -o, --output OUT       write here (default: replace FILE, via a temporary\n"
+    "                         file and rename)\n"
+    "      --dry-run          measure and print, write nothing\n"
+    "      --json             print one JSON object on stdout instead of the table\n"
+    "  -h, --help             show this help\n";
+
+enum { OPT_DATASET = 1, OPT_BACKEND, OPT_INT8, OPT_CALIB, OPT_LIMIT, OPT_JOBS, OPT_DATADIR,
+       OPT_OUTPUT, OPT_DRY, OPT_JSON };
+
+static const cli_option eval_opts[] = {
+    { "dataset", 0, true, OPT_DATASET },
+    { "backend", 'b', true, OPT_BACKEND },
+    { "int8", 0, false, OPT_INT8 },
+    { "calib", 0, true, OPT_CALIB },
+    { "limit", 'n', true, OPT_LIMIT },
+    { "jobs", 'j', true, OPT_JOBS },
+    { "data-dir", 0, true, OPT_DATADIR },
+    { "output", 'o', true, OPT_OUTPUT },
+    { "dry-run", 0, false, OPT_DRY },
+    { "json", 0, false, OPT_JSON },
+    { NULL, 0, false, 0 }
+};
+
+#define FMNIST_MEAN 0.2860f
+#define FMNIST_STD 0.3530f
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define IDX_MAX_ITEMS 1000000u
+
+/* ---------- IDX files (gzip) ---------- */
+
+typedef struct idx_data {
+    uint8_t *data;
+    uint32_t n, rows, cols; /* rows = cols = 1 for labels */
+} idx_data;
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Read a gzip-compressed IDX file of unsigned bytes with 1 (labels) or 3
+ * (images) dimensions. On failure writes a message to err and returns false. */
+static bool idx_read(const char *path, int want_dims, idx_data *out, char *err, size_t errsz)
+{
+    memset(out, 0, sizeof *out);
+    gzFile f = gzopen(path, "rb");
+    if (!f) {
+        snprintf(err, errsz, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        return false;
+    }
+    unsigned char hdr[16];
+    size_t hlen = 4 + 4 * (size_t)want_dims;
+    int got = gzread(f, hdr, (unsigned)hlen);
+    if (got < 0) {
+        int ze;
+        snprintf(err, errsz, "%s: %s", path, gzerror(f, &ze));
+        gzclose(f);
+        return false;
+    }
+    if ((size_t)got < hlen) {
+        snprintf(err, errsz, "%s: truncated IDX header (%d of %zu bytes)", path, got, hlen);
+        gzclose(f);
+        return false;
+    }
+    if (hdr[0] != 0 || hdr[1] != 0 || hdr[2] != 0x08 || hdr[3] != want_dims) {
+        snprintf(err, errsz, "%s: not an IDX file of unsigned bytes with %d dimensions "
+                 "(magic %02x %02x %02x %02x, expected 00 00 08 %02x)",
+                 path, want_dims, hdr[0], hdr[1], hdr[2], hdr[3], want_dims);
+        gzclose(f);
+        return false;
+    }
+    out->n = be32(hdr + 4);
+    out->rows = want_dims == 3 ? be32(hdr + 8) : 1;
+    out->cols = want_dims == 3 ? be32(hdr + 12) : 1;
+    if (out->n == 0 || out->n > IDX_MAX_ITEMS || out->rows == 0 || out->rows > 4096 ||
+        out->cols == 0 || out->cols > 4096) {
+        snprintf(err, errsz, "%s: implausible IDX dimensions %u x %u x %u", path, out->n, out->rows,
+                 out->cols);
+        gzclose(f);
+        return false;
+    }
+    size_t total = (size_t)out->n * out->rows * out->cols;
+    out->data = malloc(total);
+    if (!out->data) {
+        snprintf(err, errsz, "%s: out of memory", path);
+        gzclose(f);
+        return false;
+    }
+    size_t done = 0;
+    while (done < total) {
+        size_t chunk = total - done > (1u << 30) ? (1u << 30) : total - done;
+        int r = gzread(f, out->data + done, (unsigned)chunk);
+        if (r < 0) {
+            int ze;
+            snprintf(err, errsz, "%s: %s", path, gzerror(f, &ze));
+            break;
+        }
+        if (r == 0) {
+            snprintf(err, errsz, "%s: truncated: %zu of %zu data bytes", path, done, total);
+            break;
+        }
+        done += (size_t)r;
+    }
+    if (done == total) {
+        unsigned char extra;
+        if (gzread(f, &extra, 1) > 0) {
+            snprintf(err, errsz, "%s: trailing bytes after %zu data bytes", path, total);
+            done = 0;
+        }
+    }
+    gzclose(f);
+    if (done != total) {
+        free(out->data);
+        out->data = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* images + labels of one split, normalised to float */
+typedef struct dataset {
+    float *x; /* n * 28 * 28 */
+    uint8_t *y;
+    uint32_t n, r;
+} dataset;
+
+static bool load_split(const char *dir, const char *prefix, bool labels, dataset *d, char *err, size_t errsz)
+{
+    char ip[1024], lp[1024];
+    snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+    idx_data im, lb = { 0 };
+    memset(d, 0, sizeof *d);
+    if (!idx_read(ip, 3, &im, err, errsz))
+        return false;
+    if (im.rows != im.cols) {
+        snprintf(err, errsz, "%s: images are %u x %u, expected square", ip, im.rows, im.cols);
+        free(im.data);
+        return false;
+    }
+    if (labels) {
+        if (!idx_read(lp, 1, &lb, err, errsz)) {
+            free(im.data);
+            return false;
+        }
+        if (lb.n != im.n) {
+            snprintf(err, errsz, "%s has %u labels but %s has %u images", lp, lb.n, ip, im.n);
+            free(im.data), free(lb.data);
+            return false;
+        }
+        for (uint32_t i = 0; i < lb.n; i++)
+            if (lb.data[i] > 9) {
+                snprintf(err, errsz, "%s: label %u of item %u is not a class 0..9", lp, lb.data[i], i);
+                free(im.data), free(lb.data);
+                return false;
+            }
+    }
+    size_t px = (size_t)im.n * im.rows * im.cols;
+    d->x = malloc(px * sizeof(float));
+    if (!d->x) {
+        snprintf(err, errsz, "out of memory");
+        free(im.data), free(lb.data);
+        return false;
+    }
+    for (size_t i = 0; i < px; i++)
+        d->x[i] = ((float)im.data[i] / 255.0f - FMNIST_MEAN) / FMNIST_STD;
+    free(im.data);
+    d->y = lb.data;
+    d->n = im.n;
+    d->r = im.rows;
+    return true;
+}
+
+/* ---------- evaluation ---------- */
+
+typedef struct eval_job {
+    const sushi_supernet *sn;
+    const char *backend;
+    const dataset *test;
+    const dataset *calib; /* int8 only */
+    uint32_t n_images, n_calib;
+    bool int8;
+    uint32_t n_cand;
+    atomic_uint next_cand;
+    atomic_ullong images_done;
+    atomic_int failed;
+    uint64_t *correct;     /* per candidate */
+    double *seconds;       /* per candidate */
+    int status;            /* first failure */
+    char what[256];
+    pthread_mutex_t lock;
+} eval_job;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void job_fail(eval_job *J, int rc, const char *what)
+{
+    pthread_mutex_lock(&J->lock);
+    if (!atomic_load(&J->failed)) {
+        J->status = rc;
+        snprintf(J->what, sizeof J->what, "%s", what);
+        atomic_store(&J->failed, 1);
+    }
+    pthread_mutex_unlock(&J->lock);
+}
+
+static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
+{
+    char what[128];
+    sushi_candidate_info info = SUSHI_CANDIDATE_INFO_INIT;
+    int rc = sushi_supernet_candidate(J->sn, ci, &info);
+    snprintf(what, sizeof what, "candidate %u", ci);
+    if (rc)
+        return job_fail(J, rc, what), rc;
+    sushi_subnet *s = NULL;
+    if ((rc = sushi_subnet_create(J->sn, &info.config, &s)))
+        return job_fail(J, rc, what), rc;
+    if (info.config.resolution != J->test->r) {
+        sushi_subnet_destroy(s);
+        snprintf(what, sizeof what, "candidate %u: resolution %u, the images are %u x %u", ci,
+                 (unsigned)info.config.resolution, J->test->r, J->test->r);
+        job_fail(J, SUSHI_ERR_INVALID, what);
+        return SUSHI_ERR_INVALID;
+    }
+    double t0 = now_s();
+    if (J->int8) {
+#ifdef SUSHI_CLI_HAVE_CPU
+        size_t nr = sushi_cpu_int8_ranges_len(s);
+        float *ranges = malloc((nr ? nr : 1) * sizeof(float));
+        if (!ranges)
+            rc = SUSHI_ERR_NOMEM;
+        else if (!(rc = sushi_cpu_calibrate_int8(s, J->calib->x, J->n_calib, ranges, nr)))
+            rc = sushi_cpu_set_int8_ranges(b, s, ranges, nr);
+        free(ranges);
+        if (rc) {
+            snprintf(what, sizeof what, "candidate %u: int8 calibration", ci);
+            sushi_subnet_destroy(s);
+            job_fail(J, rc, what);
+            return rc;
+        }
+#else
+        sushi_subnet_destroy(s);
+        job_fail(J, SUSHI_ERR_UNSUPPORTED, "--int8 (libsushi was built without the cpu backend)");
+        return SUSHI_ERR_UNSUPPORTED;
+#endif
+    }
+    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
+    sushi_supernet_get_info(J->sn, &si);
+    float logits[4096];
+    size_t px = (size_t)J->test->r * J->test->r;
+    uint64_t correct = 0;
+    for (uint32_t i = 0; i < J->n_images && !atomic_load(&J->failed); i++) {
+        sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+        a.input = J->test->x + (size_t)i * px;
+        a.input_len = px;
+        a.output = logits;
+        a.output_len = si.num_classes;
+        a.int8 = J->int8;
+        if ((rc = sushi_backend_run(b, s, &a, NULL))) {
+            snprintf(what, sizeof what, "candidate %u: run image %u", ci, i);
+            sushi_subnet_destroy(s);
+            job_fail(J, rc, what);
+            return rc;
+        }
+        uint32_t best = 0;
+        for (uint32_t k = 1; k < si.num_classes; k++)
+            if (logits[k] > logits[best])
+                best = k;
+        correct += best == J->test->y[i];
+        atomic_fetch_add(&J->images_done, 1);
+    }
+    J->correct[ci] = correct;
+    J->seconds[ci] = now_s() - t0;
+    sushi_subnet_destroy(s);
+    return SUSHI_OK;
+}
+
+static void *worker(void *arg)
+{
+    eval_job *J = arg;
+    sushi_backend *b = NULL;
+    int rc = sushi_backend_create(J->sn, J->backend, &b);
+    if (rc) {
+        char what[96];
+        snprintf(what, sizeof what, "backend '%s'", J->backend);
+        job_fail(J, rc, what);
+        return NULL;
+    }
+    for (;;) {
+        uint32_t ci = atomic_fetch_add(&J->next_cand, 1);
+        if (ci >= J->n_cand || atomic_load(&J->failed))
+            break;
+        if (eval_one(J, b, ci))
+            break;
+    }
+    sushi_backend_destroy(b);
+    return NULL;
+}
+
+static void progress(const eval_job *J, uint64_t done, uint64_t total, double t0, bool final)
+{
+    int width = 40;
+    double f = total ? (double)done / total : 1.0;
+    int fill = (int)(f * width);
+    double el = now_s() - t0;
+    double eta = done ? el * (total - done) / done : 0;
+    fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %llu/%llu images  %.0fs elapsed, eta %.0fs ", fill,
+            "########################################", width - fill, "", 100 * f,
+            (unsigned long long)done, (unsigned long long)total, el, eta);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+    (void)J;
+}
+
+static int write_output(const sushi_supernet *out, const char *file, const char *dest)
+{
+    char tmp[4096];
+    const char *target = dest ? dest : file;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", target, (long)getpid()) >= (int)sizeof tmp)
+        return cli_fail_msg("write", "output path too long");
+    sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
+    int rc = sushi_supernet_save_file(out, tmp, &so);
+    if (rc) {
+        unlink(tmp);
+        return cli_fail(tmp, rc, NULL);
+    }
+    if (rename(tmp, target) != 0) {
+        char msg[8400];
+        snprintf(msg, sizeof msg, "rename %s -> %s: %s", tmp, target, strerror(errno));
+        unlink(tmp);
+        return cli_fail_msg("write", msg);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_eval(int argc, char **argv)
+{
+    const char *cmd = "eval";
+    cli_parser p;
+    cli_parser_init(&p, argc, argv, eval_opts);
+    const char *file = NULL, *dataset_name = NULL, *backend = "cpu", *dir = FMNIST_DIR, *outp = NULL;
+    bool int8 = false, dry = false, json = false;
+    uint32_t limit = 0, jobs = 1, n_calib = 2000;
+    const char *arg;
+    int o;
+    while ((o = cli_next(&p, &arg)) != CLI_ARG_END) {
+        switch (o) {
+        case CLI_ARG_ERROR: return CLI_EXIT_USAGE;
+        case CLI_OPT_HELP: return cli_help(eval_help);
+        case CLI_ARG_POSITIONAL:
+            if (file)
+                return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+            file = arg;
+            break;
+        case OPT_DATASET: dataset_name = arg; break;
+        case OPT_BACKEND: backend = arg; break;
+        case OPT_INT8: int8 = true; break;
+        case OPT_CALIB:
+            if (!cli_parse_u32(cmd, "--calib", arg, &n_calib))
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_LIMIT:
+            if (!cli_parse_u32(cmd, "--limit", arg, &limit))
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_JOBS:
+            if (!cli_parse_u32(cmd, "--jobs", arg, &jobs))
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_DATADIR: dir = arg; break;
+        case OPT_OUTPUT: outp = arg; break;
+        case OPT_DRY: dry = true; break;
+        case OPT_JSON: json = true; break;
+        default: return CLI_EXIT_USAGE;
+        }
+    }
+    if (!file)
+        return cli_usage_error(cmd, "missing FILE");
+    if (!dataset_name)
+        return cli_usage_error(cmd, "missing --dataset (fashion-mnist)");
+    if (strcmp(dataset_name, "fashion-mnist") != 0)
+        return cli_usage_error(cmd, "unknown dataset '%s' (known: fashion-mnist)", dataset_name);
+    if (jobs < 1 || jobs > 256)
+        return cli_usage_error(cmd, "--jobs must be 1..256");
+    if (int8 && n_calib < 1)
+        return cli_usage_error(cmd, "--calib must be at least 1");
+
+    sushi_supernet *sn = NULL;
+    int rc = cli_load_supernet(file, &sn);
+    if (rc)
+        return rc;
+    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
+    sushi_supernet_get_info(sn, &si);
+    int ex = CLI_EXIT_RUNTIME;
+    dataset test = { 0 }, calib = { 0 };
+    sushi_supernet *out = NULL;
+    eval_job J;
+    memset(&J, 0, sizeof J);
+    pthread_mutex_init(&J.lock, NULL);
+    char err[2400];
+    if (si.in_channels != 1 || si.num_classes != 10 || si.num_classes > 4096) {
+        snprintf(err, sizeof err, "the SuperNet takes %u channels and has %u classes; "
+                 "fashion-mnist needs 1 and 10", si.in_channels, si.num_classes);
+        cli_fail_msg(file, err);
+        goto done;
+    }
+    if (si.n_candidates == 0) {
+        cli_fail_msg(file, "the candidate table is empty: nothing to evaluate");
+        goto done;
+    }
+    if (!load_split(dir, "t10k", true, &test, err, sizeof err)) {
+        cli_fail_msg("fashion-mnist", err);
+        goto done;
+    }
+    if (int8) {
+        if (!load_split(dir, "train", false, &calib, err, sizeof err)) {
+            cli_fail_msg("fashion-mnist", err);
+            goto done;
+        }
+        if (n_calib > calib.n)
+            n_calib = calib.n;
+    }
+    J.sn = sn;
+    J.backend = backend;
+    J.test = &test;
+    J.calib = &calib;
+    J.n_images = limit && limit < test.n ? limit : test.n;
+    J.n_calib = n_calib;
+    J.int8 = int8;
+    J.n_cand = si.n_candidates;
+    J.correct = calloc(J.n_cand, sizeof *J.correct);
+    J.seconds = calloc(J.n_cand, sizeof *J.seconds);
+    if (!J.correct || !J.seconds) {
+        cli_fail_msg(cmd, "out of memory");
+        goto done;
+    }
+    if (jobs > J.n_cand)
+        jobs = J.n_cand;
+#ifdef SUSHI_CLI_HAVE_CPU
+    /* batch-1 GEMMs of small SubNets: OpenBLAS threads only add overhead;
+     * the parallelism is across candidates (-j), one backend per thread */
+    if (strcmp(backend, "cpu") == 0)
+        sushi_cpu_set_threads(1);
+#endif
+    pthread_t th[256];
+    uint32_t started = 0;
+    double t0 = now_s();
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, worker, &J) != 0)
+            break;
+    if (started == 0) {
+        cli_fail_msg(cmd, "cannot start a thread");
+        goto done;
+    }
+    bool tty = isatty(2);
+    uint64_t total = (uint64_t)J.n_images * J.n_cand;
+    if (tty) {
+        while (atomic_load(&J.images_done) < total && !atomic_load(&J.failed)) {
+            progress(&J, atomic_load(&J.images_done), total, t0, false);
+            struct timespec ts = { 0, 250 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            /* workers may all have stopped early (failure): checked by the loop condition */
+        }
+    }
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    double wall = now_s() - t0;
+    if (tty)
+        progress(&J, atomic_load(&J.images_done), total, t0, true);
+    if (atomic_load(&J.failed)) {
+        cli_fail(J.what, J.status, NULL);
+        goto done;
+    }
+
+    double *acc = malloc(J.n_cand * sizeof *acc);
+    if (!acc) {
+        cli_fail_msg(cmd, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < J.n_cand; i++)
+        acc[i] = (double)J.correct[i] / J.n_images;
+    char source[256];
+    snprintf(source, sizeof source, "sushi eval (libsushi %s), backend %s, %s, %u of %u test images%s",
+             sushi_version_string(), backend, int8 ? "int8 (calibrated on the first training images)" : "float32",
+             J.n_images, test.n, J.n_images < test.n ? " (--limit)" : "");
+    if (int8) {
+        char extra[64];
+        snprintf(extra, sizeof extra, ", %u calibration images", n_calib);
+        strncat(source, extra, sizeof source - strlen(source) - 1);
+    }
+    rc = sushi_supernet_with_accuracies(sn, acc, J.n_cand, "fashion-mnist/test", "top1", source, &out);
+    if (rc) {
+        free(acc);
+        cli_fail("set accuracies", rc, NULL);
+        goto done;
+    }
+    if (json) {
+        cJSON *root = cli_json_object();
+        cli_json_str(root, "dataset", "fashion-mnist/test");
+        cli_json_str(root, "backend", backend);
+        cli_json_bool(root, "int8", int8);
+        cli_json_num(root, "images", J.n_images);
+        cli_json_num(root, "jobs", started);
+        cli_json_num(root, "seconds", wall);
+        cJSON *arr = cli_json_add_array(root, "candidates");
+        for (uint32_t i = 0; i < J.n_cand; i++) {
+            sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+            sushi_supernet_candidate(sn, i, &ci);
+            cJSON *o2 = cli_json_append_object(arr);
+            cli_json_num(o2, "index", i);
+            cli_json_config(o2, "config", &ci.config);
+            cli_json_num(o2, "macs", (double)ci.macs);
+            cli_json_num(o2, "params", (double)ci.params);
+            cli_json_num(o2, "accuracy", acc[i]);
+            cli_json_num(o2, "correct", (double)J.correct[i]);
+            cli_json_num(o2, "seconds", J.seconds[i]);
+        }
+        free(acc);
+        if ((ex = cli_json_print(root)) != CLI_EXIT_OK)
+            goto done;
+    } else {
+        printf("%4s  %10s  %8s  %8s  %7s\n", "#", "MACs", "params", "top1 %", "s");
+        for (uint32_t i = 0; i < J.n_cand; i++) {
+            sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+            sushi_supernet_candidate(sn, i, &ci);
+            printf("%4u  %10llu  %8llu  %8.2f  %7.1f\n", i, (unsigned long long)ci.macs,
+                   (unsigned long long)ci.params, 100.0 * acc[i], J.seconds[i]);
+        }
+        printf("%u candidates x %u images, %s, %u thread(s): %.1f s\n", J.n_cand, J.n_images,
+               int8 ? "int8" : "float32", started, wall);
+        free(acc);
+    }
+    if (!dry) {
+        if ((ex = write_output(out, file, outp)) != CLI_EXIT_OK)
+            goto done;
+        if (!json)
+            printf("wrote %s\n", outp ? outp : file);
+    }
+    ex = CLI_EXIT_OK;
+done:
+    sushi_supernet_destroy(out);
+    sushi_supernet_destroy(sn);
+    free(test.x), free(test.y), free(calib.x), free(calib.y);
+    free(J.correct), free(J.seconds);
+    pthread_mutex_destroy(&J.lock);
+    return ex;
+}

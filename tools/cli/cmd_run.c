@@ -1,0 +1,523 @@
+/* `sushi run`: run one SubNet on one input with a backend and print its top-5
+ * classes and the time of the run (docs/cli.md). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef SUSHI_CLI_HAVE_PNG
+#include <png.h>
+#endif
+
+#include "cli.h"
+
+#ifdef SUSHI_CLI_HAVE_CPU
+#include "sushi/cpu.h"
+#endif
+
+static const char run_help[] =
+    "usage: sushi run FILE --config CFG [--backend cpu|hls|null] [--int8]\n"
+    "                 [--input FILE] [--json]\n"
+    "\n"
+    "Run one SubNet of the SuperNet in FILE (a .sushi file or builtin:NAME) on\n"
+    "one input (batch 1) and print its top-5 classes and the time of the run.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config CFG       the SubNet (as for 'sushi subnet')\n"
+    "  -b, --backend NAME     backend that runs it: cpu (default), hls or null\n"
+    "      --int8             int8 path (cpu backend): activation ranges are\n"
+    "                         calibrated first on the 8 pattern inputs k = 0..7\n"
+    "  -i, --input FILE       input: a binary PGM (P5, 8-bit), a PNG (when built\n"
+    "                         with libpng), or raw little-endian float32 C*R*R\n"
+    "                         values already normalised (NCHW); images are resized\n"
+    "                         (bilinear) to R x R, converted to C channels and\n"
+    "                         normalised. Default: pattern input k = 0:\n"
+    "                         x[i] = ((37*i + 11 + 53*k) mod 256) / 255 * 2 - 1\n"
+    "      --json             print one JSON object on stdout (keys in docs/cli.md)\n"
+    "  -h, --help             show this help\n";
+
+enum { OPT_CONFIG = 1, OPT_BACKEND, OPT_INT8, OPT_INPUT, OPT_JSON };
+
+static const cli_option run_opts[] = {
+    { "config", 'c', true, OPT_CONFIG },
+    { "backend", 'b', true, OPT_BACKEND },
+    { "int8", 0, false, OPT_INT8 },
+    { "input", 'i', true, OPT_INPUT },
+    { "json", 0, false, OPT_JSON },
+    { NULL, 0, false, 0 }
+};
+
+/* Calibration inputs for --int8: pattern inputs k = 0 .. RUN_CALIB_N-1. */
+#define RUN_CALIB_N 8
+
+/* The documented deterministic pattern input k (flat NCHW index i). */
+static void pattern_input(float *x, size_t n, unsigned k)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((double)((37u * (uint64_t)i + 11u + 53u * k) % 256u) / 255.0 * 2.0 - 1.0);
+}
+
+/* ---------- input files ---------- */
+
+/* A decoded 8-bit image: w x h pixels of `ch` (1 or 3) interleaved channels. */
+typedef struct image {
+    uint32_t w, h, ch;
+    uint8_t *px;
+} image;
+
+static char *read_all(const char *path, size_t *len, char *err, size_t errsz)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errsz, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        if (cap > ((size_t)1 << 30)) {
+            free(buf);
+            fclose(f);
+            snprintf(err, errsz, "file too large");
+            return NULL;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    if (bad) {
+        free(buf);
+        snprintf(err, errsz, "read error");
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Next PGM header token (skips whitespace and '#' comments); false at end. */
+static bool pgm_token(const char *d, size_t len, size_t *pos, unsigned long *val)
+{
+    size_t p = *pos;
+    for (;;) {
+        while (p < len && (d[p] == ' ' || d[p] == '\t' || d[p] == '\n' || d[p] == '\r'))
+            p++;
+        if (p < len && d[p] == '#') {
+            while (p < len && d[p] != '\n')
+                p++;
+            continue;
+        }
+        break;
+    }
+    if (p >= len || d[p] < '0' || d[p] > '9')
+        return false;
+    unsigned long v = 0;
+    while (p < len && d[p] >= '0' && d[p] <= '9') {
+        v = v * 10 + (unsigned long)(d[p] - '0');
+        if (v > 100000000ul)
+            return false;
+        p++;
+    }
+    *val = v;
+    *pos = p;
+    return true;
+}
+
+static bool decode_pgm(const char *d, size_t len, image *im, char *err, size_t errsz)
+{
+    size_t p = 2;
+    unsigned long w, h, maxv;
+    if (!pgm_token(d, len, &p, &w) || !pgm_token(d, len, &p, &h) || !pgm_token(d, len, &p, &maxv)) {
+        snprintf(err, errsz, "PGM: malformed header");
+        return false;
+    }
+    if (w == 0 || h == 0 || w > 65536 || h > 65536) {
+        snprintf(err, errsz, "PGM: bad size %lux%lu", w, h);
+        return false;
+    }
+    if (maxv == 0 || maxv > 255) {
+        snprintf(err, errsz, "PGM: maxval %lu not supported (8-bit only)", maxv);
+        return false;
+    }
+    if (p >= len || !(d[p] == ' ' || d[p] == '\t' || d[p] == '\n' || d[p] == '\r')) {
+        snprintf(err, errsz, "PGM: malformed header");
+        return false;
+    }
+    p++;
+    size_t n = (size_t)w * h;
+    if (len - p < n) {
+        snprintf(err, errsz, "PGM: truncated pixel data (%zu of %zu bytes)", len - p, n);
+        return false;
+    }
+    im->px = malloc(n);
+    if (!im->px) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        im->px[i] = (uint8_t)((unsigned)(unsigned char)d[p + i] * 255u / maxv);
+    im->w = (uint32_t)w;
+    im->h = (uint32_t)h;
+    im->ch = 1;
+    return true;
+}
+
+#ifdef SUSHI_CLI_HAVE_PNG
+static bool decode_png(const char *d, size_t len, image *im, char *err, size_t errsz)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, d, len)) {
+        snprintf(err, errsz, "PNG: %s", pi.message);
+        return false;
+    }
+    bool color = (pi.format & PNG_FORMAT_FLAG_COLOR) != 0;
+    pi.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    if (pi.width == 0 || pi.height == 0 || pi.width > 65536 || pi.height > 65536) {
+        png_image_free(&pi);
+        snprintf(err, errsz, "PNG: bad size");
+        return false;
+    }
+    im->px = malloc(PNG_IMAGE_SIZE(pi));
+    if (!im->px) {
+        png_image_free(&pi);
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    if (!png_image_finish_read(&pi, NULL, im->px, 0, NULL)) {
+        snprintf(err, errsz, "PNG: %s", pi.message);
+        png_image_free(&pi);
+        free(im->px);
+        im->px = NULL;
+        return false;
+    }
+    im->w = pi.width;
+    im->h = pi.height;
+    im->ch = color ? 3 : 1;
+    return true;
+}
+#endif
+
+/* Per-family normalisation constants (the public API does not expose a
+ * SuperNet's mean/std): mbv3 and resnet use the ImageNet constants, every
+ * other family the Fashion-MNIST ones of the shipped model. */
+static void norm_consts(const char *family, uint32_t c, double *mean, double *std)
+{
+    static const double im_mean[3] = { 0.485, 0.456, 0.406 }, im_std[3] = { 0.229, 0.224, 0.225 };
+    if (family && (strcmp(family, "mbv3") == 0 || strcmp(family, "resnet") == 0)) {
+        *mean = im_mean[c % 3];
+        *std = im_std[c % 3];
+    } else {
+        *mean = 0.2860;
+        *std = 0.3530;
+    }
+}
+
+/* Pixel value in [0, 1] of image channel for network channel c of C. */
+static double pixel(const image *im, uint32_t x, uint32_t y, uint32_t c, uint32_t C)
+{
+    const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->ch;
+    double v;
+    if (im->ch == 1)
+        v = p[0];
+    else if (C == 3)
+        v = p[c];
+    else /* colour to other channel counts: luma (ITU-R BT.601) */
+        v = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    return v / 255.0;
+}
+
+/* Bilinear resize (half-pixel centres, edges clamped) to R x R, channel
+ * conversion and normalisation into NCHW floats. */
+static void image_to_input(const image *im, uint32_t C, uint32_t R, const char *family, float *x)
+{
+    for (uint32_t c = 0; c < C; c++) {
+        double mean, std;
+        norm_consts(family, c, &mean, &std);
+        for (uint32_t oy = 0; oy < R; oy++) {
+            double sy = ((double)oy + 0.5) * im->h / R - 0.5;
+            if (sy < 0)
+                sy = 0;
+            uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < im->h ? y0 + 1 : y0;
+            double fy = sy - y0;
+            for (uint32_t ox = 0; ox < R; ox++) {
+                double sx = ((double)ox + 0.5) * im->w / R - 0.5;
+                if (sx < 0)
+                    sx = 0;
+                uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < im->w ? x0 + 1 : x0;
+                double fx = sx - x0;
+                double v = (1 - fy) * ((1 - fx) * pixel(im, x0, y0, c, C) + fx * pixel(im, x1, y0, c, C)) +
+                           fy * ((1 - fx) * pixel(im, x0, y1, c, C) + fx * pixel(im, x1, y1, c, C));
+                x[((size_t)c * R + oy) * R + ox] = (float)((v - mean) / std);
+            }
+        }
+    }
+}
+
+/* Fill x (C*R*R floats) from the file at path. */
+static bool load_input(const char *path, uint32_t C, uint32_t R, const char *family, float *x, char *err,
+                       size_t errsz)
+{
+    size_t len = 0, n = (size_t)C * R * R;
+    char *d = read_all(path, &len, err, errsz);
+    if (!d)
+        return false;
+    bool ok = false;
+    image im = { 0 };
+    if (len >= 2 && d[0] == 'P' && d[1] == '5') {
+        ok = decode_pgm(d, len, &im, err, errsz);
+    } else if (len >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) {
+#ifdef SUSHI_CLI_HAVE_PNG
+        ok = decode_png(d, len, &im, err, errsz);
+#else
+        snprintf(err, errsz, "PNG input not supported (built without libpng)");
+#endif
+    } else if (len == n * 4) {
+        for (size_t i = 0; i < n; i++) {
+            const unsigned char *b = (const unsigned char *)d + 4 * i;
+            uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            if (!isfinite(f)) {
+                snprintf(err, errsz, "raw float32: value %zu is not finite", i);
+                free(d);
+                return false;
+            }
+            x[i] = f;
+        }
+        free(d);
+        return true;
+    } else {
+        snprintf(err, errsz, "not a PGM (P5) or PNG image, and %zu bytes is not %u*%u*%u float32 values (%zu bytes)",
+                 len, (unsigned)C, (unsigned)R, (unsigned)R, n * 4);
+    }
+    free(d);
+    if (ok)
+        image_to_input(&im, C, R, family, x);
+    free(im.px);
+    return ok;
+}
+
+/* ---------- the command ---------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet *s, const char *backend,
+                  bool int8, const char *input, bool json)
+{
+    sushi_supernet_info in = SUSHI_SUPERNET_INFO_INIT;
+    int rc = sushi_supernet_get_info(sn, &in);
+    if (rc)
+        return cli_fail("info", rc, NULL);
+    sushi_subnet_stats st = SUSHI_SUBNET_STATS_INIT;
+    rc = sushi_subnet_get_stats(s, &st);
+    if (rc)
+        return cli_fail("SubNet stats", rc, NULL);
+    const sushi_config *cfg = sushi_subnet_config(s);
+    uint32_t C = in.in_channels, R = cfg->resolution, K = in.num_classes;
+    size_t n_in = (size_t)C * R * R;
+    float *x = malloc(n_in * sizeof *x), *y = calloc(K ? K : 1, sizeof *y), *ranges = NULL, *calib = NULL;
+    sushi_backend *b = NULL;
+    cJSON *root = NULL;
+    int ec = CLI_EXIT_OK;
+    if (!x || !y) {
+        ec = cli_fail_msg("run", "out of memory");
+        goto out;
+    }
+    if (input) {
+        char err[256];
+        if (!load_input(input, C, R, in.family, x, err, sizeof err)) {
+            ec = cli_fail_msg(input, err);
+            goto out;
+        }
+    } else {
+        pattern_input(x, n_in, 0);
+    }
+    rc = sushi_backend_create(sn, backend, &b);
+    if (rc) {
+        ec = cli_fail(backend, rc, rc == SUSHI_ERR_NOT_FOUND ? "no such backend in this build" : NULL);
+        goto out;
+    }
+    if (int8) {
+#ifdef SUSHI_CLI_HAVE_CPU
+        if (strcmp(backend, "cpu") == 0) {
+            size_t nr = sushi_cpu_int8_ranges_len(s);
+            ranges = malloc((nr ? nr : 1) * sizeof *ranges);
+            calib = malloc(n_in * RUN_CALIB_N * sizeof *calib);
+            if (!ranges || !calib) {
+                ec = cli_fail_msg("int8 calibration", "out of memory");
+                goto out;
+            }
+            for (unsigned k = 0; k < RUN_CALIB_N; k++)
+                pattern_input(calib + k * n_in, n_in, k);
+            rc = sushi_cpu_calibrate_int8(s, calib, RUN_CALIB_N, ranges, nr);
+            if (!rc)
+                rc = sushi_cpu_set_int8_ranges(b, s, ranges, nr);
+            if (rc) {
+                ec = cli_fail("int8 calibration", rc, NULL);
+                goto out;
+            }
+        }
+#endif
+    }
+    sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+    a.input = x;
+    a.input_len = n_in;
+    a.output = y;
+    a.output_len = K;
+    a.int8 = int8;
+    double t0 = now_s();
+    rc = sushi_backend_run(b, s, &a, NULL);
+    double dt = now_s() - t0;
+    if (rc) {
+        const char *why = NULL;
+        if (int8 && rc == SUSHI_ERR_UNSUPPORTED)
+            why = "--int8 not supported by this backend";
+        else if (rc == SUSHI_ERR_STATE && strcmp(backend, "hls") == 0)
+            why = "the hls backend runs int8 and needs activation ranges stored in the candidate table for this config";
+        else if (rc == SUSHI_ERR_STATE && int8)
+            why = "no int8 activation ranges for this SubNet";
+        ec = cli_fail("run", rc, why);
+        goto out;
+    }
+    /* top-5 by logit (ties: lower class first); score = softmax probability */
+    uint32_t top[5];
+    uint32_t nt = K < 5 ? K : 5;
+    double mx = -INFINITY, sum = 0;
+    for (uint32_t k = 0; k < K; k++)
+        mx = y[k] > mx ? y[k] : mx;
+    for (uint32_t k = 0; k < K; k++)
+        sum += exp(y[k] - mx);
+    for (uint32_t t = 0; t < nt; t++) {
+        uint32_t best = UINT32_MAX;
+        for (uint32_t k = 0; k < K; k++) {
+            bool used = false;
+            for (uint32_t u = 0; u < t; u++)
+                used |= top[u] == k;
+            if (!used && (best == UINT32_MAX || y[k] > y[best]))
+                best = k;
+        }
+        top[t] = best;
+    }
+    if (json) {
+        root = cli_json_object();
+        cli_json_str(root, "file", file);
+        cli_json_str(root, "supernet", in.name);
+        cli_json_str(root, "backend", backend);
+        cli_json_bool(root, "int8", int8);
+        cli_json_str(root, "input", input);
+        cJSON *sub = cli_json_add_object(root, "subnet");
+        char *text = cli_config_text(cfg);
+        cli_json_str(sub, "config", text);
+        free(text);
+        cli_json_num(sub, "params", (double)st.params);
+        cli_json_num(sub, "macs", (double)st.macs);
+        cJSON *out = cli_json_add_array(root, "output");
+        for (uint32_t k = 0; k < K; k++)
+            cli_json_append_num(out, y[k]);
+        cJSON *t5 = cli_json_add_array(root, "top5");
+        for (uint32_t t = 0; t < nt; t++) {
+            cJSON *o = cli_json_append_object(t5);
+            cli_json_num(o, "class", top[t]);
+            cli_json_num(o, "score", exp(y[top[t]] - mx) / sum);
+            cli_json_num(o, "logit", y[top[t]]);
+        }
+        cli_json_num(root, "time_s", dt);
+        ec = cli_json_print(root);
+        root = NULL;
+    } else {
+        char *text = cli_config_text(cfg);
+        printf("supernet  %s%s\n", in.name, in.synthetic ? " (synthetic weights)" : "");
+        printf("subnet    %s (%s, %s)\n", text ? text : "?", cli_fmt_mparams(st.params).s,
+               cli_fmt_mmacs(st.macs).s);
+        free(text);
+        printf("backend   %s%s\n", backend, int8 ? " (int8)" : "");
+        printf("input     %s\n", input ? input : "pattern k=0 (docs/cli.md)");
+        printf("time      %.6f s\n", dt);
+        printf("\n%4s  %6s  %12s  %9s\n", "rank", "class", "logit", "prob");
+        for (uint32_t t = 0; t < nt; t++)
+            printf("%4u  %6u  %12.6g  %9.6f\n", (unsigned)t + 1, (unsigned)top[t], (double)y[top[t]],
+                   exp(y[top[t]] - mx) / sum);
+        ec = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    }
+out:
+    cJSON_Delete(root);
+    sushi_backend_destroy(b);
+    free(x);
+    free(y);
+    free(ranges);
+    free(calib);
+    return ec;
+}
+
+int cli_cmd_run(int argc, char **argv)
+{
+    cli_parser p;
+    cli_parser_init(&p, argc, argv, run_opts);
+    const char *file = NULL, *config = NULL, *backend = "cpu", *input = NULL, *arg;
+    bool json = false, int8 = false;
+    int id;
+    while ((id = cli_next(&p, &arg)) != CLI_ARG_END) {
+        switch (id) {
+        case CLI_ARG_ERROR: return CLI_EXIT_USAGE;
+        case CLI_OPT_HELP: return cli_help(run_help);
+        case CLI_ARG_POSITIONAL:
+            if (file)
+                return cli_usage_error(p.cmd, "unexpected argument '%s'", arg);
+            file = arg;
+            break;
+        case OPT_CONFIG:
+            if (config)
+                return cli_usage_error(p.cmd, "--config given twice");
+            config = arg;
+            break;
+        case OPT_BACKEND: backend = arg; break;
+        case OPT_INT8: int8 = true; break;
+        case OPT_INPUT: input = arg; break;
+        case OPT_JSON: json = true; break;
+        default: return cli_usage_error(p.cmd, "internal: unhandled option");
+        }
+    }
+    if (!file)
+        return cli_usage_error(p.cmd, "missing FILE");
+    if (!config)
+        return cli_usage_error(p.cmd, "missing --config CFG");
+    if (strcmp(backend, "cpu") != 0 && strcmp(backend, "hls") != 0 && strcmp(backend, "null") != 0)
+        return cli_usage_error(p.cmd, "--backend: expected cpu, hls or null, got '%s'", backend);
+    sushi_supernet *sn;
+    int ec = cli_load_supernet(file, &sn);
+    if (ec)
+        return ec;
+    sushi_config cfg;
+    ec = cli_parse_config(sn, config, 0, &cfg);
+    sushi_subnet *s = NULL;
+    if (!ec)
+        ec = cli_create_subnet(sn, &cfg, &s);
+    if (!ec)
+        ec = do_run(file, sn, s, backend, int8, input, json);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+    return ec;
+}
