@@ -21,8 +21,18 @@ import random
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+# Environment tuning (no effect on the maths).  glibc malloc: keep freed activation buffers instead of returning them to the
+# OS (cuts sys time / page faults ~10x on this CPU box).
+# Must be in the environment before the process starts, hence the re-exec.
+_MALLOC_ENV = {"OMP_WAIT_POLICY": "PASSIVE",  # no OpenMP spin-waits: 3-7x faster when the box is shared
+               "MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824",
+               "MALLOC_TOP_PAD_": "268435456"}
+if __name__ == "__main__" and any(k not in os.environ for k in _MALLOC_ENV):
+    os.environ.update({k: v for k, v in _MALLOC_ENV.items() if k not in os.environ})
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -40,7 +50,9 @@ ARCH["feature_mix"].update({"in": 384, "out": 256})
 ARCH["classifier"].update({"in": 256})
 
 HPARAMS = {
-    "epochs": 6,
+    "epochs": 7,
+    "max_only_epochs": 2,          # OFA convention: train the full network first (labels only),
+                                   # then sandwich + in-place distillation for the rest
     "batch_size": 128,
     "optimizer": "AdamW",
     "lr": 3e-3,
@@ -163,6 +175,7 @@ def main():
         model.train()
         perm = torch.randperm(n, generator=gen)
         run = {"max": 0.0, "min": 0.0, "rand": 0.0, "acc": 0.0}
+        sandwich = epoch >= hp["max_only_epochs"]
         for it in range(steps_per_epoch):
             idx = perm[it * hp["batch_size"]:(it + 1) * hp["batch_size"]]
             x = augment(xtr[idx], gen, hp["aug"]["random_crop_pad"], hp["aug"]["hflip"])
@@ -178,7 +191,7 @@ def main():
             soft = F.softmax(out.detach() / hp["kd_temperature"], 1)
             run["max"] += loss.item()
             run["acc"] += (out.argmax(1) == y).float().mean().item()
-            for k in range(1 + hp["n_random_subnets"]):
+            for k in range(1 + hp["n_random_subnets"] if sandwich else 0):
                 if k == 0:
                     model.set_min_net()
                 else:
@@ -188,7 +201,7 @@ def main():
                 run["min" if k == 0 else "rand"] += l2.item() / (1 if k == 0 else hp["n_random_subnets"])
             opt.step()
             step += 1
-            if (it + 1) % 50 == 0 or it + 1 == steps_per_epoch:
+            if (it + 1) % 25 == 0 or it + 1 == steps_per_epoch:
                 k = it + 1
                 el = time.time() - t0
                 print("ep %d it %d/%d lr %.5f loss_max %.4f train_acc_max %.4f kd_min %.4f "
@@ -199,7 +212,8 @@ def main():
         # quick monitor: largest + smallest after BN recalibration
         t1 = time.time()
         amax = measure(model, {"ks": 7, "e": 6, "d": 4}, calib, xte_n, yte, hp["bn_calib_batch"])
-        amin = measure(model, {"ks": 3, "e": 3, "d": 2}, calib, xte_n, yte, hp["bn_calib_batch"])
+        amin = measure(model, {"ks": 3, "e": 3, "d": 2}, calib, xte_n, yte, hp["bn_calib_batch"]) \
+            if sandwich else {"test_acc": float("nan")}
         history.append({"epoch": epoch + 1, "max_acc": amax["test_acc"], "min_acc": amin["test_acc"],
                         "elapsed_s": round(time.time() - t0, 1)})
         print("== epoch %d: test acc largest %.4f smallest %.4f (eval %.0fs, total %.0fs)" % (
