@@ -30,8 +30,6 @@ static const char *const CLASSES[10] = { "T-shirt/top", "Trouser", "Pullover", "
 
 /* Input normalisation the shipped model was trained with: x = (pixel/255 - mean) / std.
  * (The file stores it too, but sushi_supernet_info does not expose it yet.) */
-#define FMNIST_MEAN 0.2860f
-#define FMNIST_STD 0.3530f
 
 /* ------------------------------------------------- reading the IDX files */
 
@@ -112,26 +110,6 @@ static int read_image(const char *dir, uint32_t index, unsigned char img[28 * 28
     return rc;
 }
 
-/* Normalise and, when the SubNet's resolution r is not 28, resize bilinearly
- * (half-pixel centres, as torch's interpolate with align_corners=False). */
-static void prepare_input(const unsigned char img[28 * 28], uint32_t r, float *x)
-{
-    for (uint32_t i = 0; i < r; i++) {
-        for (uint32_t j = 0; j < r; j++) {
-            float sy = ((float)i + 0.5f) * 28.0f / (float)r - 0.5f;
-            float sx = ((float)j + 0.5f) * 28.0f / (float)r - 0.5f;
-            sy = sy < 0 ? 0 : sy;
-            sx = sx < 0 ? 0 : sx;
-            int y0 = (int)sy, x0 = (int)sx;
-            int y1 = y0 < 27 ? y0 + 1 : 27, x1 = x0 < 27 ? x0 + 1 : 27;
-            float fy = sy - (float)y0, fx = sx - (float)x0;
-            float p = (1 - fy) * ((1 - fx) * img[y0 * 28 + x0] + fx * img[y0 * 28 + x1]) +
-                      fy * ((1 - fx) * img[y1 * 28 + x0] + fx * img[y1 * 28 + x1]);
-            x[i * r + j] = (p / 255.0f - FMNIST_MEAN) / FMNIST_STD;
-        }
-    }
-}
-
 /* ----------------------------------------------- choosing under the SLO */
 
 static int fail(const char *what, int rc)
@@ -152,17 +130,23 @@ static int candidate_subnet(const sushi_supernet *sn, size_t i, sushi_subnet **o
 static int run(sushi_backend *b, const sushi_subnet *s, const unsigned char *img, float *logits,
                size_t n_classes, sushi_cost *cost)
 {
+    /* The SubNet's input resolution may be below 28 (elastic resolution): the library
+     * normalises with the file's mean/std and resizes exactly as the model was trained. */
     uint32_t r = sushi_subnet_config(s)->resolution;
     float *x = malloc((size_t)r * r * sizeof *x);
     if (!x)
         return SUSHI_ERR_NOMEM;
-    prepare_input(img, r, x);
+    int rc = sushi_input_from_u8(sushi_subnet_supernet(s), img, 28, 28, 1, r, x, (size_t)r * r);
+    if (rc) {
+        free(x);
+        return rc;
+    }
     sushi_run_args args = SUSHI_RUN_ARGS_INIT;
     args.input = x;
     args.input_len = (size_t)r * r; /* one channel */
     args.output = logits;
     args.output_len = n_classes;
-    int rc = sushi_backend_run(b, s, &args, cost);
+    rc = sushi_backend_run(b, s, &args, cost);
     free(x);
     return rc;
 }

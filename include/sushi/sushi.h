@@ -17,5 +17,6 @@
 #include "sushi/sched.h"
 #include "sushi/cpu.h"
 #include "sushi/cycle.h"
+#include "sushi/input.h"
 
 #endif

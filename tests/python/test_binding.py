@@ -198,6 +198,33 @@ class SuperNets(unittest.TestCase):
         self.assertEqual(self.sn.choices("e", 0), [3.0, 4.0, 6.0])
         self.assertEqual(self.sn.choices("d", 0), [2.0, 3.0, 4.0])
 
+    def test_input_norm_is_imagenet(self):
+        mean, std = self.sn.input_norm
+        self.assertEqual(len(mean), 3)
+        self.assertAlmostEqual(mean[0], 0.485, places=6)
+        self.assertAlmostEqual(std[2], 0.225, places=6)
+
+    @unittest.skipIf(np is None, "numpy not installed")
+    def test_input_from_u8_normalises_and_resizes(self):
+        mean, std = self.sn.input_norm
+        r = self.sn.resolutions[0]
+        px = (np.arange(r * r * 3) * 37 % 256).astype(np.uint8).reshape(r, r, 3)
+        x = self.sn.input_from_u8(px, r)
+        self.assertEqual(x.shape, (3, r, r))
+        want = (px.astype(np.float32) / np.float32(255.0) - np.float32(mean[1])) / np.float32(std[1])
+        np.testing.assert_array_equal(x[1], want[:, :, 1])
+        big = self.sn.input_from_u8(px, self.sn.resolutions[-1])
+        self.assertEqual(big.shape[1], self.sn.resolutions[-1])
+        self.assertTrue(np.isfinite(big).all())
+        # a constant image stays constant through the bilinear resize
+        flat = self.sn.input_from_u8(np.full((50, 70, 3), 200, np.uint8), r)
+        self.assertTrue(np.allclose(flat[0], flat[0, 0, 0], atol=1e-6))
+        with self.assertRaises(sushi.SushiError) as cm:
+            self.sn.input_from_u8(px, r + 1)
+        self.assertEqual(cm.exception.name, "SUSHI_ERR_RANGE")
+        with self.assertRaises(sushi.SushiError):
+            self.sn.input_from_u8(px[:, :, :1], r)  # wrong channel count
+
     def test_candidates_round_trip_through_find_and_subnet(self):
         cands = self.sn.candidates
         self.assertEqual(len(cands), self.sn.info["n_candidates"])

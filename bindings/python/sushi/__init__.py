@@ -435,6 +435,31 @@ class SuperNet(_Handle):
         n = self.info["n_resolutions"]
         return [int(lib.sushi_supernet_resolution(self, i)) for i in range(n)]
 
+    @property
+    def input_norm(self):
+        """(mean, std): per-channel input normalisation recorded in the file (lists of floats)."""
+        mean, std = (ctypes.c_float * 4)(), (ctypes.c_float * 4)()
+        n = lib.sushi_supernet_input_norm(self, mean, std, 4)
+        _check(min(n, 0), "sushi_supernet_input_norm")
+        return list(mean[:min(n, 4)]), list(std[:min(n, 4)])
+
+    def input_from_u8(self, pixels, resolution=0):
+        """The float input tensor (C, r, r) of a SubNet at `resolution` (0 = default) from 8-bit
+        pixels, shape (H, W) or (H, W, C): normalised with the file's mean/std and bilinearly
+        resized like PyTorch (sushi_input_from_u8, include/sushi/input.h). Needs numpy."""
+        import numpy as np
+        px = np.ascontiguousarray(pixels, dtype=np.uint8)
+        if px.ndim == 2:
+            px = px[:, :, None]
+        if px.ndim != 3:
+            raise ValueError("pixels must have shape (H, W) or (H, W, C)")
+        h, w, c = px.shape
+        r = int(resolution) or int(self.info["default_resolution"])
+        out = np.empty((c, r, r), dtype=np.float32)
+        _check(lib.sushi_input_from_u8(self, px.ctypes.data, h, w, c, r, out.ctypes.data, out.size),
+               "sushi_input_from_u8")
+        return out
+
     def choices(self, kind, slot):
         """Choices of one elastic slot; kind is "ks", "e", "d" or "w"."""
         k = {"ks": _ffi.ELASTIC_KS, "e": _ffi.ELASTIC_E, "d": _ffi.ELASTIC_D,

@@ -318,6 +318,11 @@ _PROTOS = {
     "sushi_supernet_destroy": (None, [_P]),
     "sushi_supernet_get_info": (c_int, [_P, POINTER(SupernetInfo)]),
     "sushi_supernet_resolution": (c_uint32, [_P, c_size_t]),
+    # input.h
+    "sushi_supernet_input_norm": (c_int, [_P, POINTER(ctypes.c_float), POINTER(ctypes.c_float), c_size_t]),
+    "sushi_input_resize": (c_int, [c_void_p, c_uint32, c_uint32, c_uint32, c_void_p, c_uint32, c_uint32]),
+    "sushi_input_from_u8": (c_int, [_P, c_void_p, c_uint32, c_uint32, c_uint32, c_uint32, c_void_p,
+                                    c_size_t]),
     "sushi_supernet_choices": (c_int, [_P, c_int, c_size_t, POINTER(c_double), c_size_t]),
     "sushi_supernet_unit": (c_int, [_P, c_size_t, POINTER(UnitInfo)]),
     "sushi_supernet_candidate": (c_int, [_P, c_size_t, POINTER(CandidateInfo)]),
