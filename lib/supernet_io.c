@@ -10,7 +10,7 @@
 
 #include "format.h"
 
-#define LOAD_FLAGS_KNOWN (SUSHI_LOAD_BORROW | SUSHI_LOAD_NO_VERIFY)
+#define LOAD_FLAGS_KNOWN (SUSHI_LOAD_BORROW | SUSHI_LOAD_NO_VERIFY | SUSHI_LOAD_CHECK_FINITE)
 
 /* Resolve options; *errbuf / *errsz point at the caller's buffer or a local one. */
 static int load_opts(const sushi_load_options *opts, uint32_t *flags, char **errbuf, size_t *errsz)

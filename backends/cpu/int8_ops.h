@@ -78,9 +78,18 @@ static inline int32_t sushi_q8_requant2(int32_t a, int32_t ma, int32_t b, int32_
 
 /* ---------------- host side: parameter builders ---------------- */
 
-/** round half away from zero of a double, as int64 (|x| < 2^62). */
+/** round half away from zero of a double, as int64, saturated to +-2^62; NaN -> 0
+ * (so that non-finite weights, which load unless SUSHI_LOAD_CHECK_FINITE is set,
+ * give defined if meaningless parameters instead of undefined behaviour). */
 static inline int64_t sushi_q8_round_d(double x)
 {
+    const double lim = 4611686018427387904.0; /* 2^62 */
+    if (x != x)
+        return 0;
+    if (x >= lim)
+        return INT64_C(1) << 62;
+    if (x <= -lim)
+        return -(INT64_C(1) << 62);
     return x >= 0.0 ? (int64_t)floor(x + 0.5) : -(int64_t)floor(-x + 0.5);
 }
 

@@ -30,7 +30,17 @@ enum sushi_load_flags {
      * object made from it are destroyed. */
     SUSHI_LOAD_BORROW = 1u << 0,
     /** Skip the weights checksum (default: verified when present). */
-    SUSHI_LOAD_NO_VERIFY = 1u << 1
+    SUSHI_LOAD_NO_VERIFY = 1u << 1,
+    /** Refuse float32 weights (including the BN vectors of the weights table)
+     * that are NaN or infinite: SUSHI_ERR_FORMAT, with the tensor's name and
+     * the first bad element in errbuf. One pass over the weights after the
+     * checksum; seed-mode weights are generated finite and not scanned.
+     * Default off (see docs/decisions.md): without it such values load and
+     * may propagate to the outputs. Per-SubNet `bn_stats` and `act_ranges`
+     * are always checked. A library older than 0.2 refuses this flag
+     * (SUSHI_ERR_INVALID, unknown flag) rather than ignoring it.
+     * @since 0.2 */
+    SUSHI_LOAD_CHECK_FINITE = 1u << 2
 };
 
 /** Options for loading. Fill from SUSHI_LOAD_OPTIONS_INIT. @since 0.1 */

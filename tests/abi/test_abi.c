@@ -294,6 +294,7 @@ Test(abi, enum_values_match_pins)
     cr_assert_eq(SUSHI_LOG_DEBUG, 3);
     cr_assert_eq(SUSHI_LOAD_BORROW, 1);
     cr_assert_eq(SUSHI_LOAD_NO_VERIFY, 2);
+    cr_assert_eq(SUSHI_LOAD_CHECK_FINITE, 4);
     cr_assert_eq(SUSHI_WEIGHTS_AUTO, 0);
     cr_assert_eq(SUSHI_WEIGHTS_SEED, 1);
     cr_assert_eq(SUSHI_WEIGHTS_F32, 2);

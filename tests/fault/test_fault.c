@@ -186,6 +186,12 @@ static void s2b_setup(void)
 }
 static int s2b_run(void) { return sushi_supernet_load_memory(ctx, tiny, tiny_n, NULL, &loaded); }
 static int s2c_run(void) { return sushi_supernet_load_file(ctx, SUSHI_FORMAT_FIXTURE, NULL, &loaded); }
+static int s2d_run(void)
+{
+    sushi_load_options o = SUSHI_LOAD_OPTIONS_INIT;
+    o.flags = SUSHI_LOAD_CHECK_FINITE;
+    return sushi_supernet_load_memory(ctx, tiny, tiny_n, &o, &loaded);
+}
 static void s2b_check(void)
 {
     sushi_config c = SUSHI_CONFIG_INIT;
@@ -424,6 +430,7 @@ STEP_TEST(builtin_supernet, .setup = s1_setup, .run = s1_run)
 STEP_TEST(load_memory_seed, .setup = s2_setup, .run = s2_run, .check = s2b_check, .undo = s2_undo, .shared = true)
 STEP_TEST(load_memory_f32_fixture, .setup = s2b_setup, .run = s2b_run, .check = s2b_check, .undo = s2_undo)
 STEP_TEST(load_file_f32_fixture, .setup = s2b_setup, .run = s2c_run, .check = s2b_check, .undo = s2_undo)
+STEP_TEST(load_memory_f32_fixture_check_finite, .setup = s2b_setup, .run = s2d_run, .check = s2b_check, .undo = s2_undo)
 STEP_TEST(config_parse_subnet_create, .setup = base_setup, .run = s3_run, .undo = s3_undo, .shared = true)
 STEP_TEST(subgraph_ops, .setup = s4_setup, .run = s4_run, .undo = s4_undo, .shared = true)
 STEP_TEST(backend_create_cycle, .setup = base_setup, .run = s5_cycle, .undo = s5_undo, .backend = "cycle", .shared = true)

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.errbuf = err;
     o.errbuf_size = sizeof err;
     /* flags from a hash of the size so the file bytes stay intact */
-    o.flags = (uint32_t)(size % 4u);
+    o.flags = (uint32_t)(size % 8u); /* BORROW, NO_VERIFY, CHECK_FINITE */
     /* copy into an exact-size heap buffer so ASan sees reads past the end */
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf)

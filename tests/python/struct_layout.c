@@ -191,14 +191,15 @@ int main(void)
 #define STATUS_(name, value, msg) printf("%s\"" #name "\": %d", value == 0 ? "" : ", ", value);
     SUSHI_STATUS_MAP(STATUS_)
 #undef STATUS_
-    printf("},\n\"constants\": {\"LOAD_BORROW\": %u, \"LOAD_NO_VERIFY\": %u, "
+    printf("},\n\"constants\": {\"LOAD_BORROW\": %u, \"LOAD_NO_VERIFY\": %u, \"LOAD_CHECK_FINITE\": %u, "
            "\"CONFIG_MAX_SLOTS\": %d, \"CONFIG_MAX_GROUPS\": %d, "
            "\"BACKEND_CAP_RUN\": %u, \"BACKEND_CAP_COST\": %u, \"BACKEND_CAP_INT8\": %u, "
            "\"WEIGHTS_AUTO\": %d, \"WEIGHTS_SEED\": %d, \"WEIGHTS_F32\": %d, "
            "\"ELASTIC_KS\": %d, \"ELASTIC_E\": %d, \"ELASTIC_D\": %d, \"ELASTIC_W\": %d, "
            "\"LOG_ERROR\": %d, \"LOG_WARN\": %d, \"LOG_INFO\": %d, \"LOG_DEBUG\": %d, "
            "\"OP_COUNT\": %d, \"ACT_COUNT\": %d}\n",
-           (unsigned)SUSHI_LOAD_BORROW, (unsigned)SUSHI_LOAD_NO_VERIFY, SUSHI_CONFIG_MAX_SLOTS,
+           (unsigned)SUSHI_LOAD_BORROW, (unsigned)SUSHI_LOAD_NO_VERIFY, (unsigned)SUSHI_LOAD_CHECK_FINITE,
+           SUSHI_CONFIG_MAX_SLOTS,
            SUSHI_CONFIG_MAX_GROUPS, (unsigned)SUSHI_BACKEND_CAP_RUN,
            (unsigned)SUSHI_BACKEND_CAP_COST, (unsigned)SUSHI_BACKEND_CAP_INT8,
            SUSHI_WEIGHTS_AUTO, SUSHI_WEIGHTS_SEED, SUSHI_WEIGHTS_F32, SUSHI_ELASTIC_KS,

@@ -69,7 +69,7 @@ class Layout(unittest.TestCase):
 
     def test_constants_match_header(self):
         k = self.c["constants"]
-        for name in ("LOAD_BORROW", "LOAD_NO_VERIFY", "CONFIG_MAX_SLOTS", "CONFIG_MAX_GROUPS",
+        for name in ("LOAD_BORROW", "LOAD_NO_VERIFY", "LOAD_CHECK_FINITE", "CONFIG_MAX_SLOTS", "CONFIG_MAX_GROUPS",
                      "BACKEND_CAP_RUN", "BACKEND_CAP_COST", "BACKEND_CAP_INT8", "WEIGHTS_AUTO",
                      "WEIGHTS_SEED", "WEIGHTS_F32", "ELASTIC_KS", "ELASTIC_E", "ELASTIC_D",
                      "ELASTIC_W", "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG"):

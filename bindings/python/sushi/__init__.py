@@ -267,11 +267,12 @@ class Context(_Handle):
     def builtin(self, name, seed=0):
         return SuperNet.builtin(name, seed, context=self)
 
-    def load(self, path, verify=True):
-        return SuperNet.load(path, verify=verify, context=self)
+    def load(self, path, verify=True, check_finite=False):
+        return SuperNet.load(path, verify=verify, context=self, check_finite=check_finite)
 
-    def load_bytes(self, buf, borrow=False, verify=True):
-        return SuperNet.load_bytes(buf, borrow=borrow, verify=verify, context=self)
+    def load_bytes(self, buf, borrow=False, verify=True, check_finite=False):
+        return SuperNet.load_bytes(buf, borrow=borrow, verify=verify, context=self,
+                                   check_finite=check_finite)
 
     def __repr__(self):
         return f"<sushi.Context {'closed' if self.closed else hex(self._ptr)}>"
@@ -389,19 +390,22 @@ class SuperNet(_Handle):
         return opts, eb
 
     @classmethod
-    def load(cls, path, verify=True, context=None):
-        """Load a .sushi file. Errors carry the loader's message (field path or byte offset)."""
-        opts, eb = cls._options(0 if verify else _ffi.LOAD_NO_VERIFY)
+    def load(cls, path, verify=True, context=None, check_finite=False):
+        """Load a .sushi file. Errors carry the loader's message (field path or byte offset).
+        ``check_finite=True`` refuses NaN/Inf weights (SUSHI_LOAD_CHECK_FINITE)."""
+        opts, eb = cls._options((0 if verify else _ffi.LOAD_NO_VERIFY)
+                                | (_ffi.LOAD_CHECK_FINITE if check_finite else 0))
         return cls._make(context, lib.sushi_supernet_load_file, _b(path), ctypes.byref(opts),
                          errbuf=eb)
 
     @classmethod
-    def load_bytes(cls, buf, borrow=False, verify=True, context=None):
+    def load_bytes(cls, buf, borrow=False, verify=True, context=None, check_finite=False):
         """Load from a bytes-like object. With ``borrow=True`` the library uses
         the buffer in place (no copy): the SuperNet object keeps a reference
         to it, and the caller must not modify it while any object made from
         this SuperNet is alive."""
-        flags = (0 if verify else _ffi.LOAD_NO_VERIFY) | (_ffi.LOAD_BORROW if borrow else 0)
+        flags = ((0 if verify else _ffi.LOAD_NO_VERIFY) | (_ffi.LOAD_BORROW if borrow else 0)
+                 | (_ffi.LOAD_CHECK_FINITE if check_finite else 0))
         ptr, size, keep = _buffer_pointer(buf)
         opts, eb = cls._options(flags)
         return cls._make(context, lib.sushi_supernet_load_memory, ptr, size, ctypes.byref(opts),
