@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "sushi/input.h"
 #include "sushi/sched.h"
 
 #define DEFAULT_SAMPLES (1u << 20)
@@ -645,34 +646,6 @@ static int reserve_sample(sushi_sched *s)
     return SUSHI_OK;
 }
 
-/* Bilinear resize of a C x R x R image to C x r x r (half-pixel centres,
- * edge clamped: PyTorch's interpolate(mode="bilinear", align_corners=False)
- * without antialiasing). */
-static void resize_bilinear(const float *in, uint32_t c, uint32_t R, float *out, uint32_t r)
-{
-    double scale = (double)R / (double)r;
-    for (uint32_t y = 0; y < r; y++) {
-        double sy = ((double)y + 0.5) * scale - 0.5;
-        if (sy < 0)
-            sy = 0;
-        uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < R ? y0 + 1 : R - 1;
-        double fy = sy - y0;
-        for (uint32_t x = 0; x < r; x++) {
-            double sx = ((double)x + 0.5) * scale - 0.5;
-            if (sx < 0)
-                sx = 0;
-            uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < R ? x0 + 1 : R - 1;
-            double fx = sx - x0;
-            for (uint32_t k = 0; k < c; k++) {
-                const float *p = in + (size_t)k * R * R;
-                double top = p[(size_t)y0 * R + x0] * (1 - fx) + p[(size_t)y0 * R + x1] * fx;
-                double bot = p[(size_t)y1 * R + x0] * (1 - fx) + p[(size_t)y1 * R + x1] * fx;
-                out[(size_t)k * r * r + (size_t)y * r + x] = (float)(top * (1 - fy) + bot * fy);
-            }
-        }
-    }
-}
-
 /* The query's input at resolution r: itself, or resized into rs_buf. */
 static int input_for(sushi_sched *s, const sushi_query *q, uint32_t r, const float **in, size_t *len)
 {
@@ -693,7 +666,11 @@ static int input_for(sushi_sched *s, const sushi_query *q, uint32_t r, const flo
         s->rs_buf = b;
         s->rs_cap = need;
     }
-    resize_bilinear(q->input, c, R, s->rs_buf, r);
+    /* the resize of input.h: an image normalised by sushi_input_from_u8() at
+     * R becomes exactly what sushi_input_from_u8() gives at r */
+    int rc = sushi_input_resize(q->input, c, R, R, s->rs_buf, r, r);
+    if (rc != SUSHI_OK)
+        return rc;
     *in = s->rs_buf;
     *len = need;
     return SUSHI_OK;

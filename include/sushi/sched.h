@@ -148,7 +148,12 @@ typedef struct sushi_query {
     double arrival_s;     /**< arrival time (>= 0; FIFO queueing is reported, not judged) */
     /** Optional input image, NCHW float32 (see sushi_run_args); NULL = cost
      * only. A square in_c x R x R image whose R differs from the served
-     * SubNet's resolution is resized bilinearly (align_corners = false) first. */
+     * SubNet's resolution is resized first with sushi_input_resize()
+     * (input.h: bilinear, align_corners = false), so an image that
+     * sushi_input_from_u8() built at its own size R reaches the served SubNet
+     * exactly as sushi_input_from_u8() would build it at that SubNet's
+     * resolution (since 0.2; 0.1 resized with the same taps in double
+     * precision). The caller need not know the chosen SubNet in advance. */
     const float *input;
     size_t input_len;     /**< number of floats at input */
     float *output;        /**< output buffer when input is given */

@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "internal.h"
+#include "sushi/input.h"
 #include "sushi/sched.h"
 #include "sushi/trace.h"
 
@@ -91,6 +92,7 @@ static int lin_set_resident(void *p, const sushi_subgraph *g, sushi_cost *reload
 
 static size_t g_in_len;
 static double g_in_first, g_in_last; /* input[0], input[len-1] of the last run */
+static float g_in_copy[3 * 224 * 224]; /* the whole input of the last run (when it fits) */
 
 static int lin_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sushi_cost *cost)
 {
@@ -101,6 +103,8 @@ static int lin_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
     g_in_len = a->input_len;
     g_in_first = a->input[0];
     g_in_last = a->input[a->input_len - 1];
+    if (a->input_len <= sizeof g_in_copy / sizeof g_in_copy[0])
+        memcpy(g_in_copy, a->input, a->input_len * sizeof *a->input);
     return cost ? lin_cost(p, s, st->res, cost) : SUSHI_OK;
 }
 
@@ -765,6 +769,40 @@ Test(sched, input_resized_bilinearly_to_served_resolution)
      * first and last source columns */
     cr_assert_float_eq(g_in_first, 0.0, 1e-6);
     cr_assert_float_eq(g_in_last, 7.0 + 200.0, 1e-4);
+    fx_close(&f);
+}
+
+/* The CLI's `serve --dataset` relies on this: an 8-bit image turned into floats
+ * by sushi_input_from_u8() at its own size reaches the chosen SubNet exactly
+ * (bit for bit) as sushi_input_from_u8() would build it at that SubNet's
+ * resolution, so the caller need not know the choice in advance. */
+Test(sched, u8_input_at_source_size_equals_input_built_at_served_resolution)
+{
+    fx f;
+    fx_open(&f, "ofa-mbv3-w1.0", "lin", "none", NULL);
+    enum { R = 224 };
+    static uint8_t px[R * R * 3];
+    static float x[3 * R * R], want[3 * R * R];
+    uint32_t v = 7;
+    for (size_t i = 0; i < sizeof px; i++) {
+        v = v * 1664525u + 1013904223u;
+        px[i] = (uint8_t)(v >> 24);
+    }
+    cr_assert_eq(sushi_input_from_u8(f.sn, px, R, R, 3, R, x, 3 * R * R), SUSHI_OK);
+    sushi_query q = SUSHI_QUERY_INIT;
+    q.min_accuracy = 0.6; /* the fastest: a resolution below 224 */
+    q.input = x, q.input_len = 3 * R * R;
+    float out[1000];
+    q.output = out, q.output_len = 1000;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_sched_submit(f.s, &q, &r), SUSHI_OK);
+    cr_assert(r.ran);
+    uint32_t res = r.config.resolution;
+    cr_assert(res < R);
+    cr_assert_eq(g_in_len, 3u * res * res);
+    cr_assert_eq(sushi_input_from_u8(f.sn, px, R, R, 3, res, want, 3 * R * R), SUSHI_OK);
+    cr_assert_eq(memcmp(g_in_copy, want, g_in_len * sizeof(float)), 0,
+                 "the resized input differs from sushi_input_from_u8 at %u", res);
     fx_close(&f);
 }
 

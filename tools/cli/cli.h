@@ -161,4 +161,55 @@ cli_num cli_fmt_millions(uint64_t v);     /* "25.55 M" */
 cli_num cli_fmt_u64(uint64_t v);          /* "25,553,384" */
 cli_num cli_fmt_mcol(uint64_t v);         /* v / 1e6 for table columns, no unit: "48.038", "0.002936" */
 
+/* ---------- numbers, durations and trace generation (serve, trace) ---------- */
+
+/* A finite double filling the whole string (no usage message). */
+bool cli_parse_double(const char *s, double *v);
+
+/* Seconds with an optional suffix s, ms or us ("2ms" = 0.002); finite. */
+bool cli_parse_seconds(const char *s, double *v);
+
+/* Accelerator preset of the cycle backend's "preset" param: "zcu104" = 0,
+ * "u50" = 1 (pinned ids), or a number. False when neither. */
+bool cli_accel_preset(const char *name, double *id);
+
+/* Outcome of cli_trace_gen_set(). */
+enum { CLI_GEN_OK = 0, CLI_GEN_UNKNOWN_KEY = 1, CLI_GEN_BAD_VALUE = 2 };
+
+/* Bits of cli_trace_gen_set()'s *set: which ranges the user gave. */
+#define CLI_GEN_SET_ACC 1u
+#define CLI_GEN_SET_SLO 2u
+
+/* Set one option of the trace generator from text, as `serve --gen KEY=VALUE`
+ * and `trace gen --KEY VALUE` spell them: seed, queries (or n), regimes, dwell,
+ * mix, both, jitter, rate, acc_lo, acc_hi, slo_lo, slo_hi, acc (LO:HI), slo
+ * (LO:HI). SLOs are seconds (suffix ms/us allowed). Values are checked against
+ * the generator's domain (queries 1..1e8, regimes 1..1e6, dwell >= 1, mix,
+ * both, jitter in [0, 1], rate > 0); the ranges' order is checked by the
+ * caller or the generator. set (may be NULL) accumulates CLI_GEN_SET_* bits.
+ * Prints nothing; returns CLI_GEN_*. */
+int cli_trace_gen_set(sushi_trace_gen_options *o, const char *key, const char *val, unsigned *set);
+
+/* ---------- progress on a terminal ---------- */
+
+/* A one-line progress bar on stderr for long commands (eval, serve). It is
+ * drawn only when stderr is a terminal (isatty(2)); otherwise every call does
+ * nothing, so redirected stderr, logs and tests never see progress bytes.
+ * Redraws at most every 0.25 s; cli_progress_end() draws the final state and
+ * ends the line. Not thread-safe: call from one thread. */
+typedef struct cli_progress {
+    bool on;          /* stderr is a terminal */
+    uint64_t total;   /* units of work */
+    const char *unit; /* "images", "queries" */
+    char label[64];   /* prefix, e.g. the policy being served (may be empty) */
+    double t0, last;  /* start, last redraw (monotonic seconds) */
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, uint64_t total, const char *unit);
+void cli_progress_update(cli_progress *p, uint64_t done);
+void cli_progress_end(cli_progress *p, uint64_t done);
+
+/* Monotonic clock in seconds. */
+double cli_now_s(void);
+
 #endif

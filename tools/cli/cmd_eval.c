@@ -11,9 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "cli.h"
+#include "dataset.h"
 
 static const char eval_help[] =
     "usage: sushi eval FILE --dataset fashion-mnist [--backend cpu] [--int8]\n"
@@ -25,9 +24,9 @@ static const char eval_help[] =
     "accuracies into the candidate table (accuracy_source \"measured\", dataset\n"
     "\"fashion-mnist/test\", metric \"top1\"; the provenance text gets the date,\n"
     "backend and number of images). Each candidate runs with its own BN\n"
-    "statistics from the file. Pixels are scaled to [0, 1] and normalised with\n"
-    "the Fashion-MNIST constants mean 0.2860, std 0.3530 (those of the shipped\n"
-    "model; the public API does not expose a SuperNet's mean/std).\n"
+    "statistics from the file. Inputs are built by sushi_input_from_u8(): pixels\n"
+    "scaled to [0, 1], normalised with the file's mean/std and, for a candidate of\n"
+    "resolution r < 28, bilinearly resized to r x r (as the model was trained).\n"
     "\n"
     "options:\n"
     "      --dataset NAME     fashion-mnist (the only one)\n"
@@ -63,163 +62,13 @@ static const cli_option eval_opts[] = {
     { NULL, 0, false, 0 }
 };
 
-#define FMNIST_MEAN 0.2860f
-#define FMNIST_STD 0.3530f
-#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
-#define IDX_MAX_ITEMS 1000000u
-
-/* ---------- IDX files (gzip) ---------- */
-
-typedef struct idx_data {
-    uint8_t *data;
-    uint32_t n, rows, cols; /* rows = cols = 1 for labels */
-} idx_data;
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Read a gzip-compressed IDX file of unsigned bytes with 1 (labels) or 3
- * (images) dimensions. On failure writes a message to err and returns false. */
-static bool idx_read(const char *path, int want_dims, idx_data *out, char *err, size_t errsz)
-{
-    memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        snprintf(err, errsz, "%s: %s", path, errno ? strerror(errno) : "cannot open");
-        return false;
-    }
-    unsigned char hdr[16];
-    size_t hlen = 4 + 4 * (size_t)want_dims;
-    int got = gzread(f, hdr, (unsigned)hlen);
-    if (got < 0) {
-        int ze;
-        snprintf(err, errsz, "%s: %s", path, gzerror(f, &ze));
-        gzclose(f);
-        return false;
-    }
-    if ((size_t)got < hlen) {
-        snprintf(err, errsz, "%s: truncated IDX header (%d of %zu bytes)", path, got, hlen);
-        gzclose(f);
-        return false;
-    }
-    if (hdr[0] != 0 || hdr[1] != 0 || hdr[2] != 0x08 || hdr[3] != want_dims) {
-        snprintf(err, errsz, "%s: not an IDX file of unsigned bytes with %d dimensions "
-                 "(magic %02x %02x %02x %02x, expected 00 00 08 %02x)",
-                 path, want_dims, hdr[0], hdr[1], hdr[2], hdr[3], want_dims);
-        gzclose(f);
-        return false;
-    }
-    out->n = be32(hdr + 4);
-    out->rows = want_dims == 3 ? be32(hdr + 8) : 1;
-    out->cols = want_dims == 3 ? be32(hdr + 12) : 1;
-    if (out->n == 0 || out->n > IDX_MAX_ITEMS || out->rows == 0 || out->rows > 4096 ||
-        out->cols == 0 || out->cols > 4096) {
-        snprintf(err, errsz, "%s: implausible IDX dimensions %u x %u x %u", path, out->n, out->rows,
-                 out->cols);
-        gzclose(f);
-        return false;
-    }
-    size_t total = (size_t)out->n * out->rows * out->cols;
-    out->data = malloc(total);
-    if (!out->data) {
-        snprintf(err, errsz, "%s: out of memory", path);
-        gzclose(f);
-        return false;
-    }
-    size_t done = 0;
-    while (done < total) {
-        size_t chunk = total - done > (1u << 30) ? (1u << 30) : total - done;
-        int r = gzread(f, out->data + done, (unsigned)chunk);
-        if (r < 0) {
-            int ze;
-            snprintf(err, errsz, "%s: %s", path, gzerror(f, &ze));
-            break;
-        }
-        if (r == 0) {
-            snprintf(err, errsz, "%s: truncated: %zu of %zu data bytes", path, done, total);
-            break;
-        }
-        done += (size_t)r;
-    }
-    if (done == total) {
-        unsigned char extra;
-        if (gzread(f, &extra, 1) > 0) {
-            snprintf(err, errsz, "%s: trailing bytes after %zu data bytes", path, total);
-            done = 0;
-        }
-    }
-    gzclose(f);
-    if (done != total) {
-        free(out->data);
-        out->data = NULL;
-        return false;
-    }
-    return true;
-}
-
-/* images + labels of one split, normalised to float */
-typedef struct dataset {
-    float *x; /* n * 28 * 28 */
-    uint8_t *y;
-    uint32_t n, r;
-} dataset;
-
-static bool load_split(const char *dir, const char *prefix, bool labels, dataset *d, char *err, size_t errsz)
-{
-    char ip[1024], lp[1024];
-    snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
-    snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
-    idx_data im, lb = { 0 };
-    memset(d, 0, sizeof *d);
-    if (!idx_read(ip, 3, &im, err, errsz))
-        return false;
-    if (im.rows != im.cols) {
-        snprintf(err, errsz, "%s: images are %u x %u, expected square", ip, im.rows, im.cols);
-        free(im.data);
-        return false;
-    }
-    if (labels) {
-        if (!idx_read(lp, 1, &lb, err, errsz)) {
-            free(im.data);
-            return false;
-        }
-        if (lb.n != im.n) {
-            snprintf(err, errsz, "%s has %u labels but %s has %u images", lp, lb.n, ip, im.n);
-            free(im.data), free(lb.data);
-            return false;
-        }
-        for (uint32_t i = 0; i < lb.n; i++)
-            if (lb.data[i] > 9) {
-                snprintf(err, errsz, "%s: label %u of item %u is not a class 0..9", lp, lb.data[i], i);
-                free(im.data), free(lb.data);
-                return false;
-            }
-    }
-    size_t px = (size_t)im.n * im.rows * im.cols;
-    d->x = malloc(px * sizeof(float));
-    if (!d->x) {
-        snprintf(err, errsz, "out of memory");
-        free(im.data), free(lb.data);
-        return false;
-    }
-    for (size_t i = 0; i < px; i++)
-        d->x[i] = ((float)im.data[i] / 255.0f - FMNIST_MEAN) / FMNIST_STD;
-    free(im.data);
-    d->y = lb.data;
-    d->n = im.n;
-    d->r = im.rows;
-    return true;
-}
-
 /* ---------- evaluation ---------- */
 
 typedef struct eval_job {
     const sushi_supernet *sn;
     const char *backend;
-    const dataset *test;
-    const dataset *calib; /* int8 only */
+    const cli_dataset *test;
+    const cli_dataset *calib; /* int8 only */
     uint32_t n_images, n_calib;
     bool int8;
     uint32_t n_cand;
@@ -233,12 +82,7 @@ typedef struct eval_job {
     pthread_mutex_t lock;
 } eval_job;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static double now_s(void) { return cli_now_s(); }
 
 static void job_fail(eval_job *J, int rc, const char *what)
 {
@@ -251,9 +95,40 @@ static void job_fail(eval_job *J, int rc, const char *what)
     pthread_mutex_unlock(&J->lock);
 }
 
+/* Inputs of images [first, first + n) of d at resolution r (normalised and resized as
+ * the model was trained: sushi_input_from_u8). Returns NULL with *rc set on failure. */
+static float *make_inputs(const sushi_supernet *sn, const cli_dataset *d, uint32_t first, uint32_t n, uint32_t r,
+                          int *rc)
+{
+    size_t per = (size_t)r * r;
+    float *x = malloc((n ? n : 1) * per * sizeof(float));
+    if (!x) {
+        *rc = SUSHI_ERR_NOMEM;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        *rc = sushi_input_from_u8(sn, d->px + (size_t)(first + i) * d->r * d->r, d->r, d->r, 1, r,
+                                  x + (size_t)i * per, per);
+        if (*rc) {
+            free(x);
+            return NULL;
+        }
+    }
+    *rc = SUSHI_OK;
+    return x;
+}
+
+static int eval_fail(eval_job *J, sushi_subnet *s, float *x, int rc, const char *what)
+{
+    free(x);
+    sushi_subnet_destroy(s);
+    job_fail(J, rc, what);
+    return rc;
+}
+
 static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
 {
-    char what[128];
+    char what[160];
     sushi_candidate_info info = SUSHI_CANDIDATE_INFO_INIT;
     int rc = sushi_supernet_candidate(J->sn, ci, &info);
     snprintf(what, sizeof what, "candidate %u", ci);
@@ -262,52 +137,54 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
     sushi_subnet *s = NULL;
     if ((rc = sushi_subnet_create(J->sn, &info.config, &s)))
         return job_fail(J, rc, what), rc;
-    if (info.config.resolution != J->test->r) {
-        sushi_subnet_destroy(s);
-        snprintf(what, sizeof what, "candidate %u: resolution %u, the images are %u x %u", ci,
-                 (unsigned)info.config.resolution, J->test->r, J->test->r);
-        job_fail(J, SUSHI_ERR_INVALID, what);
-        return SUSHI_ERR_INVALID;
-    }
+    uint32_t r = info.config.resolution;
+    size_t per = (size_t)r * r;
+    float *x = NULL;
     double t0 = now_s();
     if (J->int8) {
 #ifdef SUSHI_CLI_HAVE_CPU
         size_t nr = sushi_cpu_int8_ranges_len(s);
         float *ranges = malloc((nr ? nr : 1) * sizeof(float));
-        if (!ranges)
+        x = make_inputs(J->sn, J->calib, 0, J->n_calib, r, &rc);
+        if (!ranges && !rc)
             rc = SUSHI_ERR_NOMEM;
-        else if (!(rc = sushi_cpu_calibrate_int8(s, J->calib->x, J->n_calib, ranges, nr)))
+        else if (!rc && !(rc = sushi_cpu_calibrate_int8(s, x, J->n_calib, ranges, nr)))
             rc = sushi_cpu_set_int8_ranges(b, s, ranges, nr);
         free(ranges);
+        free(x);
+        x = NULL;
         if (rc) {
             snprintf(what, sizeof what, "candidate %u: int8 calibration", ci);
-            sushi_subnet_destroy(s);
-            job_fail(J, rc, what);
-            return rc;
+            return eval_fail(J, s, NULL, rc, what);
         }
 #else
-        sushi_subnet_destroy(s);
-        job_fail(J, SUSHI_ERR_UNSUPPORTED, "--int8 (libsushi was built without the cpu backend)");
-        return SUSHI_ERR_UNSUPPORTED;
+        return eval_fail(J, s, NULL, SUSHI_ERR_UNSUPPORTED, "--int8 (libsushi was built without the cpu backend)");
 #endif
     }
     sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
     sushi_supernet_get_info(J->sn, &si);
     float logits[4096];
-    size_t px = (size_t)J->test->r * J->test->r;
+    if (!(x = malloc(per * sizeof(float)))) {
+        snprintf(what, sizeof what, "candidate %u: input buffer", ci);
+        return eval_fail(J, s, NULL, SUSHI_ERR_NOMEM, what);
+    }
     uint64_t correct = 0;
     for (uint32_t i = 0; i < J->n_images && !atomic_load(&J->failed); i++) {
+        rc = sushi_input_from_u8(J->sn, J->test->px + (size_t)i * J->test->r * J->test->r, J->test->r,
+                                 J->test->r, 1, r, x, per);
+        if (rc) {
+            snprintf(what, sizeof what, "candidate %u: input at resolution %u", ci, (unsigned)r);
+            return eval_fail(J, s, x, rc, what);
+        }
         sushi_run_args a = SUSHI_RUN_ARGS_INIT;
-        a.input = J->test->x + (size_t)i * px;
-        a.input_len = px;
+        a.input = x;
+        a.input_len = per;
         a.output = logits;
         a.output_len = si.num_classes;
         a.int8 = J->int8;
         if ((rc = sushi_backend_run(b, s, &a, NULL))) {
             snprintf(what, sizeof what, "candidate %u: run image %u", ci, i);
-            sushi_subnet_destroy(s);
-            job_fail(J, rc, what);
-            return rc;
+            return eval_fail(J, s, x, rc, what);
         }
         uint32_t best = 0;
         for (uint32_t k = 1; k < si.num_classes; k++)
@@ -318,6 +195,7 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
     }
     J->correct[ci] = correct;
     J->seconds[ci] = now_s() - t0;
+    free(x);
     sushi_subnet_destroy(s);
     return SUSHI_OK;
 }
@@ -342,22 +220,6 @@ static void *worker(void *arg)
     }
     sushi_backend_destroy(b);
     return NULL;
-}
-
-static void progress(const eval_job *J, uint64_t done, uint64_t total, double t0, bool final)
-{
-    int width = 40;
-    double f = total ? (double)done / total : 1.0;
-    int fill = (int)(f * width);
-    double el = now_s() - t0;
-    double eta = done ? el * (total - done) / done : 0;
-    fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %llu/%llu images  %.0fs elapsed, eta %.0fs ", fill,
-            "########################################", width - fill, "", 100 * f,
-            (unsigned long long)done, (unsigned long long)total, el, eta);
-    if (final)
-        fputc('\n', stderr);
-    fflush(stderr);
-    (void)J;
 }
 
 static int write_output(const sushi_supernet *out, const char *file, const char *dest)
@@ -386,7 +248,7 @@ int cli_cmd_eval(int argc, char **argv)
     const char *cmd = "eval";
     cli_parser p;
     cli_parser_init(&p, argc, argv, eval_opts);
-    const char *file = NULL, *dataset_name = NULL, *backend = "cpu", *dir = FMNIST_DIR, *outp = NULL;
+    const char *file = NULL, *dataset_name = NULL, *backend = "cpu", *dir = CLI_FMNIST_DIR, *outp = NULL;
     bool int8 = false, dry = false, json = false;
     uint32_t limit = 0, jobs = 1, n_calib = 2000;
     const char *arg;
@@ -440,7 +302,7 @@ int cli_cmd_eval(int argc, char **argv)
     sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
     sushi_supernet_get_info(sn, &si);
     int ex = CLI_EXIT_RUNTIME;
-    dataset test = { 0 }, calib = { 0 };
+    cli_dataset test = { 0 }, calib = { 0 };
     sushi_supernet *out = NULL;
     eval_job J;
     memset(&J, 0, sizeof J);
@@ -456,12 +318,12 @@ int cli_cmd_eval(int argc, char **argv)
         cli_fail_msg(file, "the candidate table is empty: nothing to evaluate");
         goto done;
     }
-    if (!load_split(dir, "t10k", true, &test, err, sizeof err)) {
+    if (!cli_dataset_load(dir, "t10k", true, &test, err, sizeof err)) {
         cli_fail_msg("fashion-mnist", err);
         goto done;
     }
     if (int8) {
-        if (!load_split(dir, "train", false, &calib, err, sizeof err)) {
+        if (!cli_dataset_load(dir, "train", false, &calib, err, sizeof err)) {
             cli_fail_msg("fashion-mnist", err);
             goto done;
         }
@@ -500,21 +362,21 @@ int cli_cmd_eval(int argc, char **argv)
         cli_fail_msg(cmd, "cannot start a thread");
         goto done;
     }
-    bool tty = isatty(2);
     uint64_t total = (uint64_t)J.n_images * J.n_cand;
-    if (tty) {
+    cli_progress prog;
+    cli_progress_start(&prog, total, "images");
+    if (prog.on) {
+        /* workers may all stop early (failure): checked by the loop condition */
         while (atomic_load(&J.images_done) < total && !atomic_load(&J.failed)) {
-            progress(&J, atomic_load(&J.images_done), total, t0, false);
+            cli_progress_update(&prog, atomic_load(&J.images_done));
             struct timespec ts = { 0, 250 * 1000 * 1000 };
             nanosleep(&ts, NULL);
-            /* workers may all have stopped early (failure): checked by the loop condition */
         }
     }
     for (uint32_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     double wall = now_s() - t0;
-    if (tty)
-        progress(&J, atomic_load(&J.images_done), total, t0, true);
+    cli_progress_end(&prog, atomic_load(&J.images_done));
     if (atomic_load(&J.failed)) {
         cli_fail(J.what, J.status, NULL);
         goto done;
@@ -588,7 +450,7 @@ int cli_cmd_eval(int argc, char **argv)
 done:
     sushi_supernet_destroy(out);
     sushi_supernet_destroy(sn);
-    free(test.x), free(test.y), free(calib.x), free(calib.y);
+    cli_dataset_free(&test), cli_dataset_free(&calib);
     free(J.correct), free(J.seconds);
     pthread_mutex_destroy(&J.lock);
     return ex;

@@ -31,9 +31,12 @@ static const char run_help[] =
     "                         calibrated first on the 8 pattern inputs k = 0..7\n"
     "  -i, --input FILE       input: a binary PGM (P5, 8-bit), a PNG (when built\n"
     "                         with libpng), or raw little-endian float32 C*R*R\n"
-    "                         values already normalised (NCHW); images are resized\n"
-    "                         (bilinear) to R x R, converted to C channels and\n"
-    "                         normalised. Default: pattern input k = 0:\n"
+    "                         values already normalised (NCHW). 8-bit images are\n"
+    "                         converted to C channels, then sushi_input_from_u8()\n"
+    "                         normalises them with the file's mean/std and, when\n"
+    "                         they are not R x R (R: the config's resolution),\n"
+    "                         resizes them bilinearly as in training.\n"
+    "                         Default: pattern input k = 0:\n"
     "                         x[i] = ((37*i + 11 + 53*k) mod 256) / 255 * 2 - 1\n"
     "      --json             print one JSON object on stdout (keys in docs/cli.md)\n"
     "  -h, --help             show this help\n";
@@ -215,64 +218,50 @@ static bool decode_png(const char *d, size_t len, image *im, char *err, size_t e
 }
 #endif
 
-/* Per-family normalisation constants (the public API does not expose a
- * SuperNet's mean/std): mbv3 and resnet use the ImageNet constants, every
- * other family the Fashion-MNIST ones of the shipped model. */
-static void norm_consts(const char *family, uint32_t c, double *mean, double *std)
+/* The image's pixels as C interleaved channels (HWC): grey to C copies, colour
+ * to one channel by luma (ITU-R BT.601, rounded), colour to C != 3 likewise.
+ * Returns im->px itself when nothing changes, else a malloc'ed buffer. */
+static uint8_t *pixels_as_channels(const image *im, uint32_t C)
 {
-    static const double im_mean[3] = { 0.485, 0.456, 0.406 }, im_std[3] = { 0.229, 0.224, 0.225 };
-    if (family && (strcmp(family, "mbv3") == 0 || strcmp(family, "resnet") == 0)) {
-        *mean = im_mean[c % 3];
-        *std = im_std[c % 3];
-    } else {
-        *mean = 0.2860;
-        *std = 0.3530;
+    if (im->ch == C)
+        return im->px;
+    size_t n = (size_t)im->w * im->h;
+    uint8_t *out = malloc(n * C);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = im->px + i * im->ch;
+        uint8_t v = im->ch == 1 ? p[0] : (uint8_t)(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] + 0.5);
+        for (uint32_t c = 0; c < C; c++)
+            out[i * C + c] = im->ch == 3 && C == 3 ? p[c] : v;
     }
+    return out;
 }
 
-/* Pixel value in [0, 1] of image channel for network channel c of C. */
-static double pixel(const image *im, uint32_t x, uint32_t y, uint32_t c, uint32_t C)
+/* An 8-bit image into the SubNet's input (C x R x R floats) exactly as the
+ * shipped models were trained: sushi_input_from_u8() normalises with the
+ * file's mean/std and, when the image is not R x R, resizes bilinearly
+ * (PyTorch's align_corners=False). */
+static bool image_to_input(const sushi_supernet *sn, const image *im, uint32_t C, uint32_t R, float *x, char *err,
+                           size_t errsz)
 {
-    const uint8_t *p = im->px + ((size_t)y * im->w + x) * im->ch;
-    double v;
-    if (im->ch == 1)
-        v = p[0];
-    else if (C == 3)
-        v = p[c];
-    else /* colour to other channel counts: luma (ITU-R BT.601) */
-        v = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-    return v / 255.0;
-}
-
-/* Bilinear resize (half-pixel centres, edges clamped) to R x R, channel
- * conversion and normalisation into NCHW floats. */
-static void image_to_input(const image *im, uint32_t C, uint32_t R, const char *family, float *x)
-{
-    for (uint32_t c = 0; c < C; c++) {
-        double mean, std;
-        norm_consts(family, c, &mean, &std);
-        for (uint32_t oy = 0; oy < R; oy++) {
-            double sy = ((double)oy + 0.5) * im->h / R - 0.5;
-            if (sy < 0)
-                sy = 0;
-            uint32_t y0 = (uint32_t)sy, y1 = y0 + 1 < im->h ? y0 + 1 : y0;
-            double fy = sy - y0;
-            for (uint32_t ox = 0; ox < R; ox++) {
-                double sx = ((double)ox + 0.5) * im->w / R - 0.5;
-                if (sx < 0)
-                    sx = 0;
-                uint32_t x0 = (uint32_t)sx, x1 = x0 + 1 < im->w ? x0 + 1 : x0;
-                double fx = sx - x0;
-                double v = (1 - fy) * ((1 - fx) * pixel(im, x0, y0, c, C) + fx * pixel(im, x1, y0, c, C)) +
-                           fy * ((1 - fx) * pixel(im, x0, y1, c, C) + fx * pixel(im, x1, y1, c, C));
-                x[((size_t)c * R + oy) * R + ox] = (float)((v - mean) / std);
-            }
-        }
+    uint8_t *px = pixels_as_channels(im, C);
+    if (!px) {
+        snprintf(err, errsz, "out of memory");
+        return false;
     }
+    int rc = sushi_input_from_u8(sn, px, im->h, im->w, C, R, x, (size_t)C * R * R);
+    if (px != im->px)
+        free(px);
+    if (rc) {
+        snprintf(err, errsz, "%u x %u image to the %u x %u input: %s", im->w, im->h, R, R, sushi_status_str(rc));
+        return false;
+    }
+    return true;
 }
 
 /* Fill x (C*R*R floats) from the file at path. */
-static bool load_input(const char *path, uint32_t C, uint32_t R, const char *family, float *x, char *err,
+static bool load_input(const char *path, const sushi_supernet *sn, uint32_t C, uint32_t R, float *x, char *err,
                        size_t errsz)
 {
     size_t len = 0, n = (size_t)C * R * R;
@@ -310,7 +299,7 @@ static bool load_input(const char *path, uint32_t C, uint32_t R, const char *fam
     }
     free(d);
     if (ok)
-        image_to_input(&im, C, R, family, x);
+        ok = image_to_input(sn, &im, C, R, x, err, errsz);
     free(im.px);
     return ok;
 }
@@ -348,7 +337,7 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     }
     if (input) {
         char err[256];
-        if (!load_input(input, C, R, in.family, x, err, sizeof err)) {
+        if (!load_input(input, sn, C, R, x, err, sizeof err)) {
             ec = cli_fail_msg(input, err);
             goto out;
         }

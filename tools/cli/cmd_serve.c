@@ -14,11 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "sushi/sushi.h"
-#include "sushi/sched.h"
-#include "sushi/trace.h"
-
-int sushi_cli_serve(int argc, char **argv);
+#include "cli.h"
+#include "dataset.h"
 
 #define MAX_POLICIES 16
 #define MAX_PARAMS 32
@@ -46,9 +43,15 @@ static const char serve_help[] =
     "                        Ranges default to the candidates' accuracy and predicted latency range.\n"
     "  --queries N           serve only the first N queries (generated: N queries, default 1000)\n"
     "  --run                 run every query on the backend with a synthetic input (backends that run)\n"
+    "  --dataset NAME        fashion-mnist: query i carries test image i mod 10000 and is really\n"
+    "                        classified by the SubNet the scheduler chose (backends that run: cpu,\n"
+    "                        hls); the measured accuracy is printed beside the expected one\n"
+    "  --data-dir DIR        where the IDX files are (default " CLI_FMNIST_DIR ")\n"
     "  --timeline FILE       write one CSV row per query and policy\n"
     "  --json                print one JSON object (keys in docs/scheduler.md)\n"
-    "  -h, --help            this help\n";
+    "  -h, --help            this help\n"
+    "\n"
+    "A progress line is drawn on stderr when stderr is a terminal.\n";
 
 /* ------------------------------------------------------------------ errors */
 
@@ -81,35 +84,6 @@ static void log_to_stderr(void *user, int level, const char *msg)
 }
 
 /* ----------------------------------------------------------------- parsing */
-
-static bool parse_double(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *s && *end == '\0' && errno == 0 && isfinite(*v);
-}
-
-/* seconds with an optional s / ms / us suffix */
-static bool parse_seconds(const char *s, double *v)
-{
-    char buf[64];
-    size_t n = strlen(s);
-    double mul = 1.0;
-    if (n >= sizeof buf)
-        return false;
-    memcpy(buf, s, n + 1);
-    if (n > 2 && strcmp(buf + n - 2, "ms") == 0)
-        mul = 1e-3, buf[n - 2] = '\0';
-    else if (n > 2 && strcmp(buf + n - 2, "us") == 0)
-        mul = 1e-6, buf[n - 2] = '\0';
-    else if (n > 1 && buf[n - 1] == 's')
-        buf[n - 1] = '\0';
-    if (!parse_double(buf, v))
-        return false;
-    *v *= mul;
-    return true;
-}
 
 static bool parse_u64(const char *s, uint64_t *v)
 {
@@ -186,24 +160,12 @@ typedef struct setup {
     sushi_sched_options o;
 } setup;
 
-static int accel_id(const char *name, double *id)
-{
-    /* ids of the cycle backend's "preset" parameter (pinned values) */
-    static const char *const presets[] = { "zcu104", "u50" };
-    for (int i = 0; i < 2; i++)
-        if (strcmp(name, presets[i]) == 0) {
-            *id = i;
-            return 0;
-        }
-    return parse_double(name, id) ? 0 : -1;
-}
-
 static int configure_backend(sushi_backend *b, const setup *su)
 {
     int rc;
     if (su->accel) {
         double id;
-        if (accel_id(su->accel, &id))
+        if (!cli_accel_preset(su->accel, &id))
             return fail("--accel %s: unknown preset (zcu104, u50)", su->accel);
         rc = sushi_backend_set_param(b, "preset", id);
         if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
@@ -214,7 +176,7 @@ static int configure_backend(sushi_backend *b, const setup *su)
     }
     for (int i = 0; i < su->n_params; i++) {
         double v;
-        if (!parse_double(su->params[i].val, &v))
+        if (!cli_parse_double(su->params[i].val, &v))
             return fail("--param %s=%s: not a number", su->params[i].key, su->params[i].val);
         rc = sushi_backend_set_param(b, su->params[i].key, v);
         if (rc)
@@ -244,6 +206,7 @@ static int make_backend(const sushi_supernet *sn, const setup *su, sushi_backend
 typedef struct run {
     const char *policy;
     sushi_sched_stats st;
+    uint64_t correct; /* --dataset: queries classified correctly */
 } run;
 
 static double change(double v, double base) { return base != 0.0 ? v / base - 1.0 : NAN; }
@@ -256,7 +219,7 @@ static void json_num(cJSON *o, const char *k, double v)
         cJSON_AddNumberToObject(o, k, v);
 }
 
-static cJSON *stats_json(const run *r)
+static cJSON *stats_json(const run *r, bool measured)
 {
     const sushi_sched_stats *s = &r->st;
     cJSON *o = cJSON_CreateObject();
@@ -271,6 +234,10 @@ static cJSON *stats_json(const run *r)
     json_num(o, "accuracy_queries", (double)s->accuracy_queries);
     json_num(o, "accuracy_attainment", s->accuracy_attainment);
     json_num(o, "accuracy_mean", s->accuracy_mean);
+    if (measured) {
+        json_num(o, "correct", (double)r->correct);
+        json_num(o, "accuracy_measured", s->queries ? (double)r->correct / (double)s->queries : NAN);
+    }
     json_num(o, "fallbacks", (double)s->fallbacks);
     json_num(o, "offchip_bytes", (double)s->offchip_bytes);
     json_num(o, "weight_bytes", (double)s->weight_bytes);
@@ -287,18 +254,22 @@ static cJSON *stats_json(const run *r)
     return o;
 }
 
-static void print_table(const run *runs, int n, const run *base)
+static void print_table(const run *runs, int n, const run *base, bool measured)
 {
-    printf("\n%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s\n", "policy", "lat mean", "p50", "p99",
-           "SLO ok", "acc mean", "acc ok", "offchip", "energy", "PB hit", "reload", "decide");
-    printf("%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s\n", "", "ms", "ms", "ms", "%", "%", "%", "MB",
-           "mJ", "%", "MB", "ns");
+    printf("\n%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s%s\n", "policy", "lat mean", "p50", "p99",
+           "SLO ok", "acc mean", "acc ok", "offchip", "energy", "PB hit", "reload", "decide",
+           measured ? "  measured" : "");
+    printf("%-8s %10s %10s %10s %7s %8s %7s %10s %10s %7s %9s %8s%s\n", "", "ms", "ms", "ms", "%", "%", "%", "MB",
+           "mJ", "%", "MB", "ns", measured ? "     acc %" : "");
     for (int i = 0; i < n; i++) {
         const sushi_sched_stats *s = &runs[i].st;
-        printf("%-8s %10.4f %10.4f %10.4f %7.2f %8.3f %7.2f %10.2f %10.4f %7.2f %9.2f %8.0f\n", runs[i].policy,
+        printf("%-8s %10.4f %10.4f %10.4f %7.2f %8.3f %7.2f %10.2f %10.4f %7.2f %9.2f %8.0f", runs[i].policy,
                s->latency_mean_s * 1e3, s->latency_p50_s * 1e3, s->latency_p99_s * 1e3, s->slo_attainment * 100,
                s->accuracy_mean * 100, s->accuracy_attainment * 100, s->offchip_bytes / 1e6, s->energy_j * 1e3,
                s->pb_hit_ratio * 100, s->reload_bytes / 1e6, s->decision_mean_ns);
+        if (measured)
+            printf(" %9.3f", s->queries ? 100.0 * (double)runs[i].correct / (double)s->queries : NAN);
+        putchar('\n');
     }
     if (!base || n < 2)
         return;
@@ -324,41 +295,49 @@ static const char *mode_name(int m)
     return m == SUSHI_SCHED_MOST_ACCURATE ? "accuracy" : m == SUSHI_SCHED_FASTEST ? "latency" : "both";
 }
 
-static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o, bool *ranges_set)
+/* --dataset: the input of query i is test image i mod n, as 8-bit pixels
+ * turned into floats by sushi_input_from_u8() at the image's own size (28);
+ * the scheduler resizes it to the chosen SubNet's resolution r with
+ * sushi_input_resize(), which gives exactly sushi_input_from_u8() at r
+ * (normalisation is per pixel, so it commutes with the resize; same taps,
+ * same float order). When the image size is not one of the SuperNet's
+ * resolutions, the same normalisation is applied with the file's mean/std. */
+typedef struct served_images {
+    const cli_dataset *d;
+    bool direct;     /* d->r is an allowed resolution: sushi_input_from_u8 */
+    float mean, std; /* else: the file's normalisation */
+    float *x;        /* d->r * d->r floats */
+} served_images;
+
+static int image_input(const sushi_supernet *sn, served_images *im, uint32_t k)
+{
+    const uint32_t r = im->d->r;
+    const uint8_t *px = im->d->px + (size_t)k * r * r;
+    if (im->direct)
+        return sushi_input_from_u8(sn, px, r, r, 1, r, im->x, (size_t)r * r);
+    for (size_t i = 0; i < (size_t)r * r; i++)
+        im->x[i] = ((float)px[i] / 255.0f - im->mean) / im->std;
+    return SUSHI_OK;
+}
+
+static uint32_t argmax(const float *v, uint32_t n)
+{
+    uint32_t best = 0;
+    for (uint32_t k = 1; k < n; k++)
+        if (v[k] > v[best])
+            best = k;
+    return best;
+}
+
+/* --gen KEY=VALUE pairs into o (parsing shared with `trace gen`: common.c). */
+static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o)
 {
     for (int i = 0; i < n; i++) {
-        const char *k = g[i].key, *v = g[i].val;
-        double d;
-        uint64_t u;
-        bool ok = true;
-        if (strcmp(k, "seed") == 0)
-            ok = parse_u64(v, &o->seed);
-        else if (strcmp(k, "queries") == 0 || strcmp(k, "n") == 0)
-            ok = parse_u64(v, &u) && u >= 1 && u <= 100000000 && ((o->n_queries = (uint32_t)u), true);
-        else if (strcmp(k, "regimes") == 0)
-            ok = parse_u64(v, &u) && u >= 1 && u <= 1000000 && ((o->n_regimes = (uint32_t)u), true);
-        else if (strcmp(k, "dwell") == 0)
-            ok = parse_double(v, &o->dwell);
-        else if (strcmp(k, "mix") == 0)
-            ok = parse_double(v, &o->mix);
-        else if (strcmp(k, "both") == 0)
-            ok = parse_double(v, &o->both);
-        else if (strcmp(k, "jitter") == 0)
-            ok = parse_double(v, &o->jitter);
-        else if (strcmp(k, "rate") == 0)
-            ok = parse_double(v, &o->rate_hz);
-        else if (strcmp(k, "acc_lo") == 0)
-            ok = parse_double(v, &o->acc_lo), ranges_set[0] = true;
-        else if (strcmp(k, "acc_hi") == 0)
-            ok = parse_double(v, &o->acc_hi), ranges_set[1] = true;
-        else if (strcmp(k, "slo_lo") == 0)
-            ok = parse_seconds(v, &d) && ((o->slo_lo_s = d), true), ranges_set[2] = true;
-        else if (strcmp(k, "slo_hi") == 0)
-            ok = parse_seconds(v, &d) && ((o->slo_hi_s = d), true), ranges_set[3] = true;
-        else
-            return usage("--gen: unknown key '%s'", k);
-        if (!ok)
-            return usage("--gen %s=%s: bad value", k, v);
+        int r = cli_trace_gen_set(o, g[i].key, g[i].val, NULL);
+        if (r == CLI_GEN_UNKNOWN_KEY)
+            return usage("--gen: unknown key '%s'", g[i].key);
+        if (r != CLI_GEN_OK)
+            return usage("--gen %s=%s: bad value", g[i].key, g[i].val);
     }
     return 0;
 }
@@ -369,6 +348,7 @@ int sushi_cli_serve(int argc, char **argv)
     memset(&su, 0, sizeof su);
     su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
     const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
+    const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR;
     uint64_t queries = 0;
     bool json = false, run_inputs = false;
     for (int i = 1; i < argc; i++) {
@@ -419,7 +399,7 @@ int sushi_cli_serve(int argc, char **argv)
             su.o.window = (uint32_t)u;
         } else if (strcmp(opt, "--pb-kib") == 0) {
             double d;
-            if (!parse_double(val, &d) || d < 0 || d > 1e12)
+            if (!cli_parse_double(val, &d) || d < 0 || d > 1e12)
                 return usage("--pb-kib %s: expected a size in KiB", val);
             su.o.pb_bytes = (uint64_t)(d * 1024.0);
         } else if (strcmp(opt, "--mode") == 0) {
@@ -462,6 +442,10 @@ int sushi_cli_serve(int argc, char **argv)
                 return usage("--queries %s: expected 1..100000000", val);
         } else if (strcmp(opt, "--timeline") == 0)
             timeline = val;
+        else if (strcmp(opt, "--dataset") == 0)
+            dataset_name = val;
+        else if (strcmp(opt, "--data-dir") == 0)
+            data_dir = val;
         else
             return usage("unknown option '%s'", opt);
     }
@@ -471,6 +455,8 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("missing --backend");
     if (trace_path && gen)
         return usage("--trace and --gen are exclusive");
+    if (dataset_name && strcmp(dataset_name, CLI_FMNIST_NAME) != 0)
+        return usage("--dataset %s: unknown dataset (known: " CLI_FMNIST_NAME ")", dataset_name);
     const char *pol[MAX_POLICIES];
     char polbuf[512];
     int n_pol = 0;
@@ -488,8 +474,7 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("--gen %s: expected KEY=VALUE[,KEY=VALUE...]", gen);
     {
         sushi_trace_gen_options scratch = SUSHI_TRACE_GEN_OPTIONS_INIT;
-        bool set[4];
-        int uex = apply_gen(genkv, n_gen, &scratch, set);
+        int uex = apply_gen(genkv, n_gen, &scratch);
         if (uex)
             return uex;
     }
@@ -500,6 +485,9 @@ int sushi_cli_serve(int argc, char **argv)
     sushi_trace *trace = NULL;
     sushi_query *qs = NULL;
     float *input = NULL, *output = NULL;
+    cli_dataset test = { 0 };
+    served_images images = { 0 };
+    cli_progress prog = { 0 };
     run runs[MAX_POLICIES];
     FILE *tl = NULL;
     cJSON *root = NULL;
@@ -539,6 +527,13 @@ int sushi_cli_serve(int argc, char **argv)
         sushi_sched *s = NULL;
         if ((ex = make_backend(sn, &su, &b)))
             goto out;
+        bool can_run = (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_RUN) != 0;
+        if (dataset_name && !can_run) {
+            sushi_backend_destroy(b);
+            ex = usage("--dataset needs a backend that runs inference (cpu, hls); backend %s only models "
+                       "cost", su.backend);
+            goto out;
+        }
         rc = sushi_policy_create(sn, "none", &p);
         if (!rc)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
@@ -553,13 +548,48 @@ int sushi_cli_serve(int argc, char **argv)
         }
     }
 
+    /* the images of --dataset */
+    if (dataset_name) {
+        char err[2400];
+        if (sni.in_channels != 1 || sni.num_classes != 10) {
+            ex = fail("--dataset %s: the SuperNet takes %u channel(s) and has %u classes; %s needs 1 and 10",
+                      dataset_name, sni.in_channels, sni.num_classes, dataset_name);
+            goto out;
+        }
+        if (!cli_dataset_load(data_dir, "t10k", true, &test, err, sizeof err)) {
+            ex = fail("--dataset %s: %s", dataset_name, err);
+            goto out;
+        }
+        images.d = &test;
+        images.x = malloc((size_t)test.r * test.r * sizeof *images.x);
+        output = calloc(sni.num_classes, sizeof *output);
+        if (!images.x || !output) {
+            ex = fail("out of memory");
+            goto out;
+        }
+        rc = sushi_input_from_u8(sn, test.px, test.r, test.r, 1, test.r, images.x, (size_t)test.r * test.r);
+        images.direct = rc == SUSHI_OK;
+        if (rc == SUSHI_ERR_RANGE)
+            rc = sushi_supernet_input_norm(sn, &images.mean, &images.std, 1) == 1 ? SUSHI_OK : SUSHI_ERR_INVALID;
+        if (rc) {
+            ex = fail("--dataset %s: input of a %u x %u image: %s", dataset_name, test.r, test.r,
+                      sushi_status_str(rc));
+            goto out;
+        }
+    }
+
+#ifdef SUSHI_CLI_HAVE_CPU
+    /* batch-1 GEMMs of small SubNets: OpenBLAS threads only add overhead (as in eval) */
+    if (dataset_name && strcmp(su.backend, "cpu") == 0)
+        sushi_cpu_set_threads(1);
+#endif
+
     /* the query stream */
     if (!trace_path) {
-        bool set[4] = { false, false, false, false };
         go.acc_lo = info0.accuracy_min, go.acc_hi = info0.accuracy_max;
         go.slo_lo_s = info0.latency_min_s, go.slo_hi_s = info0.latency_max_s;
         go.n_queries = queries ? (uint32_t)queries : 1000;
-        if ((ex = apply_gen(genkv, n_gen, &go, set)))
+        if ((ex = apply_gen(genkv, n_gen, &go)))
             goto out;
         rc = sushi_trace_generate(ctx, &go, &trace);
         if (rc) {
@@ -579,7 +609,7 @@ int sushi_cli_serve(int argc, char **argv)
         ex = fail("out of memory");
         goto out;
     }
-    if (run_inputs) {
+    if (run_inputs && !dataset_name) {
         size_t len = (size_t)sni.in_channels * sni.default_resolution * sni.default_resolution;
         input = malloc(len * sizeof *input);
         output = calloc(sni.num_classes ? sni.num_classes : 1, sizeof *output);
@@ -598,7 +628,11 @@ int sushi_cli_serve(int argc, char **argv)
         sushi_trace_get(trace, i, &e);
         qs[i] = (sushi_query)SUSHI_QUERY_INIT;
         qs[i].min_accuracy = e.min_accuracy, qs[i].slo_s = e.slo_s, qs[i].arrival_s = e.t_s;
-        if (input) {
+        if (dataset_name) {
+            qs[i].input = images.x; /* filled with image i mod n just before query i */
+            qs[i].input_len = (size_t)test.r * test.r;
+            qs[i].output = output, qs[i].output_len = sni.num_classes;
+        } else if (input) {
             qs[i].input = input;
             qs[i].input_len = (size_t)sni.in_channels * sni.default_resolution * sni.default_resolution;
             qs[i].output = output, qs[i].output_len = sni.num_classes;
@@ -612,10 +646,12 @@ int sushi_cli_serve(int argc, char **argv)
         }
         fprintf(tl, "policy,query,t_s,min_accuracy,slo_s,candidate,accuracy,predicted_s,latency_s,queue_s,"
                     "slo_met,accuracy_met,fallback,offchip_bytes,weight_bytes,hit_bytes,energy_j,updated,"
-                    "reload_bytes,reload_s,decision_ns\n");
+                    "reload_bytes,reload_s,decision_ns,resolution,macs,resident_bytes%s\n",
+                dataset_name ? ",image,label,predicted,correct" : "");
     }
 
     /* serve once per policy */
+    cli_progress_start(&prog, (uint64_t)n_pol * nq, "queries");
     for (int k = 0; k < n_pol; k++) {
         sushi_backend *b = NULL;
         sushi_policy *p = NULL;
@@ -627,17 +663,46 @@ int sushi_cli_serve(int argc, char **argv)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
         if (!rc && strcmp(pol[k], "oracle") == 0)
             rc = sushi_sched_set_lookahead(s, qs, nq);
+        snprintf(prog.label, sizeof prog.label, "%s", pol[k]);
+        uint64_t correct = 0;
         for (size_t i = 0; !rc && i < nq; i++) {
             sushi_result r = SUSHI_RESULT_INIT;
+            uint32_t img = 0, label = 0, pred = 0;
+            if (dataset_name) {
+                img = (uint32_t)(i % test.n);
+                label = test.y[img];
+                if ((rc = image_input(sn, &images, img)))
+                    break;
+            }
             rc = sushi_sched_submit(s, &qs[i], &r);
-            if (!rc && tl)
-                fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu\n",
+            if (!rc && dataset_name) {
+                if (!r.ran) {
+                    rc = SUSHI_ERR_BACKEND; /* cannot happen: the backend runs (checked) */
+                    break;
+                }
+                pred = argmax(output, sni.num_classes);
+                correct += pred == label;
+            }
+            if (!rc && tl) {
+                sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+                sushi_sched_info si = SUSHI_SCHED_INFO_INIT;
+                sushi_supernet_candidate(sn, (uint32_t)r.candidate, &ci);
+                sushi_sched_get_info(s, &si);
+                fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu,"
+                            "%u,%llu,%llu",
                         pol[k], i, qs[i].arrival_s, qs[i].min_accuracy, qs[i].slo_s, r.candidate, r.accuracy,
                         r.predicted_s, r.latency_s, r.queue_s, r.slo_met, r.accuracy_met, r.fallback,
                         (unsigned long long)r.offchip_bytes, (unsigned long long)r.weight_bytes,
                         (unsigned long long)r.hit_bytes, r.energy_j, r.updated, (unsigned long long)r.reload_bytes,
-                        r.reload_s, (unsigned long long)r.decision_ns);
+                        r.reload_s, (unsigned long long)r.decision_ns, (unsigned)r.config.resolution,
+                        (unsigned long long)ci.macs, (unsigned long long)si.resident_bytes);
+                if (dataset_name)
+                    fprintf(tl, ",%u,%u,%u,%d", img, label, pred, pred == label);
+                fputc('\n', tl);
+            }
+            cli_progress_update(&prog, (uint64_t)k * nq + i + 1);
         }
+        runs[k].correct = correct;
         runs[k].policy = pol[k];
         runs[k].st = (sushi_sched_stats)SUSHI_SCHED_STATS_INIT;
         if (!rc)
@@ -646,10 +711,12 @@ int sushi_cli_serve(int argc, char **argv)
         sushi_policy_destroy(p);
         sushi_backend_destroy(b);
         if (rc) {
+            cli_progress_end(&prog, (uint64_t)k * nq);
             ex = fail("policy %s: %s", pol[k], sushi_status_str(rc));
             goto out;
         }
     }
+    cli_progress_end(&prog, (uint64_t)n_pol * nq);
     if (tl) {
         bool bad = ferror(tl) != 0;
         if (fclose(tl) != 0 || bad) {
@@ -702,9 +769,17 @@ int sushi_cli_serve(int argc, char **argv)
             json_num(tr, "slo_lo_s", go.slo_lo_s);
             json_num(tr, "slo_hi_s", go.slo_hi_s);
         }
+        if (dataset_name) {
+            cJSON *ds = cJSON_AddObjectToObject(root, "dataset");
+            cJSON_AddStringToObject(ds, "name", dataset_name);
+            cJSON_AddStringToObject(ds, "split", "test");
+            json_num(ds, "images", test.n);
+            cJSON_AddStringToObject(ds, "assignment", "query i gets test image i mod images");
+        } else
+            cJSON_AddNullToObject(root, "dataset");
         cJSON *arr = cJSON_AddArrayToObject(root, "policies");
         for (int k = 0; k < n_pol; k++)
-            cJSON_AddItemToArray(arr, stats_json(&runs[k]));
+            cJSON_AddItemToArray(arr, stats_json(&runs[k], dataset_name != NULL));
         cJSON_AddStringToObject(root, "baseline", base->policy);
         cJSON *cmp = cJSON_AddArrayToObject(root, "comparison");
         for (int k = 0; k < n_pol; k++) {
@@ -747,15 +822,21 @@ int sushi_cli_serve(int argc, char **argv)
                    "jitter %g, rate %g/s, accuracy %.4f..%.4f, SLO %.4f..%.4f ms\n", nq,
                    (unsigned long long)go.seed, go.n_regimes, go.dwell, go.mix, go.both, go.jitter, go.rate_hz,
                    go.acc_lo, go.acc_hi, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3);
-        print_table(runs, n_pol, base);
+        if (dataset_name)
+            printf("dataset: %s test, %u images, query i classifies image i mod %u; measured top-1 beside "
+                   "the candidate table's expected accuracy (acc mean)\n", dataset_name, test.n, test.n);
+        print_table(runs, n_pol, base, dataset_name != NULL);
     }
 out:
     if (tl)
         fclose(tl);
     cJSON_Delete(root);
     free(qs);
+    cli_progress_end(&prog, 0);
     free(input);
     free(output);
+    free(images.x);
+    cli_dataset_free(&test);
     sushi_trace_destroy(trace);
     sushi_supernet_destroy(sn);
     sushi_context_destroy(ctx);

@@ -16,11 +16,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "sushi/sushi.h"
-#include "sushi/sched.h"
-#include "sushi/trace.h"
-
-int sushi_cli_trace(int argc, char **argv);
+#include "cli.h"
 
 static const char trace_help[] =
     "usage: sushi trace gen [options] -o FILE.csv\n"
@@ -73,59 +69,6 @@ static void log_to_stderr(void *user, int level, const char *msg)
     fprintf(stderr, "sushi: trace: %s: %s\n", level == SUSHI_LOG_ERROR ? "error" : "warning", msg);
 }
 
-static bool parse_double(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *s && *end == '\0' && errno == 0 && isfinite(*v);
-}
-
-static bool parse_seconds(const char *s, double *v)
-{
-    char buf[64];
-    size_t n = strlen(s);
-    double mul = 1.0;
-    if (n >= sizeof buf)
-        return false;
-    memcpy(buf, s, n + 1);
-    if (n > 2 && strcmp(buf + n - 2, "ms") == 0)
-        mul = 1e-3, buf[n - 2] = '\0';
-    else if (n > 2 && strcmp(buf + n - 2, "us") == 0)
-        mul = 1e-6, buf[n - 2] = '\0';
-    else if (n > 1 && buf[n - 1] == 's')
-        buf[n - 1] = '\0';
-    if (!parse_double(buf, v))
-        return false;
-    *v *= mul;
-    return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-')
-        return false;
-    unsigned long long x = strtoull(s, &end, 10);
-    *v = x;
-    return *end == '\0' && errno == 0;
-}
-
-/* "LO:HI" */
-static bool parse_range(const char *s, bool seconds, double *lo, double *hi)
-{
-    const char *c = strchr(s, ':');
-    char a[64];
-    if (!c || (size_t)(c - s) >= sizeof a)
-        return false;
-    memcpy(a, s, (size_t)(c - s));
-    a[c - s] = '\0';
-    if (seconds)
-        return parse_seconds(a, lo) && parse_seconds(c + 1, hi);
-    return parse_double(a, lo) && parse_double(c + 1, hi);
-}
-
 /* Ranges of a SuperNet's candidates under a backend (policy none). */
 static int model_ranges(const char *spec, const char *backend, const char *accel, double pb_kib,
                         sushi_sched_info *info)
@@ -165,12 +108,8 @@ static int model_ranges(const char *spec, const char *backend, const char *accel
         goto out;
     }
     if (accel) {
-        static const char *const presets[] = { "zcu104", "u50" };
-        double id = -1;
-        for (int i = 0; i < 2; i++)
-            if (strcmp(accel, presets[i]) == 0)
-                id = i;
-        if (id < 0 && !parse_double(accel, &id)) {
+        double id;
+        if (!cli_accel_preset(accel, &id)) {
             ex = fail("--accel %s: unknown preset (zcu104, u50)", accel);
             goto out;
         }
@@ -203,7 +142,7 @@ static int trace_gen(int argc, char **argv)
 {
     sushi_trace_gen_options g = SUSHI_TRACE_GEN_OPTIONS_INIT;
     const char *outp = NULL, *model = NULL, *backend = "cycle", *accel = NULL;
-    bool acc_set = false, slo_set = false;
+    unsigned set = 0; /* CLI_GEN_SET_* */
     double pb_kib = -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -226,30 +165,9 @@ static int trace_gen(int argc, char **argv)
                 return usage("gen: %s needs a value", opt);
             val = argv[++i];
         }
-        uint64_t u;
         bool ok = true;
         if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0)
             outp = val;
-        else if (strcmp(opt, "--queries") == 0)
-            ok = parse_u64(val, &u) && u >= 1 && u <= 100000000 && ((g.n_queries = (uint32_t)u), true);
-        else if (strcmp(opt, "--seed") == 0)
-            ok = parse_u64(val, &g.seed);
-        else if (strcmp(opt, "--regimes") == 0)
-            ok = parse_u64(val, &u) && u >= 1 && u <= 1000000 && ((g.n_regimes = (uint32_t)u), true);
-        else if (strcmp(opt, "--dwell") == 0)
-            ok = parse_double(val, &g.dwell) && g.dwell >= 1;
-        else if (strcmp(opt, "--mix") == 0)
-            ok = parse_double(val, &g.mix) && g.mix >= 0 && g.mix <= 1;
-        else if (strcmp(opt, "--both") == 0)
-            ok = parse_double(val, &g.both) && g.both >= 0 && g.both <= 1;
-        else if (strcmp(opt, "--jitter") == 0)
-            ok = parse_double(val, &g.jitter) && g.jitter >= 0 && g.jitter <= 1;
-        else if (strcmp(opt, "--rate") == 0)
-            ok = parse_double(val, &g.rate_hz) && g.rate_hz > 0;
-        else if (strcmp(opt, "--acc") == 0)
-            ok = parse_range(val, false, &g.acc_lo, &g.acc_hi), acc_set = true;
-        else if (strcmp(opt, "--slo") == 0)
-            ok = parse_range(val, true, &g.slo_lo_s, &g.slo_hi_s), slo_set = true;
         else if (strcmp(opt, "--model") == 0)
             model = val;
         else if (strcmp(opt, "--backend") == 0)
@@ -257,8 +175,15 @@ static int trace_gen(int argc, char **argv)
         else if (strcmp(opt, "--accel") == 0)
             accel = val;
         else if (strcmp(opt, "--pb-kib") == 0)
-            ok = parse_double(val, &pb_kib) && pb_kib >= 0;
-        else
+            ok = cli_parse_double(val, &pb_kib) && pb_kib >= 0;
+        else if (strncmp(opt, "--", 2) == 0) {
+            /* generator options: parsed as serve --gen parses them (common.c) */
+            const char *k = opt + 2; /* --acc/--slo LO:HI here, not acc_lo=... */
+            int r = strchr(k, '_') || strcmp(k, "n") == 0 ? CLI_GEN_UNKNOWN_KEY : cli_trace_gen_set(&g, k, val, &set);
+            if (r == CLI_GEN_UNKNOWN_KEY)
+                return usage("gen: unknown option '%s'", opt);
+            ok = r == CLI_GEN_OK;
+        } else
             return usage("gen: unknown option '%s'", opt);
         if (!ok)
             return usage("gen: %s %s: bad value", opt, val);
@@ -270,9 +195,9 @@ static int trace_gen(int argc, char **argv)
         int ex = model_ranges(model, backend, accel, pb_kib, &info);
         if (ex)
             return ex;
-        if (!acc_set)
+        if (!(set & CLI_GEN_SET_ACC))
             g.acc_lo = info.accuracy_min, g.acc_hi = info.accuracy_max;
-        if (!slo_set)
+        if (!(set & CLI_GEN_SET_SLO))
             g.slo_lo_s = info.latency_min_s, g.slo_hi_s = info.latency_max_s;
     }
     if (!(g.acc_lo >= 0 && g.acc_lo <= g.acc_hi && g.acc_hi <= 1))

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---------- argument parsing ---------- */
 
@@ -515,4 +517,175 @@ cli_num cli_fmt_mcol(uint64_t v)
     else
         snprintf(r.s, sizeof r.s, "%.4g", x);
     return r;
+}
+
+/* ---------- numbers, durations and trace generation ---------- */
+
+bool cli_parse_double(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return *s && *end == '\0' && errno == 0 && isfinite(*v);
+}
+
+bool cli_parse_seconds(const char *s, double *v)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    double mul = 1.0;
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n + 1);
+    if (n > 2 && strcmp(buf + n - 2, "ms") == 0)
+        mul = 1e-3, buf[n - 2] = '\0';
+    else if (n > 2 && strcmp(buf + n - 2, "us") == 0)
+        mul = 1e-6, buf[n - 2] = '\0';
+    else if (n > 1 && buf[n - 1] == 's')
+        buf[n - 1] = '\0';
+    if (!cli_parse_double(buf, v))
+        return false;
+    *v *= mul;
+    return true;
+}
+
+bool cli_accel_preset(const char *name, double *id)
+{
+    static const char *const presets[] = { "zcu104", "u50" }; /* pinned ids of the cycle backend */
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, presets[i]) == 0) {
+            *id = i;
+            return true;
+        }
+    return cli_parse_double(name, id);
+}
+
+/* plain decimal, no sign, no usage message */
+static bool parse_dec_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long long x = strtoull(s, &end, 10);
+    *v = x;
+    return *end == '\0' && errno == 0;
+}
+
+/* "LO:HI" */
+static bool parse_range(const char *s, bool seconds, double *lo, double *hi)
+{
+    const char *c = strchr(s, ':');
+    char a[64];
+    if (!c || (size_t)(c - s) >= sizeof a)
+        return false;
+    memcpy(a, s, (size_t)(c - s));
+    a[c - s] = '\0';
+    if (seconds)
+        return cli_parse_seconds(a, lo) && cli_parse_seconds(c + 1, hi);
+    return cli_parse_double(a, lo) && cli_parse_double(c + 1, hi);
+}
+
+static bool unit_interval(const char *s, double *v)
+{
+    return cli_parse_double(s, v) && *v >= 0 && *v <= 1;
+}
+
+int cli_trace_gen_set(sushi_trace_gen_options *o, const char *k, const char *v, unsigned *set)
+{
+    uint64_t u;
+    unsigned bits = 0;
+    bool ok;
+    if (strcmp(k, "seed") == 0)
+        ok = parse_dec_u64(v, &o->seed);
+    else if (strcmp(k, "queries") == 0 || strcmp(k, "n") == 0)
+        ok = parse_dec_u64(v, &u) && u >= 1 && u <= 100000000 && ((o->n_queries = (uint32_t)u), true);
+    else if (strcmp(k, "regimes") == 0)
+        ok = parse_dec_u64(v, &u) && u >= 1 && u <= 1000000 && ((o->n_regimes = (uint32_t)u), true);
+    else if (strcmp(k, "dwell") == 0)
+        ok = cli_parse_double(v, &o->dwell) && o->dwell >= 1;
+    else if (strcmp(k, "mix") == 0)
+        ok = unit_interval(v, &o->mix);
+    else if (strcmp(k, "both") == 0)
+        ok = unit_interval(v, &o->both);
+    else if (strcmp(k, "jitter") == 0)
+        ok = unit_interval(v, &o->jitter);
+    else if (strcmp(k, "rate") == 0)
+        ok = cli_parse_double(v, &o->rate_hz) && o->rate_hz > 0;
+    else if (strcmp(k, "acc_lo") == 0)
+        ok = cli_parse_double(v, &o->acc_lo), bits = CLI_GEN_SET_ACC;
+    else if (strcmp(k, "acc_hi") == 0)
+        ok = cli_parse_double(v, &o->acc_hi), bits = CLI_GEN_SET_ACC;
+    else if (strcmp(k, "slo_lo") == 0)
+        ok = cli_parse_seconds(v, &o->slo_lo_s), bits = CLI_GEN_SET_SLO;
+    else if (strcmp(k, "slo_hi") == 0)
+        ok = cli_parse_seconds(v, &o->slo_hi_s), bits = CLI_GEN_SET_SLO;
+    else if (strcmp(k, "acc") == 0)
+        ok = parse_range(v, false, &o->acc_lo, &o->acc_hi), bits = CLI_GEN_SET_ACC;
+    else if (strcmp(k, "slo") == 0)
+        ok = parse_range(v, true, &o->slo_lo_s, &o->slo_hi_s), bits = CLI_GEN_SET_SLO;
+    else
+        return CLI_GEN_UNKNOWN_KEY;
+    if (!ok)
+        return CLI_GEN_BAD_VALUE;
+    if (set)
+        *set |= bits;
+    return CLI_GEN_OK;
+}
+
+/* ---------- progress on a terminal ---------- */
+
+double cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress_draw(const cli_progress *p, uint64_t done, double now)
+{
+    enum { WIDTH = 30 };
+    static const char bar[] = "##############################";
+    double f = p->total ? (double)done / (double)p->total : 1.0;
+    if (f > 1.0)
+        f = 1.0;
+    int fill = (int)(f * WIDTH);
+    double el = now - p->t0;
+    double eta = done ? el * (double)(p->total - (done < p->total ? done : p->total)) / (double)done : 0;
+    /* \r + clear to end of line: a shorter redraw leaves no residue */
+    fprintf(stderr, "\r\033[K%s%s[%.*s%*s] %5.1f%%  %llu/%llu %s  %.0fs elapsed, eta %.0fs", p->label,
+            p->label[0] ? " " : "", fill, bar, WIDTH - fill, "", 100 * f, (unsigned long long)done,
+            (unsigned long long)p->total, p->unit ? p->unit : "", el, eta);
+    fflush(stderr);
+}
+
+void cli_progress_start(cli_progress *p, uint64_t total, const char *unit)
+{
+    memset(p, 0, sizeof *p);
+    p->on = isatty(2) == 1;
+    p->total = total;
+    p->unit = unit;
+    p->t0 = cli_now_s();
+    p->last = -1.0;
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done)
+{
+    if (!p->on)
+        return;
+    double now = cli_now_s();
+    if (p->last >= 0 && now - p->last < 0.25)
+        return;
+    p->last = now;
+    progress_draw(p, done, now);
+}
+
+void cli_progress_end(cli_progress *p, uint64_t done)
+{
+    if (!p->on)
+        return;
+    progress_draw(p, done, cli_now_s());
+    fputc('\n', stderr);
+    fflush(stderr);
+    p->on = false;
 }
