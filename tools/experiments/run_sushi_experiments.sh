@@ -13,7 +13,23 @@
 #   NETS        SuperNets (default "ofa-resnet50 ofa-mbv3-w1.0"; a models/*.sushi path works too)
 #   ACCELS      cycle presets (default "zcu104 u50")
 #   POLICIES    (default none,static,sushi,lru,lfu,oracle)
+#   PBS         PB sizes in KiB for the PB sweep (default: see below)
+#   DWELL_PB_KIB  PB of the second locality sweep of a small SuperNet (see below)
+#   PARAMS      cycle-model overrides for every run (serve --param), e.g.
+#               call_overhead_us=5; a SENSITIVITY run, not the calibrated
+#               preset: recorded in conditions.txt and summary.md
+#   IMG_DIR     also copy the PNG figures (fig_NET_SWEEP.png) there, e.g. docs/img
 #   QUICK=1     a smaller sweep (for CI / a first look)
+#
+# PB sweep: 256 KiB .. 48 MiB for a SuperNet whose largest candidate holds
+# 4 MiB of weights or more (the built-in OFA families); for a smaller one
+# (e.g. models/fmnist-mbv3.sushi, < 1 MiB) powers of two from 16 KiB to the
+# first one at or above twice its largest candidate, so that the sweep spans
+# "nothing fits" to "everything fits" in both cases. Such a small SuperNet
+# fits whole in either preset's PB, which makes the locality sweep at the
+# preset's PB moot; its locality sweep is then run a second time (sweep name
+# "dwellpb") at DWELL_PB_KIB (default: the largest power of two at most half
+# its largest candidate).
 #
 # Streams: two kinds, so that each SUSHI claim is measured where it applies:
 #   accuracy-bound (mix=0): every query has only an accuracy floor; the
@@ -25,8 +41,9 @@
 # Sweeps (one knob at a time around the base point Q=100, dwell=100,
 # the preset's PB): Q, PB size, trace locality (mean dwell).
 # Output: OUT_DIR/runs/*.json (one `sushi serve --json` object each),
-# OUT_DIR/summary.csv, OUT_DIR/summary.md and OUT_DIR/*.svg (plots), made by
-# tools/experiments/summarise.py.
+# OUT_DIR/net_NET.json (`sushi subnets --json`), OUT_DIR/conditions.txt,
+# OUT_DIR/summary.csv, OUT_DIR/summary.md, OUT_DIR/plot_*.svg and (with
+# gnuplot) OUT_DIR/fig_NET_SWEEP.png, made by tools/experiments/summarise.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -57,12 +74,54 @@ if ! "$SUSHI_CLI" serve builtin:ofa-mbv3-w1.0 --backend cycle --queries 2 --poli
 fi
 
 if [ "${QUICK:-0}" = 1 ]; then
-    QS="10 100 1000"; PBS="1024 4096 16384"; DWELLS="1 100 1000"; QUERIES=${QUERIES_QUICK:-1500}
+    QS="10 100 1000"; PBS_BIG="1024 4096 16384"; DWELLS="1 100 1000"; QUERIES=${QUERIES_QUICK:-1500}
 else
     QS="10 30 100 300 1000"
-    PBS="256 512 1024 2048 4096 8192 16384 32768 49152"
+    PBS_BIG="256 512 1024 2048 4096 8192 16384 32768 49152"
     DWELLS="1 10 100 1000"
 fi
+
+model() { # builtin name or file path
+    if [ -f "$1" ]; then echo "$1"; else echo "builtin:$1"; fi
+}
+
+max_kib() { # net -> weight KiB of its largest candidate (empty if unknown)
+    "$SUSHI_CLI" subnets "$(model "$1")" --json 2>/dev/null | python3 -c '
+import json, sys
+print(max(c["weight_bytes"] for c in json.load(sys.stdin)["candidates"]) // 1024)' 2>/dev/null || true
+}
+
+small_net() { # net -> success if its largest candidate is under 4 MiB
+    local maxkib
+    maxkib=$(max_kib "$1")
+    [ -n "$maxkib" ] && [ "$maxkib" -lt 4096 ]
+}
+
+dwell_pb() { # net -> PB (KiB) of its second locality sweep, empty for none
+    if ! small_net "$1"; then return; fi
+    if [ -n "${DWELL_PB_KIB:-}" ]; then echo "$DWELL_PB_KIB"; return; fi
+    local half=$(($(max_kib "$1") / 2)) kib=16
+    while [ $((kib * 2)) -le "$half" ]; do kib=$((kib * 2)); done
+    echo "$kib"
+}
+
+pb_list() { # net -> PB sizes (KiB) of its PB sweep
+    if [ -n "${PBS:-}" ]; then echo "$PBS"; return; fi
+    if ! small_net "$1"; then echo "$PBS_BIG"; return; fi
+    local maxkib
+    maxkib=$(max_kib "$1")
+    local kib=16 list=()
+    while :; do
+        list+=("$kib")
+        [ "$kib" -ge $((2 * maxkib)) ] && break
+        kib=$((kib * 2))
+    done
+    if [ "${QUICK:-0}" = 1 ]; then # three points: the smallest, the middle, the largest
+        echo "${list[0]} ${list[$((${#list[@]} / 2))]} ${list[-1]}"
+    else
+        echo "${list[*]}"
+    fi
+}
 
 mkdir -p "$OUT/runs"
 {
@@ -70,6 +129,14 @@ mkdir -p "$OUT/runs"
     echo "cli: $SUSHI_CLI"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | wc -l) files changed"
     echo "queries: $QUERIES seed: $SEED nets: $NETS accels: $ACCELS policies: $POLICIES"
+    echo "Q: $QS dwell: $DWELLS"
+    if [ -n "${PARAMS:-}" ]; then echo "PARAMS (cycle-model overrides, NOT the calibrated presets): $PARAMS"; fi
+    for net in $NETS; do
+        echo "PB sweep (KiB) $(basename "$net" .sushi): $(pb_list "$net")"
+        dp=$(dwell_pb "$net")
+        if [ -n "$dp" ]; then echo "second locality sweep (dwellpb) $(basename "$net" .sushi): PB $dp KiB"; fi
+        if [ -f "$net" ]; then echo "file $net: sha256 $(sha256sum "$net" | cut -c1-16), mtime $(date -u -r "$net" +%Y-%m-%dT%H:%M:%SZ)"; fi
+    done
 } > "$OUT/conditions.txt"
 
 run() { # name, extra serve args...
@@ -80,31 +147,38 @@ run() { # name, extra serve args...
     echo "  $name"
 }
 
-model() { # builtin name or file path
-    if [ -f "$1" ]; then echo "$1"; else echo "builtin:$1"; fi
-}
-
 for net in $NETS; do
     tag=$(basename "$net" .sushi)
+    # the candidate table (accuracy source, weight bytes) for summarise.py
+    "$SUSHI_CLI" subnets "$(model "$net")" --json > "$OUT/net_$tag.json" 2>/dev/null || rm -f "$OUT/net_$tag.json"
+    NET_PBS=$(pb_list "$net")
+    NET_DWELL_PB=$(dwell_pb "$net")
     for accel in $ACCELS; do
         for kind in accuracy latency; do
             mix=0; [ "$kind" = latency ] && mix=1
             base=(--backend cycle --accel "$accel")
+            if [ -n "${PARAMS:-}" ]; then base+=(--param "$PARAMS"); fi
             gen="seed=$SEED,queries=$QUERIES,mix=$mix"
             echo "$tag / $accel / $kind-bound"
             for q in $QS; do
                 run "$tag.$accel.$kind.q$q" "$(model "$net")" "${base[@]}" --window "$q" --gen "$gen,dwell=100"
             done
-            for pb in $PBS; do
+            for pb in $NET_PBS; do
                 run "$tag.$accel.$kind.pb$pb" "$(model "$net")" "${base[@]}" --window 100 --pb-kib "$pb" \
                     --gen "$gen,dwell=100"
             done
             for d in $DWELLS; do
                 run "$tag.$accel.$kind.dwell$d" "$(model "$net")" "${base[@]}" --window 100 --gen "$gen,dwell=$d"
             done
+            if [ -n "$NET_DWELL_PB" ]; then
+                for d in $DWELLS; do
+                    run "$tag.$accel.$kind.dwellpb$d" "$(model "$net")" "${base[@]}" --window 100 \
+                        --pb-kib "$NET_DWELL_PB" --gen "$gen,dwell=$d"
+                done
+            fi
         done
     done
 done
 
-python3 tools/experiments/summarise.py "$OUT"
+python3 tools/experiments/summarise.py "$OUT" ${IMG_DIR:+--img-dir "$IMG_DIR"}
 echo "summary: $OUT/summary.md"
