@@ -275,3 +275,24 @@ Test(cli_run_cost, help_of_run_and_cost)
         run_free(&r);
     }
 }
+
+/* ---------- global --check-finite ---------- */
+
+Test(cli, check_finite_refuses_nan_weights_naming_the_tensor)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/hostile/nan-f32.sushi", getenv("SUSHI_SRCDIR"));
+    run_result r = RUN("info", path);
+    cr_assert_eq(r.status, 0, "without the flag the file loads: %s", r.err);
+    run_free(&r);
+    r = RUN("--check-finite", "info", path);
+    expect_error(&r, 1);
+    cr_assert(strstr(r.err, "is NaN") && strstr(r.err, "tensor \""), "stderr: %s", r.err);
+    run_free(&r);
+    r = RUN("--check-finite", "info", "builtin:ofa-mbv3-w1.0");
+    cr_assert_eq(r.status, 0, "built-ins are finite: %s", r.err);
+    run_free(&r);
+    r = RUN("--check-finite");
+    expect_error(&r, 2);
+    run_free(&r);
+}

@@ -115,6 +115,8 @@ int cli_help(const char *text);
 
 /* Load FILE or builtin:NAME. Reports the error; returns an exit code. */
 int cli_load_supernet(const char *spec, sushi_supernet **out);
+/* Extra sushi_load_flags for every file cli_load_supernet() loads (global --check-finite). */
+extern uint32_t cli_load_flags;
 
 /* Parse CFG (what sushi_config_parse accepts, or "@path" to read it from a
  * file) with an optional resolution override (0 = none). Reports the error;

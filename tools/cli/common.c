@@ -207,6 +207,8 @@ static void shorten(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%.*s...", (int)(cap - 4), src);
 }
 
+uint32_t cli_load_flags;
+
 int cli_load_supernet(const char *spec, sushi_supernet **out)
 {
     *out = NULL;
@@ -238,6 +240,7 @@ int cli_load_supernet(const char *spec, sushi_supernet **out)
         sushi_load_options lo = SUSHI_LOAD_OPTIONS_INIT;
         lo.errbuf = err;
         lo.errbuf_size = sizeof err;
+        lo.flags |= cli_load_flags;
         rc = sushi_supernet_load_file(ctx, spec, &lo, out);
     }
     sushi_context_destroy(ctx); /* the SuperNet keeps it alive */

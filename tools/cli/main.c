@@ -7,7 +7,7 @@
 
 static void print_usage(FILE *f)
 {
-    fputs("usage: sushi <command> [options] [args]\n"
+    fputs("usage: sushi [--check-finite] <command> [options] [args]\n"
           "       sushi --help | --version\n"
           "\n"
           "commands:\n",
@@ -16,7 +16,9 @@ static void print_usage(FILE *f)
         fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fputs("\n"
           "FILE arguments are .sushi files or builtin:NAME (a built-in SuperNet,\n"
-          "e.g. builtin:ofa-resnet50). Run 'sushi <command> --help' for a command's\n"
+          "e.g. builtin:ofa-resnet50). --check-finite (before the command) makes every\n"
+          "file load refuse NaN/Inf weights (SUSHI_LOAD_CHECK_FINITE), naming the tensor.\n"
+          "Run 'sushi <command> --help' for a command's\n"
           "options. Exit status: 0 success, 1 runtime error, 2 usage error.\n",
           f);
 }
@@ -26,6 +28,13 @@ int main(int argc, char **argv)
     if (argc < 2) {
         return cli_usage_error("sushi", "missing command");
     }
+    /* global options, before the command */
+    while (argc > 1 && strcmp(argv[1], "--check-finite") == 0) {
+        cli_load_flags |= SUSHI_LOAD_CHECK_FINITE;
+        argc--, argv++;
+    }
+    if (argc < 2)
+        return cli_usage_error("sushi", "missing command");
     const char *name = argv[1];
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         if (argc > 2 && strcmp(name, "help") == 0) {
