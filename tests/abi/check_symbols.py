@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ABI test: the dynamic symbols libsushi.so exports are exactly the functions
 declared with SUSHI_API in include/sushi/*.h, each in a version node, and the
-soname carries the major version.
+soname carries the major version; each symbol sits in the version node of the
+release its header's `@since` names.
 
 Headers reachable from sushi.h are the core API: all of their functions must
 be exported. Other public headers (e.g. cpu.h) belong to optional backends:
@@ -55,6 +56,16 @@ def main():
             errors.append("exported but not declared SUSHI_API in a public header: %s" % name)
         if not versions[name].startswith("SUSHI_"):
             errors.append("exported without a SUSHI_x.y version node: %s" % name)
+
+    # The version node of every exported symbol is the release its header says introduced it
+    # (docs/abi.md rule 3: `@since X.Y` <-> SUSHI_X.Y).
+    for h, p in headers.items():
+        since = sushi_headers.since_versions(p)
+        for name in sushi_headers.api_functions(p):
+            if since.get(name) is None:
+                errors.append("%s (%s): doc comment without @since X.Y" % (name, h))
+            elif name in exported and versions[name] != "SUSHI_" + since[name]:
+                errors.append("%s is @since %s but exported in node %s" % (name, since[name], versions[name]))
 
     by_header = {}
     for name, h in declared.items():

@@ -74,3 +74,19 @@ def umbrella_closure(headers, umbrella="sushi.h"):
         for inc in includes(headers[h])[1]:
             todo.append(inc.split("/")[-1])
     return seen
+
+
+def since_versions(path):
+    """{function name: "X.Y"} from the `@since X.Y` of the doc comment right before each
+    SUSHI_API declaration (None when that comment has no @since)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    out = {}
+    for m in re.finditer(r"SUSHI_API\b[^;(]*?\b([A-Za-z_]\w*)\s*\(", text):
+        before = text[:m.start()]
+        end = before.rfind("*/")
+        start = before.rfind("/**", 0, end) if end >= 0 else -1
+        doc = before[start:end] if start >= 0 and not before[end + 2:].strip() else ""
+        vs = re.findall(r"@since\s+(\d+\.\d+)", doc)
+        out[m.group(1)] = vs[-1] if vs else None
+    return out
