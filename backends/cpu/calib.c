@@ -67,35 +67,111 @@ static void upd_range(float *r, const float *x, size_t n)
 
 size_t cpu_q8_ranges_len(const sushi_subnet *s) { return 2 * ((size_t)s->n_values + s->n_layers); }
 
-int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges)
+#define CALIB_BINS 2048
+
+/* Histogram of x over [lo, hi] into CALIB_BINS bins. */
+static void upd_hist(uint32_t *h, float lo, float hi, const float *x, size_t n)
+{
+    if (!(hi > lo))
+        return;
+    const float k = (float)CALIB_BINS / (hi - lo);
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)((x[i] - lo) * k);
+        b = b < 0 ? 0 : b >= CALIB_BINS ? CALIB_BINS - 1 : b;
+        h[b]++;
+    }
+}
+
+/* Shrink r = [lo, hi] to the central `keep` fraction of the histogram mass:
+ * each tail may drop (1 - keep) / 2 of the values. */
+static void clip_range(float *r, const uint32_t *h, double keep)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < CALIB_BINS; b++)
+        total += h[b];
+    if (!total || !(r[1] > r[0]))
+        return;
+    double drop = (1.0 - keep) * 0.5 * (double)total;
+    double w = ((double)r[1] - r[0]) / CALIB_BINS;
+    uint64_t c = 0;
+    int lo = 0, hi = CALIB_BINS - 1;
+    while (lo < hi && (double)(c + h[lo]) <= drop)
+        c += h[lo++];
+    c = 0;
+    while (hi > lo && (double)(c + h[hi]) <= drop)
+        c += h[hi--];
+    float nlo = (float)(r[0] + w * lo), nhi = (float)(r[0] + w * (hi + 1));
+    r[0] = nlo > r[0] ? nlo : r[0];
+    r[1] = nhi < r[1] ? nhi : r[1];
+}
+
+/* One float pass over the calibration inputs; per plan value (and SE hidden
+ * layer) either min/max (hist == NULL) or a histogram over the min/max. */
+static void calib_pass(const sushi_subnet *s, const fwork *w, const float *inputs, size_t n, float *ranges,
+                       uint32_t *hist)
+{
+    size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    float *aux = ranges + 2 * (size_t)s->n_values;
+    for (size_t img = 0; img < n; img++) {
+        const float *x = inputs + img * in_len;
+        float *const *vp = fwork_vp(w, 0, x);
+        if (hist)
+            upd_hist(hist, ranges[0], ranges[1], x, in_len);
+        else
+            upd_range(ranges, x, in_len);
+        for (uint32_t li = 0; li < s->n_layers; li++) {
+            const sushi_layer *l = &s->layers[li];
+            cpu_f32_layer(s, li, vp, w->scratch, false);
+            size_t v = l->output, nv = (size_t)l->out_c * l->out_h * l->out_w;
+            if (hist)
+                upd_hist(hist + v * CALIB_BINS, ranges[2 * v], ranges[2 * v + 1], vp[v], nv);
+            else
+                upd_range(ranges + 2 * v, vp[v], nv);
+            if (l->op == SUSHI_OP_SE) {
+                const float *hid = w->scratch + cpu_f32_se_hidden_offset(l);
+                size_t a = (size_t)s->n_values + li;
+                if (hist)
+                    upd_hist(hist + a * CALIB_BINS, ranges[2 * a], ranges[2 * a + 1], hid, l->se_mid);
+                else
+                    upd_range(aux + 2 * (size_t)li, hid, l->se_mid);
+            }
+        }
+    }
+}
+
+int cpu_calibrate_ranges_keep(const sushi_subnet *s, const float *inputs, size_t n, double keep, float *ranges)
 {
     const sushi_context *ctx = s->sn->ctx;
     size_t len = cpu_q8_ranges_len(s);
-    size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
     fwork w;
     int rc = fwork_init(s, 1, &w);
     if (rc)
         return rc;
     for (size_t i = 0; i < len; i += 2)
         ranges[i] = INFINITY, ranges[i + 1] = -INFINITY;
-    float *aux = ranges + 2 * (size_t)s->n_values;
-    for (size_t img = 0; img < n; img++) {
-        const float *x = inputs + img * in_len;
-        float *const *vp = fwork_vp(&w, 0, x);
-        upd_range(ranges, x, in_len);
-        for (uint32_t li = 0; li < s->n_layers; li++) {
-            const sushi_layer *l = &s->layers[li];
-            cpu_f32_layer(s, li, vp, w.scratch, false);
-            upd_range(ranges + 2 * (size_t)l->output, vp[l->output], (size_t)l->out_c * l->out_h * l->out_w);
-            if (l->op == SUSHI_OP_SE)
-                upd_range(aux + 2 * (size_t)li, w.scratch + cpu_f32_se_hidden_offset(l), l->se_mid);
-        }
-    }
+    calib_pass(s, &w, inputs, n, ranges, NULL);
     for (size_t i = 0; i < len; i += 2)
         if (!(ranges[i] <= ranges[i + 1]))
             ranges[i] = ranges[i + 1] = 0.0f;
+    if (keep < 1.0) {
+        uint32_t *hist = sushi_calloc(ctx, len / 2 * CALIB_BINS, sizeof *hist);
+        if (!hist) {
+            fwork_free(ctx, &w);
+            return SUSHI_ERR_NOMEM;
+        }
+        calib_pass(s, &w, inputs, n, ranges, hist);
+        /* value 0 (the input) keeps its full range: it is quantised exactly */
+        for (size_t i = 2; i < len; i += 2)
+            clip_range(ranges + i, hist + i / 2 * CALIB_BINS, keep);
+        sushi_free(ctx, hist);
+    }
     fwork_free(ctx, &w);
     return SUSHI_OK;
+}
+
+int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges)
+{
+    return cpu_calibrate_ranges_keep(s, inputs, n, CPU_CALIB_KEEP, ranges);
 }
 
 /* The BN parameters of a plan layer (NULL when it has none). */

@@ -36,6 +36,9 @@ size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
 /* Run layer li of s. vp[v] = storage of value v. raw: skip BN and activation
  * (bias is still added) so a caller can normalise with its own statistics. */
 void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch, bool raw);
+/* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
+ * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
+void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y);
 /* y[c][hw] = act(y * scale[c] + shift[c]) (scale/shift may be NULL: identity) */
 void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const float *shift, int act);
 /* Offset of the SE hidden activations (after ReLU) inside the scratch, in floats. */
@@ -105,6 +108,12 @@ void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, v
 
 /* Calibration (float forward): ranges as in cpu_q8_ranges_len. */
 int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges);
+/* Default of cpu_calibrate_ranges: central fraction of each activation's
+ * values that its range covers (docs/int8.md §7). */
+#define CPU_CALIB_KEEP 0.9999
+/* Same with each range shrunk to the central `keep` fraction of its values
+ * (keep = 1: min/max). */
+int cpu_calibrate_ranges_keep(const sushi_subnet *s, const float *inputs, size_t n, double keep, float *ranges);
 
 /* ---------- utilities ---------- */
 void *cpu_aligned_alloc(const sushi_context *ctx, size_t bytes, void **raw_out);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "int8_layers.h"
 #include "int8_ops.h"
 
 static const float *tdata(const sushi_subnet *s, int32_t t) { return t >= 0 ? s->sn->tensors[t].data : NULL; }
@@ -277,84 +278,178 @@ int cpu_q8_model_build(const sushi_subnet *s, const float *ranges, cpu_q8_model 
 
 #define Q8_TILE 256
 
+/* Integer hot loops: baseline and AVX2 clones on x86-64 GCC (as in
+ * kernels_f32.c); the integer results do not depend on the clone. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define CPU_Q8_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CPU_Q8_HOT
+#endif
+
 static inline uint8_t q8_store(const cpu_q8_layer *q, const cpu_q8_rq *rq, uint32_t o, int32_t acc)
 {
     uint8_t p = sushi_q8_output(sushi_q8_requant(acc, rq->m[o], rq->B[o], rq->s[o]), q->zp_rq, q->lo);
     return q->use_lut ? q->lut[p] : p;
 }
 
-/* int16 im2col of (x - zx); padding contributes 0 */
+/* int16 im2col of (x - zx); padding contributes 0. A 1x1 stride-1 conv
+ * without padding only centres its input. */
 static void im2col_q8(const uint8_t *in, int32_t zx, uint32_t c, uint32_t h, uint32_t w, uint32_t k, uint32_t st,
                       uint32_t pad, uint32_t oh, uint32_t ow, int16_t *col)
 {
+    if (k == 1 && st == 1 && pad == 0) {
+        size_t n = (size_t)c * h * w;
+        for (size_t i = 0; i < n; i++)
+            col[i] = (int16_t)((int32_t)in[i] - zx);
+        return;
+    }
     for (uint32_t ci = 0; ci < c; ci++)
         for (uint32_t ky = 0; ky < k; ky++)
             for (uint32_t kx = 0; kx < k; kx++) {
                 int16_t *row = col + (((size_t)ci * k + ky) * k + kx) * oh * ow;
                 for (uint32_t oy = 0; oy < oh; oy++) {
                     int64_t iy = (int64_t)oy * st + ky - pad;
+                    int16_t *r = row + (size_t)oy * ow;
+                    if (iy < 0 || iy >= h) {
+                        memset(r, 0, ow * sizeof *r);
+                        continue;
+                    }
+                    const uint8_t *xr = in + ((size_t)ci * h + (size_t)iy) * w;
                     for (uint32_t ox = 0; ox < ow; ox++) {
                         int64_t ix = (int64_t)ox * st + kx - pad;
-                        row[(size_t)oy * ow + ox] = (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                                                        ? 0
-                                                        : (int16_t)(in[((size_t)ci * h + iy) * w + ix] - zx);
+                        r[ox] = (ix < 0 || ix >= w) ? 0 : (int16_t)((int32_t)xr[ix] - zx);
                     }
                 }
             }
 }
 
+/* Output channels are processed four at a time so that each im2col row is
+ * loaded once per four channels; the sums are the same int32 sums (§4.1). */
+CPU_Q8_HOT
 static void conv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
 {
     size_t ohw = (size_t)l->out_h * l->out_w;
     int16_t *col = scratch;
     im2col_q8(in, q->zp_in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, col);
-    int32_t acc[Q8_TILE];
+    int32_t acc[4][Q8_TILE];
+    const uint32_t K = q->K;
     for (size_t h0 = 0; h0 < ohw; h0 += Q8_TILE) {
         size_t hn = ohw - h0 < Q8_TILE ? ohw - h0 : Q8_TILE;
-        for (uint32_t o = 0; o < l->out_c; o++) {
-            const int8_t *wr = q->w + (size_t)o * q->K;
+        for (uint32_t o0 = 0; o0 < l->out_c; o0 += 4) {
+            uint32_t on = l->out_c - o0 < 4 ? l->out_c - o0 : 4;
+            const int8_t *w0 = q->w + (size_t)o0 * K;
+            const int8_t *w1 = on > 1 ? w0 + K : w0, *w2 = on > 2 ? w0 + 2 * (size_t)K : w0,
+                         *w3 = on > 3 ? w0 + 3 * (size_t)K : w0;
+            int32_t *restrict a0 = acc[0], *restrict a1 = acc[1], *restrict a2 = acc[2], *restrict a3 = acc[3];
             for (size_t j = 0; j < hn; j++)
-                acc[j] = 0;
-            for (uint32_t k = 0; k < q->K; k++) {
-                const int32_t wv = wr[k];
-                const int16_t *cr = col + (size_t)k * ohw + h0;
-                for (size_t j = 0; j < hn; j++)
-                    acc[j] += wv * cr[j];
+                a0[j] = a1[j] = a2[j] = a3[j] = 0;
+            for (uint32_t k = 0; k < K; k++) {
+                const int32_t v0 = w0[k], v1 = w1[k], v2 = w2[k], v3 = w3[k];
+                const int16_t *restrict cr = col + (size_t)k * ohw + h0;
+                for (size_t j = 0; j < hn; j++) {
+                    const int32_t x = cr[j];
+                    a0[j] += v0 * x;
+                    a1[j] += v1 * x;
+                    a2[j] += v2 * x;
+                    a3[j] += v3 * x;
+                }
             }
-            uint8_t *y = out + (size_t)o * ohw + h0;
-            for (size_t j = 0; j < hn; j++)
-                y[j] = q8_store(q, &q->rq, o, acc[j]);
+            for (uint32_t d = 0; d < on; d++) {
+                uint8_t *y = out + (size_t)(o0 + d) * ohw + h0;
+                for (size_t j = 0; j < hn; j++)
+                    y[j] = q8_store(q, &q->rq, o0 + d, acc[d][j]);
+            }
         }
     }
 }
 
+/* Geometry of the depthwise int8 scratch: centred, zero-padded int16 plane P
+ * (stride 2: split into even / odd columns E, O), each with slack, and the
+ * int32 sums of all output rows at pitch R (the padded row step). */
+typedef struct dwq_geom {
+    size_t ph, pw, pw2, R, p_sz, eo_sz, acc_sz;
+} dwq_geom;
+
+static dwq_geom dwq_geometry(const sushi_layer *l)
+{
+    dwq_geom g;
+    g.ph = l->in_h + 2 * (size_t)l->pad;
+    g.pw = l->in_w + 2 * (size_t)l->pad;
+    g.pw2 = (g.pw + 1) / 2;
+    g.R = l->stride == 1 ? g.pw : l->stride == 2 ? 2 * g.pw2 : (size_t)l->out_w;
+    size_t slack = 2 * g.pw + 2 * (size_t)l->kernel + 16;
+    g.p_sz = cpu_align_up((g.ph * g.pw + slack) * sizeof(int16_t));
+    g.eo_sz = l->stride == 2 ? cpu_align_up((g.ph * g.pw2 + slack) * sizeof(int16_t)) : 0;
+    g.acc_sz = cpu_align_up((size_t)l->out_h * g.R * sizeof(int32_t));
+    return g;
+}
+
+/* Depthwise: the sums of §4.1 (padding taps contribute 0), computed from a
+ * padded copy of (x - zx). Strides 1 and 2 run every tap as one flat run over
+ * all output rows at the padded pitch R (columns >= out_w are computed and
+ * dropped), which keeps the loops long on small planes. */
+CPU_Q8_HOT
 static void dwconv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
 {
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
     const uint32_t h = l->in_h, w = l->in_w, oh = l->out_h, ow = l->out_w;
-    int32_t *acc = scratch;
+    const dwq_geom g = dwq_geometry(l);
+    int16_t *P = scratch;
+    int16_t *E = (int16_t *)((char *)scratch + g.p_sz);
+    int16_t *O = (int16_t *)((char *)scratch + g.p_sz + g.eo_sz);
+    int32_t *acc = (int32_t *)((char *)scratch + g.p_sz + 2 * g.eo_sz);
+    const int32_t zx = q->zp_in;
+    const size_t n = (size_t)oh * g.R;
+    memset(P, 0, g.p_sz);
+    if (st == 2) {
+        memset(E, 0, g.eo_sz);
+        memset(O, 0, g.eo_sz);
+    }
     for (uint32_t c = 0; c < l->out_c; c++) {
         const int8_t *wc = q->w + (size_t)c * k * k;
         const uint8_t *x = in + (size_t)c * h * w;
-        for (uint32_t oy = 0; oy < oh; oy++)
-            for (uint32_t ox = 0; ox < ow; ox++) {
-                int32_t a = 0;
-                for (uint32_t ky = 0; ky < k; ky++) {
-                    int64_t iy = (int64_t)oy * st + ky - pad;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    for (uint32_t kx = 0; kx < k; kx++) {
-                        int64_t ix = (int64_t)ox * st + kx - pad;
-                        if (ix < 0 || ix >= w)
-                            continue;
-                        a += (int32_t)wc[ky * k + kx] * ((int32_t)x[iy * w + ix] - q->zp_in);
+        for (uint32_t iy = 0; iy < h; iy++) {
+            int16_t *r = P + (size_t)(iy + pad) * g.pw + pad;
+            const uint8_t *xr = x + (size_t)iy * w;
+            for (uint32_t ix = 0; ix < w; ix++)
+                r[ix] = (int16_t)((int32_t)xr[ix] - zx);
+        }
+        if (st == 2) {
+            for (size_t iy = 0; iy < g.ph; iy++) {
+                const int16_t *r = P + iy * g.pw;
+                int16_t *e = E + iy * g.pw2, *o = O + iy * g.pw2;
+                for (size_t j = 0; j < g.pw / 2; j++) {
+                    e[j] = r[2 * j];
+                    o[j] = r[2 * j + 1];
+                }
+                if (g.pw % 2)
+                    e[g.pw / 2] = r[g.pw - 1];
+            }
+        }
+        int32_t *restrict a = acc;
+        for (size_t i = 0; i < n; i++)
+            a[i] = 0;
+        for (uint32_t ky = 0; ky < k; ky++)
+            for (uint32_t kx = 0; kx < k; kx++) {
+                const int32_t wv = wc[ky * k + kx];
+                if (st <= 2) {
+                    const int16_t *restrict src =
+                        st == 1 ? P + (size_t)ky * g.pw + kx : ((kx & 1) ? O : E) + (size_t)ky * g.pw2 + kx / 2;
+                    for (size_t i = 0; i < n; i++)
+                        a[i] += wv * src[i];
+                } else {
+                    for (uint32_t oy = 0; oy < oh; oy++) {
+                        const int16_t *src = P + ((size_t)oy * st + ky) * g.pw + kx;
+                        for (uint32_t ox = 0; ox < ow; ox++)
+                            a[(size_t)oy * g.R + ox] += wv * src[(size_t)ox * st];
                     }
                 }
-                acc[(size_t)oy * ow + ox] = a;
             }
         uint8_t *y = out + (size_t)c * oh * ow;
-        for (size_t j = 0; j < (size_t)oh * ow; j++)
-            y[j] = q8_store(q, &q->rq, c, acc[j]);
+        for (uint32_t oy = 0; oy < oh; oy++)
+            for (uint32_t ox = 0; ox < ow; ox++)
+                y[(size_t)oy * ow + ox] = q8_store(q, &q->rq, c, a[(size_t)oy * g.R + ox]);
     }
 }
 
@@ -373,7 +468,7 @@ static void linear_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t
     }
 }
 
-static void add_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *a, const uint8_t *b, uint8_t *out)
+void cpu_q8_add(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *a, const uint8_t *b, uint8_t *out)
 {
     size_t n = (size_t)l->out_c * l->out_h * l->out_w;
     for (size_t i = 0; i < n; i++) {
@@ -384,7 +479,7 @@ static void add_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *a
     }
 }
 
-static void maxpool_q8(const sushi_layer *l, const uint8_t *in, uint8_t *out)
+void cpu_q8_maxpool(const sushi_layer *l, const uint8_t *in, uint8_t *out)
 {
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
     for (uint32_t c = 0; c < l->in_c; c++) {
@@ -408,7 +503,7 @@ static void maxpool_q8(const sushi_layer *l, const uint8_t *in, uint8_t *out)
     }
 }
 
-static void avgpool_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
+void cpu_q8_avgpool(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
 {
     const uint32_t k = l->kernel, st = l->stride;
     for (uint32_t c = 0; c < l->in_c; c++) {
@@ -429,30 +524,39 @@ static void avgpool_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_
     }
 }
 
-static uint8_t gap_one(const uint8_t *x, size_t hw, int32_t zp, int32_t m, int32_t s)
-{
-    int32_t sum = 0;
-    for (size_t j = 0; j < hw; j++)
-        sum += (int32_t)x[j] - zp;
-    return sushi_q8_output(sushi_q8_requant(sum, m, 0, s), zp, 0);
-}
-
-static void gap_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
+void cpu_q8_gap(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
 {
     size_t hw = (size_t)l->in_h * l->in_w;
-    for (uint32_t c = 0; c < l->in_c; c++)
-        out[c] = gap_one(in + c * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+    for (uint32_t c = 0; c < l->in_c; c++) {
+        const uint8_t *x = in + c * hw;
+        int32_t sum = 0;
+        for (size_t j = 0; j < hw; j++)
+            sum += (int32_t)x[j] - q->zp_in;
+        out[c] = sushi_q8_output(sushi_q8_requant(sum, q->gap_m, 0, q->gap_s), q->zp_in, 0);
+    }
+}
+
+void cpu_q8_se_excite(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, const uint8_t *gate,
+                      uint8_t *out)
+{
+    size_t hw = (size_t)l->in_h * l->in_w;
+    for (uint32_t i = 0; i < l->in_c; i++) {
+        const uint8_t *x = in + i * hw;
+        uint8_t *y = out + i * hw;
+        const int32_t g = gate[i];
+        for (size_t j = 0; j < hw; j++)
+            y[j] = sushi_q8_output(sushi_q8_requant(((int32_t)x[j] - q->zp_in) * g, q->se_m, 0, q->se_s), q->zp_rq,
+                                   0);
+    }
 }
 
 static void se_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
 {
     uint32_t c = l->in_c, mid = l->se_mid;
-    size_t hw = (size_t)l->in_h * l->in_w;
     uint8_t *pooled = scratch;
     uint8_t *hid = pooled + cpu_align_up(c);
     uint8_t *gate = hid + cpu_align_up(mid);
-    for (uint32_t i = 0; i < c; i++)
-        pooled[i] = gap_one(in + i * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+    cpu_q8_gap(q, l, in, pooled);
     for (uint32_t j = 0; j < mid; j++) {
         const int8_t *wr = q->w + (size_t)j * c;
         int32_t a = 0;
@@ -469,14 +573,7 @@ static void se_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in
         gate[i] = q->se_lut[sushi_q8_output(sushi_q8_requant(a, q->rq2.m[i], q->rq2.B[i], q->rq2.s[i]),
                                             q->se_gate_zp, 0)];
     }
-    for (uint32_t i = 0; i < c; i++) {
-        const uint8_t *x = in + i * hw;
-        uint8_t *y = out + i * hw;
-        const int32_t g = gate[i];
-        for (size_t j = 0; j < hw; j++)
-            y[j] = sushi_q8_output(sushi_q8_requant(((int32_t)x[j] - q->zp_in) * g, q->se_m, 0, q->se_s), q->zp_rq,
-                                   0);
-    }
+    cpu_q8_se_excite(q, l, in, gate, out);
 }
 
 void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch, float *out,
@@ -497,10 +594,10 @@ void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, v
         case SUSHI_OP_CONV: conv_q8(q, l, in, o, scratch); break;
         case SUSHI_OP_DWCONV: dwconv_q8(q, l, in, o, scratch); break;
         case SUSHI_OP_LINEAR: linear_q8(q, l, in, o, scratch); break;
-        case SUSHI_OP_MAXPOOL: maxpool_q8(l, in, o); break;
-        case SUSHI_OP_AVGPOOL: avgpool_q8(q, l, in, o); break;
-        case SUSHI_OP_GAP: gap_q8(q, l, in, o); break;
-        case SUSHI_OP_ADD: add_q8(q, l, in, arena + p->offset[l->input2], o); break;
+        case SUSHI_OP_MAXPOOL: cpu_q8_maxpool(l, in, o); break;
+        case SUSHI_OP_AVGPOOL: cpu_q8_avgpool(q, l, in, o); break;
+        case SUSHI_OP_GAP: cpu_q8_gap(q, l, in, o); break;
+        case SUSHI_OP_ADD: cpu_q8_add(q, l, in, arena + p->offset[l->input2], o); break;
         case SUSHI_OP_SE: se_q8(q, l, in, o, scratch); break;
         default: break;
         }
@@ -533,7 +630,11 @@ size_t cpu_q8_scratch_bytes(const sushi_subnet *s)
         size_t ohw = (size_t)l->out_h * l->out_w, b = 0;
         switch (l->op) {
         case SUSHI_OP_CONV: b = cpu_align_up((size_t)l->in_c * l->kernel * l->kernel * ohw * 2); break;
-        case SUSHI_OP_DWCONV: b = cpu_align_up(ohw * 4); break;
+        case SUSHI_OP_DWCONV: {
+            dwq_geom g = dwq_geometry(l);
+            b = g.p_sz + 2 * g.eo_sz + g.acc_sz;
+            break;
+        }
         case SUSHI_OP_LINEAR: b = cpu_align_up((size_t)l->out_c * 4); break;
         case SUSHI_OP_SE: b = 2 * cpu_align_up(l->in_c) + cpu_align_up(l->se_mid); break;
         default: break;

@@ -10,11 +10,14 @@
 
 #include "cpu_internal.h"
 
-/* Hot loops are compiled twice on x86-64 GCC (baseline and AVX2+FMA) and
- * picked at load time (ifunc), so the library stays portable. */
+/* Hot loops are compiled twice on x86-64 GCC (baseline and x86-64-v3, i.e.
+ * AVX2+FMA) and picked at load time (ifunc), so the library stays portable.
+ * "arch=x86-64-v3" is chosen by CPU features; "arch=haswell" would be chosen
+ * by CPU model and never runs on AMD CPUs (GCC's resolver uses
+ * __builtin_cpu_is for arch= names other than the x86-64-vN levels). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define CPU_HOT __attribute__((target_clones("arch=haswell", "default")))
+#define CPU_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CPU_HOT
 #endif
@@ -110,6 +113,19 @@ static void epilogue(const sushi_subnet *s, const sushi_layer *l, float *y, size
     }
 }
 
+void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y)
+{
+    /* One output pixel (a 1x1 conv after global pooling, e.g. MobileNetV3's
+     * feature mix): a matrix-vector product. sgemm would first pack the whole
+     * weight slice (OpenBLAS does not special-case n = 1), which made these
+     * layers 4x slower than sgemv. */
+    if (n == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, w, (int)ldw, x, 1, 0.0f, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, w, (int)ldw, x, (int)n,
+                    0.0f, y, (int)n);
+}
+
 /* im2col: col[(ci*k + ky)*k + kx][oy*ow + ox] */
 CPU_HOT
 static void im2col(const float *restrict in, uint32_t c, uint32_t h, uint32_t w, uint32_t k, uint32_t st,
@@ -165,14 +181,15 @@ static void conv_f32(const sushi_subnet *s, const sushi_layer *l, const float *i
         im2col(in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, scratch);
         b = scratch;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)l->out_c, (int)ohw, (int)K, 1.0f, w, (int)ldw, b,
-                (int)ohw, 0.0f, out, (int)ohw);
+    cpu_f32_gemm(l->out_c, ohw, K, w, ldw, b, out);
     epilogue(s, l, out, ohw, raw);
 }
 
 /* One output row of a depthwise conv, taps of one kernel row:
  * yr[ox] += sum_kx w[kx] * src[kx][ox] for ox in [0, n). */
-static inline void dw_row_k(float *restrict yr, const float *const *src, const float *w, uint32_t k, uint32_t n)
+/* always_inline: these run inside the target_clones callers, in their ISA */
+static inline __attribute__((always_inline)) void dw_row_k(float *restrict yr, const float *const *src, const float *w,
+                                                           uint32_t k, uint32_t n)
 {
     for (uint32_t ox = 0; ox < n; ox++) {
         float acc = yr[ox];
@@ -199,7 +216,8 @@ static void chan_affine(const sushi_subnet *s, const sushi_layer *l, uint32_t c,
     *act = (int)l->act;
 }
 
-static void dw_taps(float *restrict yr, const float *const *src, const float *wr, uint32_t k, uint32_t n)
+static inline __attribute__((always_inline)) void dw_taps(float *restrict yr, const float *const *src, const float *wr,
+                                                          uint32_t k, uint32_t n)
 {
     switch (k) {
     case 1: dw_row_k(yr, src, wr, 1, n); break;

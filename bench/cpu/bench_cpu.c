@@ -87,16 +87,21 @@ static int bench_one(sushi_context *ctx, const char *name, const char *cfgtext, 
     for (uint32_t v = 1; v < s->n_values; v++)
         vp[v] = malloc((size_t)s->values[v].c * s->values[v].h * s->values[v].w * sizeof(float));
     float *scratch = malloc(cpu_f32_scratch_bytes(s));
-    double *lt = calloc(s->n_layers, sizeof *lt);
-    int lreps = reps < 5 ? reps : 5;
+    /* medians over lreps passes (each layer, and the GEMM sum of a pass), so
+     * that a pass slowed down by another job on the machine does not count */
+    int lreps = reps < 9 ? reps : 9;
+    double *lt = calloc(s->n_layers, sizeof *lt), *lr = calloc((size_t)lreps * s->n_layers, sizeof *lr);
+    double *gr = calloc((size_t)lreps, sizeof *gr);
     for (int r = 0; r < lreps; r++)
         for (uint32_t li = 0; li < s->n_layers; li++) {
             double t0 = now_s();
             cpu_f32_layer(s, li, vp, scratch, false);
-            lt[li] += (now_s() - t0) / lreps;
+            lr[(size_t)li * lreps + r] = now_s() - t0;
         }
-    /* the 1x1 GEMMs alone (same shapes, weights read in place, no epilogue) */
-    double tg = 0;
+    for (uint32_t li = 0; li < s->n_layers; li++)
+        lt[li] = median(lr + (size_t)li * lreps, lreps);
+    /* the 1x1 GEMMs alone (same shapes and routine as the backend, weights
+     * read in place, no epilogue) */
     for (int r = 0; r < lreps; r++)
         for (uint32_t li = 0; li < s->n_layers; li++) {
             const sushi_layer *l = &s->layers[li];
@@ -105,10 +110,12 @@ static int bench_one(sushi_context *ctx, const char *name, const char *cfgtext, 
             const sushi_tensor *wt = &sn->tensors[l->w];
             int n = (int)(l->out_h * l->out_w);
             double t0 = now_s();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)l->out_c, n, (int)l->in_c, 1.0f, wt->data,
-                        (int)(wt->nelem / wt->shape[0]), vp[l->input], n, 0.0f, vp[l->output], n);
-            tg += (now_s() - t0) / lreps;
+            cpu_f32_gemm(l->out_c, (size_t)n, l->in_c, wt->data, (size_t)(wt->nelem / wt->shape[0]), vp[l->input],
+                         vp[l->output]);
+            gr[r] += now_s() - t0;
         }
+    double tg = median(gr, lreps);
+    free(lr), free(gr);
     double t1x1 = 0, tkxk = 0, tdw = 0, tother = 0;
     uint64_t m1x1 = 0, mkxk = 0, mdw = 0;
     for (uint32_t li = 0; li < s->n_layers; li++) {
