@@ -13,21 +13,34 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_internal.h"
+#include "backends/cpu/int8_layers.h"
 #include "backends/cpu/int8_ops.h"
 #include "hls_internal.h"
 #include "kernel/sushi_accel.h"
 #include "sushi/cycle.h"
+#include "sushi/hls.h"
 
 typedef struct hls_qp {
     int32_t *p1, *p2; /* packed requant words per output channel (SE: p1 reduce, p2 expand) */
 } hls_qp;
 
+/* Activation ranges of one SubNet: given by the user, or calibrated by the
+ * backend on the default calibration set (at most HLS_CALIB_CACHE of those,
+ * the oldest replaced first). */
+typedef struct hls_ranges {
+    sushi_subnet *s; /* retained */
+    float *r;
+    bool calibrated;
+} hls_ranges;
+
+enum { HLS_CALIB_CACHE = 16 };
+
 typedef struct hls_state {
     const sushi_supernet *sn;
     const sushi_context *ctx;
     /* int8 model */
-    sushi_subnet *rs;   /* SubNet of `ranges` (retained) */
-    float *ranges;
+    hls_ranges *rt;
+    size_t n_rt, cap_rt;
     cpu_q8_model *q8;
     const float *q8_src;
     hls_qp *qp;
@@ -126,9 +139,11 @@ static void hls_destroy(void *p)
     sushi_free(ctx, st->hid);
     sushi_free(ctx, st->gate);
     sushi_free(ctx, st->stats);
-    sushi_free(ctx, st->ranges);
-    if (st->rs)
-        sushi_subnet_destroy(st->rs);
+    for (size_t i = 0; i < st->n_rt; i++) {
+        sushi_subnet_destroy(st->rt[i].s);
+        sushi_free(ctx, st->rt[i].r);
+    }
+    sushi_free(ctx, st->rt);
     sushi_subgraph_destroy(st->resident);
     sushi_free(ctx, st->pb_rows);
     sushi_free(ctx, st->pb_cols);
@@ -376,52 +391,101 @@ static int32_t *pack_rq(const hls_state *st, const cpu_q8_rq *rq, const int32_t 
     return p;
 }
 
+/* Ranges for s: given > stored with the candidate > self-calibrated (sushi/hls.h). */
 static const float *find_ranges(const hls_state *st, const sushi_subnet *s)
 {
-    if (st->rs == s)
-        return st->ranges;
+    const float *cal = NULL;
+    for (size_t i = 0; i < st->n_rt; i++)
+        if (st->rt[i].s == s) {
+            if (!st->rt[i].calibrated)
+                return st->rt[i].r;
+            cal = st->rt[i].r;
+        }
     if (s->candidate >= 0) {
         const sushi_candidate *c = &s->sn->cands[s->candidate];
         if (c->act_ranges && c->n_act_ranges == cpu_q8_ranges_len(s))
             return c->act_ranges;
     }
-    return NULL;
+    return cal;
+}
+
+/* Store ranges r (taken over) for s: replaces the entry of s of the same
+ * kind; a new calibrated entry beyond HLS_CALIB_CACHE replaces the oldest. */
+static int put_ranges(hls_state *st, const sushi_subnet *s, float *r, bool calibrated)
+{
+    hls_ranges *slot = NULL;
+    size_t n_cal = 0;
+    for (size_t i = 0; i < st->n_rt; i++) {
+        if (st->rt[i].s == s && st->rt[i].calibrated == calibrated)
+            slot = &st->rt[i];
+        n_cal += st->rt[i].calibrated;
+    }
+    if (!slot && calibrated && n_cal >= HLS_CALIB_CACHE) {
+        for (size_t i = 0; i < st->n_rt; i++) /* entries are appended: the first calibrated one is the oldest */
+            if (st->rt[i].calibrated) {
+                sushi_subnet_destroy(st->rt[i].s);
+                sushi_free(st->ctx, st->rt[i].r);
+                memmove(&st->rt[i], &st->rt[i + 1], (st->n_rt - i - 1) * sizeof *st->rt);
+                st->n_rt--;
+                break;
+            }
+    }
+    if (!slot) {
+        if (st->n_rt == st->cap_rt) {
+            size_t n = st->cap_rt ? 2 * st->cap_rt : 8;
+            hls_ranges *t = sushi_realloc(st->ctx, st->rt, n * sizeof *t);
+            if (!t)
+                return SUSHI_ERR_NOMEM;
+            st->rt = t;
+            st->cap_rt = n;
+        }
+        slot = &st->rt[st->n_rt++];
+        sushi_ref_get(&((sushi_subnet *)s)->ref);
+        slot->s = (sushi_subnet *)s;
+        slot->calibrated = calibrated;
+    } else {
+        sushi_free(st->ctx, slot->r);
+    }
+    slot->r = r;
+    return SUSHI_OK;
+}
+
+/* Calibrate s on the default calibration set and store the result. */
+static int self_calibrate(hls_state *st, const sushi_subnet *s)
+{
+    size_t nin = (size_t)s->values[0].c * s->values[0].h * s->values[0].w, nr = cpu_q8_ranges_len(s);
+    float *x = sushi_malloc(st->ctx, nin * SUSHI_HLS_CALIB_INPUTS * sizeof *x);
+    float *rg = sushi_malloc(st->ctx, (nr ? nr : 1) * sizeof *rg);
+    int rc = (x && rg) ? SUSHI_OK : SUSHI_ERR_NOMEM;
+    if (!rc)
+        rc = sushi_hls_calibration_inputs(s, x, nin * SUSHI_HLS_CALIB_INPUTS);
+    if (!rc)
+        rc = cpu_calibrate_ranges(s, x, SUSHI_HLS_CALIB_INPUTS, rg);
+    sushi_free(st->ctx, x);
+    if (!rc) {
+        /* the model may point at ranges put_ranges frees */
+        drop_model(st);
+        rc = put_ranges(st, s, rg, true);
+    }
+    if (rc) {
+        sushi_free(st->ctx, rg);
+        return rc;
+    }
+    sushi_log(st->ctx, SUSHI_LOG_WARN,
+              "hls: no int8 activation ranges for this SubNet: calibrated on the %d inputs of the default "
+              "calibration set (sushi_hls_calibration_inputs); pass ranges with sushi_hls_set_int8_ranges",
+              SUSHI_HLS_CALIB_INPUTS);
+    return SUSHI_OK;
 }
 
 static int ensure_model(hls_state *st, const sushi_subnet *s)
 {
     const float *r = find_ranges(st, s);
     if (!r) {
-        /* no ranges given (hls_backend_set_ranges) or stored with the
-         * candidate: calibrate on HLS_SELF_CALIB deterministic inputs
-         * (cpu_test_input seeds 0..) so that a plain `sushi run --backend
-         * hls` works; bit-exactness with cpu needs the same ranges there */
-        enum { HLS_SELF_CALIB = 4 };
-        size_t nin = (size_t)s->values[0].c * s->values[0].h * s->values[0].w, nr = cpu_q8_ranges_len(s);
-        float *x = sushi_malloc(st->ctx, nin * HLS_SELF_CALIB * sizeof *x);
-        float *rg = sushi_malloc(st->ctx, nr * sizeof *rg);
-        int rc = (x && rg) ? SUSHI_OK : SUSHI_ERR_NOMEM;
-        for (size_t i = 0; !rc && i < HLS_SELF_CALIB; i++)
-            cpu_test_input(i, x + i * nin, nin);
-        if (!rc)
-            rc = cpu_calibrate_ranges(s, x, HLS_SELF_CALIB, rg);
-        sushi_free(st->ctx, x);
-        if (!rc) {
-            sushi_log(st->ctx, SUSHI_LOG_WARN, "hls: no int8 ranges for this SubNet: self-calibrated on %d inputs",
-                      HLS_SELF_CALIB);
-            drop_model(st);
-            sushi_free(st->ctx, st->ranges);
-            if (st->rs)
-                sushi_subnet_destroy(st->rs);
-            sushi_ref_get(&((sushi_subnet *)s)->ref);
-            st->rs = (sushi_subnet *)s;
-            st->ranges = rg;
-            rg = NULL;
-            r = st->ranges;
-        }
-        sushi_free(st->ctx, rg);
+        int rc = self_calibrate(st, s);
         if (rc)
             return rc;
+        r = find_ranges(st, s);
     }
     if (st->q8 && st->q8->s == s && st->q8_src == r)
         return SUSHI_OK;
@@ -488,71 +552,8 @@ static int ensure_model(hls_state *st, const sushi_subnet *s)
     return st->stats ? SUSHI_OK : SUSHI_ERR_NOMEM;
 }
 
-/* ---------------- host-side layers (docs/int8.md; same code as the cpu int8 path) ---------------- */
-
-static void maxpool_host(const sushi_layer *l, const uint8_t *in, uint8_t *out)
-{
-    const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
-    for (uint32_t c = 0; c < l->in_c; c++) {
-        const uint8_t *x = in + (size_t)c * l->in_h * l->in_w;
-        uint8_t *y = out + (size_t)c * l->out_h * l->out_w;
-        for (uint32_t oy = 0; oy < l->out_h; oy++)
-            for (uint32_t ox = 0; ox < l->out_w; ox++) {
-                uint8_t m = 0;
-                for (uint32_t ky = 0; ky < k; ky++) {
-                    int64_t iy = (int64_t)oy * st + ky - pad;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (uint32_t kx = 0; kx < k; kx++) {
-                        int64_t ix = (int64_t)ox * st + kx - pad;
-                        if (ix >= 0 && ix < l->in_w && x[iy * l->in_w + ix] > m)
-                            m = x[iy * l->in_w + ix];
-                    }
-                }
-                y[(size_t)oy * l->out_w + ox] = m;
-            }
-    }
-}
-
-static void avgpool_host(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out)
-{
-    const uint32_t k = l->kernel, st = l->stride;
-    for (uint32_t c = 0; c < l->in_c; c++) {
-        const uint8_t *x = in + (size_t)c * l->in_h * l->in_w;
-        uint8_t *y = out + (size_t)c * l->out_h * l->out_w;
-        for (uint32_t oy = 0; oy < l->out_h; oy++)
-            for (uint32_t ox = 0; ox < l->out_w; ox++) {
-                int32_t sum = 0;
-                uint32_t n = 0;
-                for (uint32_t ky = 0; ky < k && oy * st + ky < l->in_h; ky++)
-                    for (uint32_t kx = 0; kx < k && ox * st + kx < l->in_w; kx++) {
-                        sum += (int32_t)x[(size_t)(oy * st + ky) * l->in_w + ox * st + kx] - q->zp_in;
-                        n++;
-                    }
-                y[(size_t)oy * l->out_w + ox] =
-                    sushi_q8_output(sushi_q8_requant(sum, q->pool_m[n], 0, q->pool_s[n]), q->zp_in, 0);
-            }
-    }
-}
-
-static uint8_t gap_one(const uint8_t *x, size_t hw, int32_t zp, int32_t m, int32_t s)
-{
-    int32_t sum = 0;
-    for (size_t j = 0; j < hw; j++)
-        sum += (int32_t)x[j] - zp;
-    return sushi_q8_output(sushi_q8_requant(sum, m, 0, s), zp, 0);
-}
-
-static void add_host(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *a, const uint8_t *b, uint8_t *out)
-{
-    size_t n = (size_t)l->out_c * l->out_h * l->out_w;
-    for (size_t i = 0; i < n; i++) {
-        int32_t r = sushi_q8_requant2((int32_t)a[i] - q->zp_in, q->add_ma, (int32_t)b[i] - q->zp_in2, q->add_mb,
-                                      q->add_s);
-        uint8_t p = sushi_q8_output(r, q->zp_rq, q->lo);
-        out[i] = q->use_lut ? q->lut[p] : p;
-    }
-}
+/* Host-side layers (pools, GAP, unfused ADD, SE squeeze / excite) run the
+ * cpu int8 path's own code: backends/cpu/int8_layers.h. */
 
 /* ---------------- engine calls ---------------- */
 
@@ -584,6 +585,7 @@ static int engine_call(hls_state *st, const accel_ctrl *c, const uint8_t *in, co
     stat->trips += k.trips;
     stat->passes += k.passes;
     stat->cycles += k.trips + k.passes * ACCEL_FILL_CYCLES;
+    stat->halo += k.halo;
     if (res_is_add)
         stat[1].act_in += k.rd_res; /* the residual operand belongs to the ADD layer */
     return SUSHI_OK;
@@ -675,12 +677,10 @@ static int run_layer(hls_state *st, const sushi_subnet *s, uint32_t li, bool *sk
         sl->where = SUSHI_CYCLE_ENGINE;
         return engine_call(st, &c, in, NULL, q->w, st->qp[li].p1, out, q->lut, NULL, sl, false);
     case SUSHI_OP_SE: {
-        const size_t hw = (size_t)l->in_h * l->in_w;
         const uint32_t ch = l->in_c, mid = l->se_mid;
         sl->where = SUSHI_CYCLE_MIXED;
         /* host: squeeze (reads the input, writes the pooled vector) */
-        for (uint32_t i = 0; i < ch; i++)
-            st->pooled[i] = gap_one(in + i * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+        cpu_q8_gap(q, l, in, st->pooled);
         sl->act_in += in_elems;
         sl->act_out += ch;
         /* engine: reduce FC (ReLU: clamp at the hidden zp), expand FC into the gate LUT */
@@ -693,32 +693,22 @@ static int run_layer(hls_state *st, const sushi_subnet *s, uint32_t li, bool *sk
         if (rc)
             return rc;
         /* host: excite (reads the input and the gate, writes the output) */
-        for (uint32_t i = 0; i < ch; i++) {
-            const uint8_t *x = in + i * hw;
-            uint8_t *y = out + i * hw;
-            const int32_t g = st->gate[i];
-            for (size_t j = 0; j < hw; j++)
-                y[j] = sushi_q8_output(sushi_q8_requant(((int32_t)x[j] - q->zp_in) * g, q->se_m, 0, q->se_s),
-                                       q->zp_rq, 0);
-        }
+        cpu_q8_se_excite(q, l, in, st->gate, out);
         sl->act_in += in_elems + ch;
         sl->act_out += out_elems;
         return SUSHI_OK;
     }
     case SUSHI_OP_MAXPOOL:
-        maxpool_host(l, in, out);
+        cpu_q8_maxpool(l, in, out);
         break;
     case SUSHI_OP_AVGPOOL:
-        avgpool_host(q, l, in, out);
+        cpu_q8_avgpool(q, l, in, out);
         break;
-    case SUSHI_OP_GAP: {
-        size_t hw = (size_t)l->in_h * l->in_w;
-        for (uint32_t ch = 0; ch < l->in_c; ch++)
-            out[ch] = gap_one(in + ch * hw, hw, q->zp_in, q->gap_m, q->gap_s);
+    case SUSHI_OP_GAP:
+        cpu_q8_gap(q, l, in, out);
         break;
-    }
     case SUSHI_OP_ADD:
-        add_host(q, l, in, st->vbuf[l->input2], out);
+        cpu_q8_add(q, l, in, st->vbuf[l->input2], out);
         sl->act_in += in_elems; /* second operand */
         break;
     default:
@@ -815,22 +805,47 @@ const hls_layer_stat *hls_backend_stats(sushi_backend *b, uint32_t *n)
     return st->stats;
 }
 
-int hls_backend_set_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges, size_t n)
+int sushi_hls_set_int8_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges, size_t n_ranges)
 {
     hls_state *st = hls_of(b);
-    if (!st || !s || !ranges || s->sn != st->sn || n != cpu_q8_ranges_len(s))
+    if (!st || !s || !ranges || s->sn != st->sn || n_ranges != cpu_q8_ranges_len(s))
         return SUSHI_ERR_INVALID;
-    float *copy = sushi_malloc(st->ctx, n * sizeof *copy);
+    for (size_t i = 0; i < n_ranges; i++)
+        if (!isfinite(ranges[i]))
+            return SUSHI_ERR_INVALID;
+    float *copy = sushi_malloc(st->ctx, n_ranges * sizeof *copy);
     if (!copy)
         return SUSHI_ERR_NOMEM;
-    memcpy(copy, ranges, n * sizeof *copy);
-    drop_model(st);
-    sushi_free(st->ctx, st->ranges);
-    if (st->rs)
-        sushi_subnet_destroy(st->rs);
-    sushi_ref_get(&((sushi_subnet *)s)->ref);
-    st->rs = (sushi_subnet *)s;
-    st->ranges = copy;
+    memcpy(copy, ranges, n_ranges * sizeof *copy);
+    pthread_mutex_lock(&device_lock);
+    drop_model(st); /* it may use the ranges this replaces */
+    int rc = put_ranges(st, s, copy, false);
+    pthread_mutex_unlock(&device_lock);
+    if (rc)
+        sushi_free(st->ctx, copy);
+    return rc;
+}
+
+int sushi_hls_calibration_inputs(const sushi_subnet *s, float *x, size_t x_len)
+{
+    if (!s || !x)
+        return SUSHI_ERR_INVALID;
+    const sushi_supernet *sn = s->sn;
+    const uint32_t C = sn->in_channels, r = s->cfg.resolution;
+    const size_t n = (size_t)C * r * r;
+    if (x_len / SUSHI_HLS_CALIB_INPUTS < n)
+        return SUSHI_ERR_TRUNCATED;
+    for (uint32_t k = 0; k < SUSHI_HLS_CALIB_INPUTS; k++)
+        for (uint32_t c = 0; c < C; c++) {
+            const float mean = c < 4 ? sn->in_mean[c] : 0.0f;
+            const float sd = c < 4 && sn->in_std[c] > 0.0f ? sn->in_std[c] : 1.0f;
+            float *d = x + k * n + (size_t)c * r * r;
+            for (size_t p = 0; p < (size_t)r * r; p++) {
+                const uint64_t i = (uint64_t)p * C + c;
+                const uint32_t px = (uint32_t)((37u * i + 11u + 53u * k) % 256u);
+                d[p] = ((float)px / 255.0f - mean) / sd;
+            }
+        }
     return SUSHI_OK;
 }
 

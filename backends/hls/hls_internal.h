@@ -19,13 +19,12 @@ typedef struct hls_layer_stat {
     uint64_t trips;        /* engine pixel-loop trips */
     uint64_t passes;       /* engine passes */
     uint64_t cycles;       /* trips + passes * ACCEL_FILL_CYCLES */
+    uint64_t halo;         /* input bytes kept on chip between pixel blocks (row bands) */
 } hls_layer_stat;
 
 /* Per-layer statistics of the last run of backend b (an "hls" instance);
  * NULL otherwise. *n receives the number of layers. */
 const hls_layer_stat *hls_backend_stats(sushi_backend *b, uint32_t *n);
-/* Activation ranges for int8 runs of s (as sushi_cpu_set_int8_ranges). */
-int hls_backend_set_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges, size_t n);
 /* Bytes the PB loaded / kept at the last set_resident. */
 void hls_backend_last_reload(sushi_backend *b, uint64_t *loaded, uint64_t *kept);
 

@@ -17,6 +17,7 @@
 #include "sushi/sched.h"
 #include "sushi/cpu.h"
 #include "sushi/cycle.h"
+#include "sushi/hls.h"
 #include "sushi/input.h"
 
 #endif

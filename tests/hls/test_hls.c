@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "sushi/cpu.h"
 #include "sushi/cycle.h"
+#include "sushi/hls.h"
 
 static sushi_context *ctx;
 static void setup(void) { cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK); }
@@ -32,7 +33,7 @@ static uint32_t rnd(void)
 }
 
 typedef struct ref_case {
-    int dw, k, c, r, x, pad, stride, lut, res, res_first;
+    int dw, k, c, r, x, pad, stride, lut, res, res_first, halo;
 } ref_case;
 
 static void check_case(const ref_case *t)
@@ -103,7 +104,14 @@ static void check_case(const ref_case *t)
                              t->c, t->r, t->x, t->stride, j, oy, ox, out[at], y);
             }
     /* bytes on each port */
-    cr_assert_eq(n.rd_act, (uint64_t)c * x * x);
+    /* activations: once when the (tile-padded) input fits the 512 KiB input
+     * buffer, else once per K tile (row bands + halo); the cycle model's rule */
+    const uint64_t cpt = t->dw ? ACCEL_PE_K : r == 1 ? ACCEL_FOLD_C : ACCEL_PE_C;
+    const bool fits = (c + cpt - 1) / cpt * cpt * x * x <= ACCEL_IBUF_BYTES;
+    cr_assert_eq(n.rd_act, (uint64_t)c * x * x * (fits || t->dw ? 1 : (k + ACCEL_PE_K - 1) / ACCEL_PE_K),
+                 "case dw%d k%d c%d r%d x%d s%d: act bytes %lu", t->dw, t->k, t->c, t->r, t->x, t->stride, n.rd_act);
+    if (t->halo)
+        cr_assert_gt(n.halo, 0, "case k%d c%d r%d x%d: the row-band halo was not exercised", t->k, t->c, t->r, t->x);
     cr_assert_eq(n.rd_wgt, (uint64_t)k * row);
     cr_assert_eq(n.rd_par, (uint64_t)k * 16);
     cr_assert_eq(n.wr_act, (uint64_t)k * P);
@@ -114,16 +122,33 @@ static void check_case(const ref_case *t)
 Test(hls, kernel_layer_kinds_bit_exact)
 {
     static const ref_case cases[] = {
-        { 0, 16, 9, 3, 8, 1, 1, 0, 0, 0 },  /* 3x3, one tile */
-        { 0, 21, 13, 3, 9, 1, 2, 1, 0, 0 }, /* 3x3 s2, partial tiles, LUT */
-        { 0, 40, 100, 1, 6, 0, 1, 0, 0, 0 },/* 1x1 folded, 2 C tiles */
-        { 0, 17, 30, 1, 7, 0, 2, 0, 1, 0 }, /* 1x1 s2 + fused add */
-        { 0, 5, 4, 5, 9, 2, 1, 0, 0, 0 },   /* 5x5 dense: 4 pieces */
-        { 0, 3, 3, 7, 11, 3, 2, 1, 1, 1 },  /* 7x7 dense s2: 9 pieces, add (res first) */
-        { 1, 20, 20, 3, 8, 1, 1, 0, 0, 0 }, /* depthwise 3x3 */
-        { 1, 33, 33, 5, 9, 2, 2, 1, 0, 0 }, /* depthwise 5x5 s2 */
-        { 1, 16, 16, 7, 10, 3, 1, 0, 1, 0 },/* depthwise 7x7 + add */
-        { 0, 10, 300, 1, 1, 0, 1, 0, 0, 0 },/* linear as 1x1 of a 1x1 map */
+        { 0, 16, 9, 3, 8, 1, 1, 0, 0, 0, 0 },  /* 3x3, one tile */
+        { 0, 21, 13, 3, 9, 1, 2, 1, 0, 0, 0 }, /* 3x3 s2, partial tiles, LUT */
+        { 0, 40, 100, 1, 6, 0, 1, 0, 0, 0, 0 },/* 1x1 folded, 2 C tiles */
+        { 0, 17, 30, 1, 7, 0, 2, 0, 1, 0, 0 }, /* 1x1 s2 + fused add */
+        { 0, 5, 4, 5, 9, 2, 1, 0, 0, 0, 0 },   /* 5x5 dense: 4 pieces */
+        { 0, 3, 3, 7, 11, 3, 2, 1, 1, 1, 0 },  /* 7x7 dense s2: 9 pieces, add (res first) */
+        { 1, 20, 20, 3, 8, 1, 1, 0, 0, 0, 0 }, /* depthwise 3x3 */
+        { 1, 33, 33, 5, 9, 2, 2, 1, 0, 0, 0 }, /* depthwise 5x5 s2 */
+        { 1, 16, 16, 7, 10, 3, 1, 0, 1, 0, 0 },/* depthwise 7x7 + add */
+        { 0, 10, 300, 1, 1, 0, 1, 0, 0, 0, 0 },/* linear as 1x1 of a 1x1 map */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i]);
+}
+
+/* Inputs larger than the 512 KiB input buffer with several pixel blocks:
+ * row bands whose overlap (k - stride rows) stays on chip in the halo, so
+ * every input row crosses the port once per K tile, as the cycle model
+ * counts (docs/hls.md). */
+Test(hls, kernel_row_bands_read_each_row_once_per_k_tile)
+{
+    static const ref_case cases[] = {
+        { 0, 20, 64, 3, 96, 1, 1, 0, 0, 0, 1 },   /* 3x3: 3 blocks, 2-row halo, 2 K tiles */
+        { 0, 7, 30, 5, 160, 2, 2, 1, 1, 0, 1 },   /* 5x5 s2: 2 blocks, 3-row halo, fused add */
+        { 0, 17, 100, 1, 80, 0, 2, 0, 0, 0, 0 },  /* 1x1 s2, one block: the unused last row is read too */
+        { 0, 18, 90, 1, 100, 0, 1, 0, 0, 0, 0 },  /* 1x1: 3 blocks, no halo */
+        { 1, 24, 24, 3, 150, 1, 1, 0, 0, 0, 0 },  /* depthwise: planes per channel group */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_case(&cases[i]);
@@ -200,7 +225,8 @@ static sushi_subnet *make_subnet(sushi_supernet *sn, const char *text)
 }
 
 typedef struct totals {
-    uint64_t engine_layers, fused, host, mixed, unfused_adds, bytes_hls, bytes_model;
+    uint64_t engine_layers, fused, host, mixed, unfused_adds, bytes_hls, bytes_model, halo_layers;
+    uint64_t extra_bytes; /* the documented differences: SE vectors, int32 logits */
     double worst_cyc;
 } totals;
 
@@ -247,12 +273,14 @@ static void compare_layers(sushi_backend *hb, const sushi_subnet *s, const sushi
                      c->act_in_bytes);
         cr_assert_eq(h->act_out, c->act_out_bytes + extra_out, "%s: act out %lu vs %lu", nm, h->act_out,
                      c->act_out_bytes);
+        t->extra_bytes += extra_in + extra_out;
         if (h->where == SUSHI_CYCLE_ENGINE || h->where == SUSHI_CYCLE_MIXED) {
             double d = fabs((double)h->cycles - (double)c->cycles_compute) / (double)c->cycles_compute;
             cr_assert(d <= 0.05, "%s: cycles %lu vs model %lu", nm, h->cycles, c->cycles_compute);
             if (d > t->worst_cyc)
                 t->worst_cyc = d;
         }
+        t->halo_layers += h->halo > 0;
         t->engine_layers += h->where == SUSHI_CYCLE_ENGINE;
         t->fused += h->where == SUSHI_CYCLE_FUSED;
         t->host += h->where == SUSHI_CYCLE_HOST;
@@ -277,7 +305,7 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
     cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
     cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
     cr_assert_eq(sushi_cpu_set_int8_ranges(cb, s, ranges, nr), SUSHI_OK);
-    cr_assert_eq(hls_backend_set_ranges(hb, s, ranges, nr), SUSHI_OK);
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, ranges, nr), SUSHI_OK);
     uint32_t nc = sn->num_classes;
     float *oc = malloc(nc * sizeof *oc), *oh = malloc(nc * sizeof *oh), *x = malloc(nin * sizeof *x);
     sushi_subgraph *g = NULL;
@@ -332,8 +360,13 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
                     cfg, pass, hc.offchip_bytes, hc.weight_bytes, hc.act_bytes, hc.hit_bytes, hc.cycles);
     }
     cr_log_info("%s %s: %lu engine, %lu fused-add, %lu mixed, %lu host layer checks; %lu adds the model fuses "
-                "but the kernel cannot; worst cycle deviation %.4f%%",
-                fam, cfg, t.engine_layers, t.fused, t.mixed, t.host, t.unfused_adds, t.worst_cyc * 100);
+                "but the kernel cannot; %lu with row-band halos; worst cycle deviation %.4f%%; off-chip bytes "
+                "over 3 passes: measured %lu = model %lu + %lu (SE vectors, int32 logits)",
+                fam, cfg, t.engine_layers, t.fused, t.mixed, t.host, t.unfused_adds, t.halo_layers, t.worst_cyc * 100,
+                t.bytes_hls, t.bytes_model, t.extra_bytes);
+    if (!t.unfused_adds) /* whole SubNet, every pass: measured = model + the documented differences */
+        cr_assert_eq(t.bytes_hls, t.bytes_model + t.extra_bytes, "%s %s: off-chip bytes %lu, model %lu + %lu documented",
+                 fam, cfg, t.bytes_hls, t.bytes_model, t.extra_bytes);
     free(oc), free(oh), free(x), free(cal), free(ranges);
     sushi_subgraph_destroy(g);
     sushi_subnet_destroy(rs);
@@ -348,3 +381,375 @@ Test(hls, mbv3_max_48, .init = setup, .fini = teardown) { check_family("ofa-mbv3
 Test(hls, resnet50_min_32, .init = setup, .fini = teardown) { check_family("ofa-resnet50", "min@32", "max@32"); }
 /* full resolution: inputs beyond the 512 KiB input buffer (row bands, K-tile re-reads) and pixel blocks */
 Test(hls, mbv3_min_224, .init = setup, .fini = teardown) { check_family("ofa-mbv3-w1.0", "min@224", "max@224"); }
+/* the largest practical ResNet-50 (0.96 GMACs per run in C simulation): stem at 112 x 112 in pixel blocks,
+ * stage-1 inputs (256 x 56 x 56) beyond the input buffer, re-read per K tile */
+Test(hls, resnet50_min_224, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    check_family("ofa-resnet50", "min@224", "max@224");
+}
+/* 7.5 GMACs per run: minutes of C simulation; opt in with SUSHI_HLS_LARGE=1 */
+Test(hls, resnet50_max_224_opt_in, .init = setup, .fini = teardown, .timeout = 7200)
+{
+    if (!getenv("SUSHI_HLS_LARGE"))
+        cr_skip_test("set SUSHI_HLS_LARGE=1 to run ofa-resnet50 max@224 in C simulation");
+    check_family("ofa-resnet50", "max@224", "min@224");
+}
+
+/* ---------------- the shipped Fashion-MNIST model ---------------- */
+
+/* Candidates of the file's table are picked at test time (the file may be
+ * replaced by a retrained one): fewest and most MACs, one mixed (ks, e or d
+ * not uniform; MACs nearest the median of those), and the largest at the
+ * smallest resolution. Expected outputs come from the cpu int8 path. */
+
+#ifdef SUSHI_HLS_HAVE_ZLIB
+#include <zlib.h>
+
+/* First `limit` items of a gzip IDX file of bytes (dims 1 or 3); NULL when missing. */
+static uint8_t *idx_read(const char *dir, const char *name, int dims, uint32_t limit, uint32_t *n, uint32_t *rows,
+                         uint32_t *cols)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char h[16];
+    const int hl = 4 + 4 * dims;
+    uint8_t *d = NULL;
+    if (gzread(f, h, (unsigned)hl) == hl && h[2] == 8 && h[3] == dims) {
+        uint32_t v[3] = { 1, 1, 1 };
+        for (int i = 0; i < dims; i++)
+            v[i] = (uint32_t)h[4 + 4 * i] << 24 | (uint32_t)h[5 + 4 * i] << 16 | (uint32_t)h[6 + 4 * i] << 8 |
+                   h[7 + 4 * i];
+        *n = v[0] < limit ? v[0] : limit;
+        *rows = v[1], *cols = v[2];
+        size_t bytes = (size_t)*n * *rows * *cols;
+        d = malloc(bytes ? bytes : 1);
+        if (d && gzread(f, d, (unsigned)bytes) != (int)bytes) {
+            free(d);
+            d = NULL;
+        }
+    }
+    gzclose(f);
+    return d;
+}
+#endif
+
+typedef struct fm_images {
+    uint8_t *px, *labels;
+    uint32_t n, rows, cols;
+} fm_images;
+
+/* n images of a split ("train" / "t10k"); false when the data set is not installed */
+static bool fm_load(const char *split, uint32_t n, fm_images *im)
+{
+    memset(im, 0, sizeof *im);
+#ifdef SUSHI_HLS_HAVE_ZLIB
+    const char *dir = getenv("SUSHI_FMNIST_DIR") ? getenv("SUSHI_FMNIST_DIR") : "/usr/share/datasets/fashion-mnist";
+    char name[64];
+    uint32_t ln, lr, lc;
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte.gz", split);
+    im->px = idx_read(dir, name, 3, n, &im->n, &im->rows, &im->cols);
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte.gz", split);
+    im->labels = idx_read(dir, name, 1, n, &ln, &lr, &lc);
+    if (im->px && im->labels && ln == im->n && im->n == n)
+        return true;
+    free(im->px), free(im->labels);
+    memset(im, 0, sizeof *im);
+#else
+    (void)split, (void)n;
+#endif
+    return false;
+}
+
+/* Inputs of s from images (resized to its resolution by sushi_input_from_u8);
+ * without images: the default calibration set, then cpu_test_input seeds. */
+static float *fm_inputs(const sushi_supernet *sn, const sushi_subnet *s, const fm_images *im, uint32_t n,
+                        uint64_t seed)
+{
+    const size_t len = in_len(s);
+    float *x = malloc((size_t)(n > SUSHI_HLS_CALIB_INPUTS ? n : SUSHI_HLS_CALIB_INPUTS) * len * sizeof *x);
+    cr_assert_not_null(x);
+    for (uint32_t i = 0; i < n; i++) {
+        if (im->px)
+            cr_assert_eq(sushi_input_from_u8(sn, im->px + (size_t)i * im->rows * im->cols, im->rows, im->cols, 1,
+                                             s->cfg.resolution, x + i * len, len),
+                         SUSHI_OK);
+        else
+            cpu_test_input(seed + i, x + i * len, len);
+    }
+    if (!im->px && seed == 0)
+        cr_assert_eq(sushi_hls_calibration_inputs(s, x, (size_t)SUSHI_HLS_CALIB_INPUTS * len), SUSHI_OK);
+    return x;
+}
+
+static uint32_t argmax(const float *v, uint32_t n)
+{
+    uint32_t b = 0;
+    for (uint32_t k = 1; k < n; k++)
+        b = v[k] > v[b] ? k : b;
+    return b;
+}
+
+static bool cfg_mixed(const sushi_config *c)
+{
+    for (uint32_t i = 1; i < c->n_ks; i++)
+        if (c->ks[i] != c->ks[0])
+            return true;
+    for (uint32_t i = 1; i < c->n_e; i++)
+        if (c->e[i] != c->e[0])
+            return true;
+    for (uint32_t i = 1; i < c->n_d; i++)
+        if (c->d[i] != c->d[0])
+            return true;
+    return false;
+}
+
+/* Up to 4 distinct candidate indices (see above); returns how many. */
+static uint32_t pick_candidates(const sushi_supernet *sn, uint32_t *pick, const char **why)
+{
+    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &si), SUSHI_OK);
+    cr_assert_gt(si.n_candidates, 0, "the shipped model has a candidate table");
+    uint64_t *macs = calloc(si.n_candidates, sizeof *macs);
+    uint32_t *res = calloc(si.n_candidates, sizeof *res);
+    bool *mixed = calloc(si.n_candidates, sizeof *mixed);
+    uint32_t imin = 0, imax = 0, rmin = UINT32_MAX, n_mixed = 0;
+    for (uint32_t i = 0; i < si.n_candidates; i++) {
+        sushi_candidate_info c = SUSHI_CANDIDATE_INFO_INIT;
+        cr_assert_eq(sushi_supernet_candidate(sn, i, &c), SUSHI_OK);
+        macs[i] = c.macs, res[i] = c.config.resolution, mixed[i] = cfg_mixed(&c.config);
+        imin = macs[i] < macs[imin] ? i : imin;
+        imax = macs[i] > macs[imax] ? i : imax;
+        rmin = res[i] < rmin ? res[i] : rmin;
+        n_mixed += mixed[i];
+    }
+    uint32_t ires = UINT32_MAX, imix = UINT32_MAX;
+    for (uint32_t i = 0; i < si.n_candidates; i++)
+        if (res[i] == rmin && (ires == UINT32_MAX || macs[i] > macs[ires]))
+            ires = i;
+    if (n_mixed) { /* the mixed candidate whose MACs are nearest the median of the mixed ones */
+        uint64_t *m = malloc(n_mixed * sizeof *m);
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < si.n_candidates; i++)
+            if (mixed[i])
+                m[k++] = macs[i];
+        for (uint32_t a = 0; a < k; a++) /* k is small: selection by counting */
+            for (uint32_t b = a + 1; b < k; b++)
+                if (m[b] < m[a]) {
+                    uint64_t t = m[a];
+                    m[a] = m[b], m[b] = t;
+                }
+        uint64_t med = m[k / 2];
+        free(m);
+        for (uint32_t i = 0; i < si.n_candidates; i++)
+            if (mixed[i] && (imix == UINT32_MAX || llabs((long long)(macs[i] - med)) <
+                                                          llabs((long long)(macs[imix] - med))))
+                imix = i;
+    }
+    const uint32_t want[4] = { imin, imax, imix, ires };
+    static const char *const whys[4] = { "fewest MACs", "most MACs", "mixed", "smallest resolution" };
+    uint32_t n = 0;
+    for (int w = 0; w < 4; w++) {
+        bool dup = want[w] == UINT32_MAX;
+        for (uint32_t j = 0; j < n && !dup; j++)
+            dup = pick[j] == want[w];
+        if (!dup) {
+            why[n] = whys[w];
+            pick[n++] = want[w];
+        }
+    }
+    free(macs), free(res), free(mixed);
+    return n;
+}
+
+static const char *fmnist_path(void)
+{
+    const char *p = getenv("SUSHI_FMNIST_MODEL");
+    return p ? p : SUSHI_SRCDIR "/models/fmnist-mbv3.sushi";
+}
+
+/* Test images per SubNet (env SUSHI_HLS_FMNIST_IMAGES, default 96: 3-4 SubNets, a few hundred images in all). */
+static uint32_t fm_n_images(void)
+{
+    const char *e = getenv("SUSHI_HLS_FMNIST_IMAGES");
+    long v = e ? strtol(e, NULL, 10) : 96;
+    return v > 0 && v <= 10000 ? (uint32_t)v : 96;
+}
+
+Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    sushi_supernet *sn = NULL;
+    cr_assert_eq(sushi_supernet_load_file(ctx, fmnist_path(), 0, &sn), SUSHI_OK, "%s", fmnist_path());
+    uint32_t pick[4];
+    const char *why[4];
+    const uint32_t np = pick_candidates(sn, pick, why);
+    const uint32_t n_img = fm_n_images(), n_cal = 64;
+    fm_images test, train;
+    const bool have_data = fm_load("t10k", n_img, &test) && fm_load("train", n_cal, &train);
+    if (!have_data)
+        cr_log_warn("Fashion-MNIST not installed: deterministic inputs instead of images");
+    const uint32_t nt = have_data ? n_img : 16, nc = sn->num_classes;
+    sushi_backend *cb = NULL, *hb = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
+    cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
+    sushi_candidate_info big = SUSHI_CANDIDATE_INFO_INIT;
+    cr_assert_eq(sushi_supernet_candidate(sn, pick[1 < np ? 1 : 0], &big), SUSHI_OK);
+    sushi_subnet *other = NULL;
+    cr_assert_eq(sushi_subnet_create(sn, &big.config, &other), SUSHI_OK);
+    for (uint32_t p = 0; p < np; p++) {
+        sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+        cr_assert_eq(sushi_supernet_candidate(sn, pick[p], &ci), SUSHI_OK);
+        sushi_subnet *s = NULL;
+        cr_assert_eq(sushi_subnet_create(sn, &ci.config, &s), SUSHI_OK);
+        const size_t len = in_len(s), nr = sushi_cpu_int8_ranges_len(s);
+        float *cal = fm_inputs(sn, s, have_data ? &train : &test, have_data ? n_cal : 0, 0);
+        float *x = fm_inputs(sn, s, &test, nt, 1000);
+        float *ranges = malloc(nr * sizeof *ranges), *oc = malloc(nc * sizeof *oc), *oh = malloc(nc * sizeof *oh);
+        cr_assert_eq(sushi_cpu_calibrate_int8(s, cal, have_data ? n_cal : SUSHI_HLS_CALIB_INPUTS, ranges, nr),
+                     SUSHI_OK);
+        cr_assert_eq(sushi_cpu_set_int8_ranges(cb, s, ranges, nr), SUSHI_OK);
+        cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, ranges, nr), SUSHI_OK);
+        sushi_subgraph *own = NULL, *og = NULL;
+        cr_assert_eq(sushi_subgraph_create(sn, &own), SUSHI_OK);
+        cr_assert_eq(sushi_subgraph_set_subnet(own, s), SUSHI_OK);
+        cr_assert_eq(sushi_subgraph_create(sn, &og), SUSHI_OK);
+        cr_assert_eq(sushi_subgraph_set_subnet(og, other), SUSHI_OK);
+        totals t = { 0 };
+        uint32_t correct = 0;
+        for (uint32_t i = 0; i < nt; i++) {
+            /* PB states: nothing resident (first third), another candidate's SubGraph, its own */
+            const int state = (int)(3 * i / nt);
+            if (i == 0 || (int)(3 * (i - 1) / nt) != state)
+                cr_assert_eq(sushi_backend_set_resident(hb, state == 0 ? NULL : state == 1 ? og : own, NULL),
+                             SUSHI_OK);
+            sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+            a.input = x + (size_t)i * len, a.input_len = len, a.output = oc, a.output_len = nc, a.int8 = true;
+            cr_assert_eq(sushi_backend_run(cb, s, &a, NULL), SUSHI_OK);
+            a.output = oh;
+            cr_assert_eq(sushi_backend_run(hb, s, &a, NULL), SUSHI_OK);
+            cr_assert(memcmp(oc, oh, nc * sizeof *oc) == 0, "candidate %u (%s) image %u: hls and cpu int8 differ",
+                      pick[p], why[p], i);
+            correct += have_data && argmax(oh, nc) == test.labels[i];
+            if (i == 0 || (int)(3 * (i + 1) / nt) != state) /* last image of a state: bytes per layer */
+                compare_layers(hb, s, state == 0 ? NULL : state == 1 ? og : own, &t);
+        }
+        char text[1024] = "";
+        sushi_config_print(&ci.config, text, sizeof text);
+        cr_log_info("fmnist candidate %u (%s) r=%u %.2f MMACs: %u images bit-exact (hls = cpu int8)%s, top-1 %u/%u; "
+                    "%lu engine, %lu fused, %lu mixed, %lu host layer checks, worst cycle deviation %.4f%%; "
+                    "off-chip bytes of the 4 checked runs measured %lu = model %lu + %lu (SE vectors, int32 logits); %s",
+                    pick[p], why[p], ci.config.resolution, ci.macs / 1e6, nt, have_data ? "" : " [synthetic]",
+                    correct, have_data ? nt : 0, t.engine_layers, t.fused, t.mixed, t.host, t.worst_cyc * 100,
+                    t.bytes_hls, t.bytes_model, t.extra_bytes, text);
+        if (!t.unfused_adds)
+            cr_assert_eq(t.bytes_hls, t.bytes_model + t.extra_bytes);
+        free(cal), free(x), free(ranges), free(oc), free(oh);
+        sushi_subgraph_destroy(own);
+        sushi_subgraph_destroy(og);
+        sushi_subnet_destroy(s);
+    }
+    if (have_data) {
+        free(test.px), free(test.labels), free(train.px), free(train.labels);
+    }
+    sushi_subnet_destroy(other);
+    sushi_backend_destroy(cb);
+    sushi_backend_destroy(hb);
+    sushi_supernet_destroy(sn);
+}
+
+/* ---------------- int8 ranges: public API and the default calibration ---------------- */
+
+static void run_int8(sushi_backend *b, const sushi_subnet *s, const float *x, float *y)
+{
+    sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+    a.input = x, a.input_len = in_len(s), a.output = y, a.output_len = s->sn->num_classes, a.int8 = true;
+    cr_assert_eq(sushi_backend_run(b, s, &a, NULL), SUSHI_OK);
+}
+
+/* A SubNet that is no candidate runs without ranges (calibrated on the
+ * default calibration set), bit-identical to the cpu int8 path calibrated on
+ * the same set; ranges given later take precedence and are kept per SubNet. */
+static void check_ranges(sushi_supernet *sn, const char *cfg_a, const char *cfg_b)
+{
+    sushi_subnet *s = make_subnet(sn, cfg_a), *s2 = make_subnet(sn, cfg_b);
+    cr_assert_lt(s->candidate, 0, "%s must not be a candidate (it would carry no ranges anyway)", cfg_a);
+    const size_t len = in_len(s), nr = sushi_cpu_int8_ranges_len(s), nc = sn->num_classes;
+    float *x = malloc(len * sizeof *x), *cal = malloc(SUSHI_HLS_CALIB_INPUTS * len * sizeof *cal);
+    float *r_def = malloc(nr * sizeof *r_def), *r_own = malloc(nr * sizeof *r_own);
+    float *yh = malloc(nc * sizeof *yh), *yc = malloc(nc * sizeof *yc), *y2 = malloc(nc * sizeof *y2);
+    cpu_test_input(77, x, len);
+    sushi_backend *hb = NULL, *cb = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
+    /* 1. no ranges anywhere: the hls backend calibrates itself */
+    run_int8(hb, s, x, yh);
+    cr_assert_eq(sushi_hls_calibration_inputs(s, cal, SUSHI_HLS_CALIB_INPUTS * len - 1), SUSHI_ERR_TRUNCATED);
+    cr_assert_eq(sushi_hls_calibration_inputs(s, cal, SUSHI_HLS_CALIB_INPUTS * len), SUSHI_OK);
+    cr_assert_eq(sushi_cpu_calibrate_int8(s, cal, SUSHI_HLS_CALIB_INPUTS, r_def, nr), SUSHI_OK);
+    cr_assert_eq(sushi_cpu_set_int8_ranges(cb, s, r_def, nr), SUSHI_OK);
+    run_int8(cb, s, x, yc);
+    cr_assert(memcmp(yh, yc, nc * sizeof *yh) == 0, "%s: self-calibrated hls != cpu on the default set", cfg_a);
+    /* 2. given ranges win, and survive runs of other SubNets (which calibrate themselves) */
+    float *cal2 = malloc(2 * len * sizeof *cal2);
+    cpu_test_input(300, cal2, len);
+    cpu_test_input(301, cal2 + len, len);
+    cr_assert_eq(sushi_cpu_calibrate_int8(s, cal2, 2, r_own, nr), SUSHI_OK);
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, r_own, nr), SUSHI_OK);
+    float *x2 = malloc(in_len(s2) * sizeof *x2);
+    cpu_test_input(78, x2, in_len(s2));
+    run_int8(hb, s2, x2, y2);
+    run_int8(hb, s, x, yh);
+    cr_assert_eq(sushi_cpu_set_int8_ranges(cb, s, r_own, nr), SUSHI_OK);
+    run_int8(cb, s, x, yc);
+    cr_assert(memcmp(yh, yc, nc * sizeof *yh) == 0, "%s: hls with given ranges != cpu with them", cfg_a);
+    /* 3. misuse */
+    cr_assert_eq(sushi_hls_set_int8_ranges(cb, s, r_own, nr), SUSHI_ERR_INVALID, "a cpu instance");
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, r_own, nr - 1), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, NULL, r_own, nr), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, NULL, nr), SUSHI_ERR_INVALID);
+    r_own[1] = NAN;
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, r_own, nr), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_hls_calibration_inputs(NULL, cal, SUSHI_HLS_CALIB_INPUTS * len), SUSHI_ERR_INVALID);
+    /* the set spans the normalised pixel range of the input: pixels 0 and 255 occur in channel 0 */
+    float lo = INFINITY, hi = -INFINITY;
+    const size_t plane = (size_t)s->cfg.resolution * s->cfg.resolution;
+    for (size_t k = 0; k < SUSHI_HLS_CALIB_INPUTS; k++)
+        for (size_t i = 0; i < plane; i++) {
+            const float v = cal[k * len + i];
+            lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+        }
+    cr_assert_float_eq(lo, (0.0f - sn->in_mean[0]) / sn->in_std[0], 1e-6);
+    cr_assert_float_eq(hi, (1.0f - sn->in_mean[0]) / sn->in_std[0], 1e-6);
+    free(x), free(x2), free(cal), free(cal2), free(r_def), free(r_own), free(yh), free(yc), free(y2);
+    sushi_backend_destroy(hb);
+    sushi_backend_destroy(cb);
+    sushi_subnet_destroy(s);
+    sushi_subnet_destroy(s2);
+}
+
+Test(hls, ranges_default_calibration_and_given_ranges, .init = setup, .fini = teardown)
+{
+    sushi_supernet *sn = NULL;
+    cr_assert_eq(sushi_supernet_builtin(ctx, "ofa-mbv3-w1.0", 0, &sn), SUSHI_OK);
+    check_ranges(sn, "min@40", "max@32");
+    sushi_supernet_destroy(sn);
+    cr_assert_eq(sushi_supernet_load_file(ctx, fmnist_path(), 0, &sn), SUSHI_OK);
+    /* uniform ks 5 / e 4 / d 3 is no candidate of the shipped table (which has ks 3, 7 and mixed rows) */
+    sushi_config c = SUSHI_CONFIG_INIT;
+    char text[1024], err[256];
+    cr_assert_eq(sushi_config_extreme(sn, false, 0, &c), SUSHI_OK);
+    for (uint32_t i = 0; i < c.n_ks; i++)
+        c.ks[i] = 5;
+    for (uint32_t i = 0; i < c.n_e; i++)
+        c.e[i] = 4;
+    c.ks[0] = 3; /* not uniform either */
+    for (uint32_t i = 0; i < c.n_d; i++)
+        c.d[i] = 3;
+    cr_assert_eq(sushi_config_validate(sn, &c, err, sizeof err), SUSHI_OK, "%s", err);
+    cr_assert_lt(sushi_supernet_find_candidate(sn, &c), 0);
+    cr_assert(sushi_config_print(&c, text, sizeof text) > 0);
+    check_ranges(sn, text, "max");
+    sushi_supernet_destroy(sn);
+}

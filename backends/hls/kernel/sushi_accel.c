@@ -60,10 +60,10 @@ static int32_t win(uint32_t base, int32_t iy, int32_t ix, uint32_t h, uint32_t w
     return (int32_t)ibuf[base + ((uint32_t)iy - row0) * w + (uint32_t)ix] - zp;
 }
 
-/* rows [row0, row0 + rows) of channels [c0, c0 + cn) into ibuf (channel
- * stride rows * w) */
+/* rows [row0, row0 + rows) of channels [c0, c0 + cn) from DRAM into ibuf:
+ * channel c at dst + c * cstride */
 static void load_band(const uint8_t *act_in, uint32_t c0, uint32_t cn, uint32_t h, uint32_t w, uint32_t row0,
-                      uint32_t rows)
+                      uint32_t rows, uint32_t dst, uint32_t cstride)
 {
     const uint32_t band = rows * w;
 load_in_c:
@@ -73,10 +73,27 @@ load_in_c:
         for (uint32_t i = 0; i < band; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 50176
 #pragma HLS PIPELINE II = 1
-            ibuf[c * band + i] = act_in[((uint64_t)(c0 + c) * h + row0) * w + i];
+            ibuf[dst + c * cstride + i] = act_in[((uint64_t)(c0 + c) * h + row0) * w + i];
         }
     }
     CNT(rd_act, (uint64_t)cn * band);
+}
+
+/* on-chip copy of n bytes per channel for cn channels: ibuf[src + c * ss + i]
+ * -> ibuf[dst + c * ds + i] (row-band halo; the regions never overlap) */
+static void ibuf_copy(uint32_t cn, uint32_t n, uint32_t src, uint32_t ss, uint32_t dst, uint32_t ds)
+{
+halo_c:
+    for (uint32_t c = 0; c < cn; c++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 81
+    halo_i:
+        for (uint32_t i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 1792
+#pragma HLS PIPELINE II = 1
+            ibuf[dst + c * ds + i] = ibuf[src + c * ss + i];
+        }
+    }
+    CNT(halo, (uint64_t)cn * n);
 }
 
 /* pixel blocks: whole output rows, at most ACCEL_OBUF_PIX pixels each */
@@ -84,6 +101,21 @@ static uint32_t block_rows(uint32_t oh, uint32_t ow)
 {
     uint32_t rb = ACCEL_OBUF_PIX / ow;
     return rb > oh ? oh : rb;
+}
+
+/* Input rows [lo, hi) that pixel block b of a dense conv streams when the
+ * input does not fit: the rows its windows touch, clamped to the input; the
+ * last block streams down to the bottom row, so that with the halo (rows
+ * kept on chip for the next block) every input row crosses the act_in port
+ * exactly once per K tile. */
+static void band_rows(const accel_ctrl *cr, uint32_t b, uint32_t blocks, uint32_t rb, uint32_t oh, uint32_t *lo,
+                      uint32_t *hi)
+{
+    const uint32_t oy0 = b * rb, n = umin(rb, oh - oy0);
+    const int32_t l = (int32_t)(oy0 * cr->stride) - (int32_t)cr->pad;
+    const int32_t e = (int32_t)((oy0 + n - 1) * cr->stride + cr->r) - (int32_t)cr->pad;
+    *lo = l < 0 ? 0 : (uint32_t)l;
+    *hi = b + 1 == blocks || e > (int32_t)cr->x ? cr->x : (uint32_t)e;
 }
 
 /* weights of output channels [k0, k0 + kn), each row `row` bytes = cols x kk
@@ -207,34 +239,65 @@ static void conv_dense(const uint8_t *act_in, const uint8_t *res_in, const int8_
         CNT_ERR(ACCEL_ERR_WBUF);
         return;
     }
-    if (!whole && (uint64_t)cpt * ((rb - 1) * st + r) * w > ACCEL_IBUF_BYTES) {
+    /* input too large: per (K tile, block, C tile) a row band at the bottom of
+     * ibuf; the rows the next block shares with this one (k - stride of them)
+     * stay on chip in a per-C-tile halo at the top of ibuf */
+    uint32_t band_max = 0, halo_rows = 0;
+    if (!whole) {
+        uint32_t done = 0;
+    band_plan:
+        for (uint32_t b = 0; b < blocks; b++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4
+            uint32_t lo, hi, nlo, nhi;
+            band_rows(cr, b, blocks, rb, oh, &lo, &hi);
+            const uint32_t start = umin(lo, done);
+            band_max = hi - start > band_max ? hi - start : band_max;
+            if (b + 1 < blocks) {
+                band_rows(cr, b + 1, blocks, rb, oh, &nlo, &nhi);
+                const uint32_t keep0 = nlo > start ? nlo : start;
+                halo_rows = hi > keep0 && hi - keep0 > halo_rows ? hi - keep0 : halo_rows;
+            }
+            done = hi;
+        }
+    }
+    const uint32_t halo_tile = cpt * halo_rows * w, halo_base = ACCEL_IBUF_BYTES - ct * halo_tile;
+    if (!whole && (uint64_t)cpt * band_max * w + (uint64_t)ct * halo_tile > ACCEL_IBUF_BYTES) {
         CNT_ERR(ACCEL_ERR_IBUF);
         return;
     }
     if (whole)
-        load_band(act_in, 0, cr->c, h, w, 0, h);
+        load_band(act_in, 0, cr->c, h, w, 0, h, 0, plane);
 k_tiles:
     for (uint32_t t = 0; t < kt; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
         const uint32_t k0 = t * ACCEL_PE_K, kn = umin(ACCEL_PE_K, cr->k - k0), half = t & 1;
         load_weights(wgt, cr->pb_slot, k0, kn, cr->c, rr, half);
         load_qparams(qparam, k0, kn);
+        uint32_t done = 0; /* input rows [0, done) have crossed the port in this K tile */
     p_blocks:
         for (uint32_t b = 0; b < blocks; b++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 4
             const uint32_t oy0 = b * rb, p0 = oy0 * ow, pn = umin(rb, oh - oy0) * ow;
-            /* input rows the block's windows touch (a band, when the input does not fit) */
-            const int32_t lo = (int32_t)(oy0 * st) - (int32_t)cr->pad;
-            const int32_t hi = (int32_t)((oy0 + pn / ow - 1) * st + r) - (int32_t)cr->pad;
-            const uint32_t row0 = whole ? 0 : (uint32_t)(lo < 0 ? 0 : lo);
-            const uint32_t rows = (uint32_t)(hi > (int32_t)h ? (int32_t)h : hi) - row0;
+            /* the band: rows [row0, hi); [row0, done) come from the halo, [done, hi) from DRAM;
+             * [keep0, hi) go to the halo for block b + 1 */
+            uint32_t lo, hi, nlo, nhi;
+            band_rows(cr, b, blocks, rb, oh, &lo, &hi);
+            const uint32_t row0 = whole ? 0 : umin(lo, done), rows = hi - row0, carried = done - row0;
+            uint32_t keep0 = hi;
+            if (b + 1 < blocks) {
+                band_rows(cr, b + 1, blocks, rb, oh, &nlo, &nhi);
+                keep0 = nlo > row0 ? (nlo < hi ? nlo : hi) : row0;
+            }
             zero_psums(pn);
         c_tiles:
             for (uint32_t ctile = 0; ctile < ct; ctile++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 256
                 const uint32_t c0 = ctile * cpt, cn = umin(cpt, cr->c - c0);
-                if (!whole)
-                    load_band(act_in, c0, cn, h, w, row0, rows);
+                const uint32_t halo = halo_base + ctile * halo_tile;
+                if (!whole) {
+                    ibuf_copy(cn, carried * w, halo, halo_rows * w, 0, rows * w);
+                    load_band(act_in, c0, cn, h, w, done, hi - done, carried * w, rows * w);
+                }
                 const uint32_t cstride = whole ? plane : rows * w, ibase = whole ? c0 * plane : 0;
             pieces_l:
                 for (uint32_t pc = 0; pc < pieces; pc++) {
@@ -284,7 +347,10 @@ k_tiles:
                         }
                     }
                 }
+                if (!whole && hi > keep0)
+                    ibuf_copy(cn, (hi - keep0) * w, (keep0 - row0) * w, rows * w, halo, halo_rows * w);
             }
+            done = hi;
             drain(res_in, act_out, acc_out, lut, add_lut, cr, k0, kn, p0, pn, P);
         }
     }
@@ -309,7 +375,7 @@ static void conv_dw(const uint8_t *act_in, const uint8_t *res_in, const int8_t *
         return;
     }
     if (whole)
-        load_band(act_in, 0, cr->c, h, w, 0, h);
+        load_band(act_in, 0, cr->c, h, w, 0, h, 0, plane);
 groups_l:
     for (uint32_t g = 0; g < groups; g++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
@@ -317,7 +383,7 @@ groups_l:
         load_weights(wgt, cr->pb_slot, k0, kn, 1, rr, half);
         load_qparams(qparam, k0, kn);
         if (!whole) /* the group's planes, once for all its blocks and passes */
-            load_band(act_in, k0, kn, h, w, 0, h);
+            load_band(act_in, k0, kn, h, w, 0, h, 0, plane);
         const uint32_t gbase = whole ? k0 * plane : 0;
     dw_blocks:
         for (uint32_t b = 0; b < blocks; b++) {

@@ -70,6 +70,7 @@ typedef struct accel_counters {
     uint64_t trips;       /* pixel-loop trips (II = 1) */
     uint64_t passes;      /* passes (each pays ACCEL_FILL_CYCLES) */
     uint64_t chunks;      /* weight-buffer loads */
+    uint64_t halo;        /* input bytes kept on chip from one pixel block's row band for the next */
     uint32_t status;      /* 0 ok; else an ACCEL_ERR_* bit */
 } accel_counters;
 
