@@ -279,12 +279,17 @@ static void print_table(const run *runs, int n, const run *base, bool measured)
         if (&runs[i] == base)
             continue;
         const sushi_sched_stats *s = &runs[i].st, *b = &base->st;
-        printf("%*s %-8s %+8.2f%% %+8.2f%% %+8.2f%% %+8.2f%% %+8.2f%% %+7.3fpp\n", (int)strlen(base->policy) + 3, "",
-               runs[i].policy, change(s->latency_mean_s, b->latency_mean_s) * 100,
-               change(s->latency_p99_s, b->latency_p99_s) * 100,
-               change((double)s->offchip_bytes, (double)b->offchip_bytes) * 100,
-               change(s->energy_offchip_j, b->energy_offchip_j) * 100, change(s->energy_j, b->energy_j) * 100,
-               (s->accuracy_mean - b->accuracy_mean) * 100);
+        double ch[5] = { change(s->latency_mean_s, b->latency_mean_s), change(s->latency_p99_s, b->latency_p99_s),
+                         change((double)s->offchip_bytes, (double)b->offchip_bytes),
+                         change(s->energy_offchip_j, b->energy_offchip_j), change(s->energy_j, b->energy_j) };
+        printf("%*s %-8s", (int)strlen(base->policy) + 3, "", runs[i].policy);
+        for (int k = 0; k < 5; k++) {
+            if (isfinite(ch[k]))
+                printf(" %+8.2f%%", ch[k] * 100);
+            else
+                printf(" %9s", "n/a"); /* the baseline is 0: this backend does not model it */
+        }
+        printf(" %+7.3fpp\n", (s->accuracy_mean - b->accuracy_mean) * 100);
     }
 }
 
