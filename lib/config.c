@@ -300,16 +300,21 @@ static int parse_json(const sushi_supernet *sn, const char *text, sushi_config *
             goto out;
         }
         seen_any |= has;
-        uint32_t cap = k < 2 ? SUSHI_CONFIG_MAX_SLOTS : SUSHI_CONFIG_MAX_GROUPS;
-        for (uint32_t i = 0; has && i < counts[k] && i < cap; i++) {
+        if (has) {
+            /* one loop per array, each bounded by that array's own size */
+            uint32_t m = counts[k];
             if (k == 0)
-                c->ks[i] = (uint8_t)v[i];
+                for (uint32_t i = 0; i < m && i < SUSHI_CONFIG_MAX_SLOTS; i++)
+                    c->ks[i] = (uint8_t)v[i];
             else if (k == 1)
-                c->e[i] = (float)v[i];
+                for (uint32_t i = 0; i < m && i < SUSHI_CONFIG_MAX_SLOTS; i++)
+                    c->e[i] = (float)v[i];
             else if (k == 2)
-                c->d[i] = (uint8_t)v[i];
+                for (uint32_t i = 0; i < m && i < SUSHI_CONFIG_MAX_GROUPS; i++)
+                    c->d[i] = (uint8_t)v[i];
             else
-                c->w[i] = (uint8_t)v[i];
+                for (uint32_t i = 0; i < m && i < SUSHI_CONFIG_MAX_GROUPS; i++)
+                    c->w[i] = (uint8_t)v[i];
         }
     }
     (void)seen_any;

@@ -392,11 +392,18 @@ static int32_t *pack_rq(const hls_state *st, const cpu_q8_rq *rq, const int32_t 
 }
 
 /* Ranges for s: given > stored with the candidate > self-calibrated (sushi/hls.h). */
+/* Ranges belong to a SubNet's config: another SubNet object of the same config
+ * (e.g. the scheduler's own) has the same plan and uses them too. */
+static bool same_subnet(const sushi_subnet *a, const sushi_subnet *b)
+{
+    return a == b || sushi_config_equal(sushi_subnet_config(a), sushi_subnet_config(b));
+}
+
 static const float *find_ranges(const hls_state *st, const sushi_subnet *s)
 {
     const float *cal = NULL;
     for (size_t i = 0; i < st->n_rt; i++)
-        if (st->rt[i].s == s) {
+        if (same_subnet(st->rt[i].s, s)) {
             if (!st->rt[i].calibrated)
                 return st->rt[i].r;
             cal = st->rt[i].r;
@@ -416,7 +423,7 @@ static int put_ranges(hls_state *st, const sushi_subnet *s, float *r, bool calib
     hls_ranges *slot = NULL;
     size_t n_cal = 0;
     for (size_t i = 0; i < st->n_rt; i++) {
-        if (st->rt[i].s == s && st->rt[i].calibrated == calibrated)
+        if (same_subnet(st->rt[i].s, s) && st->rt[i].calibrated == calibrated)
             slot = &st->rt[i];
         n_cal += st->rt[i].calibrated;
     }

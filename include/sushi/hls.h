@@ -63,8 +63,10 @@ SUSHI_API int sushi_hls_calibration_inputs(const sushi_subnet *s, float *x, size
  * Give hls backend instance b the int8 activation ranges of SubNet s
  * (layout of docs/int8.md §7, n_ranges == sushi_cpu_int8_ranges_len(s),
  * e.g. from sushi_cpu_calibrate_int8()). The array is copied; b retains s
- * until b is destroyed. Setting ranges for s again replaces them. Runs of s
- * on b use these ranges before any stored in the candidate table.
+ * until b is destroyed. Setting ranges for s again replaces them. Runs of s,
+ * and of any other SubNet object with an equal config (sushi_config_equal(),
+ * e.g. the one a scheduler resolves for a candidate), on b use these ranges
+ * before any stored in the candidate table.
  *
  * @return SUSHI_OK; SUSHI_ERR_INVALID (b not an hls instance, s NULL or of
  *         another SuperNet, ranges NULL, wrong length, a value not finite);

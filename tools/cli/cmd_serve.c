@@ -325,6 +325,84 @@ static int image_input(const sushi_supernet *sn, served_images *im, uint32_t k)
     return SUSHI_OK;
 }
 
+/* --dataset with the hls backend: int8 activation ranges of every candidate the scheduler serves,
+ * calibrated in float32 on the first SERVE_HLS_CALIB training images at the
+ * candidate's resolution (sushi_cpu_calibrate_int8), so the accelerator runs
+ * with ranges from real data instead of its synthetic default set. */
+#define SERVE_HLS_CALIB 128u
+
+typedef struct hls_calib {
+    size_t n;
+    sushi_subnet **s;
+    float **ranges;
+    size_t *len;
+} hls_calib;
+
+static void hls_calib_free(hls_calib *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        sushi_subnet_destroy(h->s ? h->s[i] : NULL);
+        free(h->ranges ? h->ranges[i] : NULL);
+    }
+    free(h->s), free(h->ranges), free(h->len);
+    memset(h, 0, sizeof *h);
+}
+
+#if defined(SUSHI_CLI_HAVE_CPU) && defined(SUSHI_CLI_HAVE_HLS)
+/* Calibrate the n candidates of table indices idx[] (those the scheduler serves). */
+static int hls_calibrate(const sushi_supernet *sn, const cli_dataset *train, const int32_t *idx, size_t n,
+                         hls_calib *h)
+{
+    uint32_t k = train->n < SERVE_HLS_CALIB ? train->n : SERVE_HLS_CALIB;
+    h->s = calloc(n ? n : 1, sizeof *h->s);
+    h->ranges = calloc(n ? n : 1, sizeof *h->ranges);
+    h->len = calloc(n ? n : 1, sizeof *h->len);
+    if (!h->s || !h->ranges || !h->len)
+        return SUSHI_ERR_NOMEM;
+    h->n = n;
+    for (size_t c = 0; c < n; c++) {
+        sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+        int rc = sushi_supernet_candidate(sn, (size_t)idx[c], &ci);
+        if (!rc)
+            rc = sushi_subnet_create(sn, &ci.config, &h->s[c]);
+        if (rc)
+            return rc;
+        uint32_t r = ci.config.resolution;
+        size_t per = (size_t)r * r;
+        float *x = malloc((size_t)k * per * sizeof *x);
+        h->len[c] = sushi_cpu_int8_ranges_len(h->s[c]);
+        h->ranges[c] = malloc((h->len[c] ? h->len[c] : 1) * sizeof **h->ranges);
+        if (!x || !h->ranges[c]) {
+            free(x);
+            return SUSHI_ERR_NOMEM;
+        }
+        for (uint32_t i = 0; i < k && !rc; i++)
+            rc = sushi_input_from_u8(sn, train->px + (size_t)i * train->r * train->r, train->r, train->r, 1, r,
+                                     x + (size_t)i * per, per);
+        if (!rc)
+            rc = sushi_cpu_calibrate_int8(h->s[c], x, k, h->ranges[c], h->len[c]);
+        free(x);
+        if (rc)
+            return rc;
+    }
+    return SUSHI_OK;
+}
+#endif
+
+static int hls_give_ranges(sushi_backend *b, const hls_calib *h)
+{
+#ifdef SUSHI_CLI_HAVE_HLS
+    for (size_t c = 0; c < h->n; c++) {
+        int rc = sushi_hls_set_int8_ranges(b, h->s[c], h->ranges[c], h->len[c]);
+        if (rc)
+            return rc;
+    }
+#else
+    (void)b, (void)h;
+#endif
+    return SUSHI_OK;
+}
+
 static uint32_t argmax(const float *v, uint32_t n)
 {
     uint32_t best = 0;
@@ -491,6 +569,9 @@ int sushi_cli_serve(int argc, char **argv)
     sushi_query *qs = NULL;
     float *input = NULL, *output = NULL;
     cli_dataset test = { 0 };
+    hls_calib hcal = { 0 };
+    int32_t *served = NULL; /* table indices of the scheduler's candidates */
+    size_t n_served = 0;
     served_images images = { 0 };
     cli_progress prog = { 0 };
     run runs[MAX_POLICIES];
@@ -544,6 +625,14 @@ int sushi_cli_serve(int argc, char **argv)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
         if (!rc)
             rc = sushi_sched_get_info(s, &info0);
+        /* the table indices it serves from (the Pareto set) */
+        if (!rc && !(served = calloc(info0.n_candidates ? info0.n_candidates : 1, sizeof *served)))
+            rc = SUSHI_ERR_NOMEM;
+        for (uint32_t i = 0; !rc && i < info0.n_candidates; i++) {
+            sushi_sched_candidate sc = SUSHI_SCHED_CANDIDATE_INIT;
+            if (!(rc = sushi_sched_candidate_get(s, i, &sc)))
+                served[n_served++] = sc.table_index;
+        }
         sushi_sched_destroy(s);
         sushi_policy_destroy(p);
         sushi_backend_destroy(b);
@@ -571,6 +660,22 @@ int sushi_cli_serve(int argc, char **argv)
         if (!images.x || !output) {
             ex = fail("out of memory");
             goto out;
+        }
+        if (strcmp(su.backend, "hls") == 0) {
+#if defined(SUSHI_CLI_HAVE_CPU) && defined(SUSHI_CLI_HAVE_HLS)
+            cli_dataset train = { 0 };
+            if (!cli_dataset_load(data_dir, "train", false, &train, err, sizeof err)) {
+                ex = fail("--dataset %s: int8 calibration images: %s", dataset_name, err);
+                goto out;
+            }
+            rc = hls_calibrate(sn, &train, served, n_served, &hcal);
+            cli_dataset_free(&train);
+            if (rc) {
+                ex = fail("--dataset %s: int8 calibration of the candidates: %s", dataset_name,
+                          sushi_status_str(rc));
+                goto out;
+            }
+#endif
         }
         rc = sushi_input_from_u8(sn, test.px, test.r, test.r, 1, test.r, images.x, (size_t)test.r * test.r);
         images.direct = rc == SUSHI_OK;
@@ -663,7 +768,9 @@ int sushi_cli_serve(int argc, char **argv)
         sushi_sched *s = NULL;
         if ((ex = make_backend(sn, &su, &b)))
             goto out;
-        rc = sushi_policy_create(sn, pol[k], &p);
+        rc = hls_give_ranges(b, &hcal);
+        if (!rc)
+            rc = sushi_policy_create(sn, pol[k], &p);
         if (!rc)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
         if (!rc && strcmp(pol[k], "oracle") == 0)
@@ -842,6 +949,8 @@ out:
     free(output);
     free(images.x);
     cli_dataset_free(&test);
+    hls_calib_free(&hcal);
+    free(served);
     sushi_trace_destroy(trace);
     sushi_supernet_destroy(sn);
     sushi_context_destroy(ctx);
