@@ -53,13 +53,17 @@ SUSHI_API int sushi_input_resize(const float *src, uint32_t channels, uint32_t i
 /**
  * Build the input tensor of sn at `resolution` from 8-bit pixels.
  *
+ * @param sn         the SuperNet (only read: mean, std, resolutions).
  * @param pixels     height x width x channels bytes, interleaved (HWC; for one
- *                   channel simply row-major); channels must equal the
- *                   SuperNet's input channels.
+ *                   channel simply row-major).
+ * @param height     image rows (> 0).
+ * @param width      image columns (> 0).
+ * @param channels   interleaved channels; must equal the SuperNet's input channels.
  * @param resolution one of sn's allowed resolutions (sushi_supernet_resolution());
  *                   0 means the default resolution.
- * @param out        caller-owned buffer of `out_len` floats; receives
- *                   channels x resolution x resolution values (CHW).
+ * @param out        caller-owned buffer; receives channels x resolution x
+ *                   resolution values (CHW).
+ * @param out_len    capacity of `out` in floats.
  * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL, zero size, channel mismatch);
  *         SUSHI_ERR_RANGE (resolution not allowed); SUSHI_ERR_TRUNCATED
  *         (out_len too small; nothing written); SUSHI_ERR_OVERFLOW.
