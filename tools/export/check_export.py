@@ -52,18 +52,20 @@ def main():
     for i in cands:
         c = sn.candidate(i)
         cfg = torch_cfg(c["config"])
+        r = c["config"].resolution
         model.set_active_subnet(**cfg)
-        fs.recalibrate_bn(model, calib, ex.CALIB_BATCH)
+        fs.recalibrate_bn(model, fs.resize(calib, r), ex.CALIB_BATCH)
         model.eval()
-        ref = model(x).numpy()
+        xr = fs.resize(x, r)
+        ref = model(xr).numpy()
         s = sn.subnet(i)
-        got = b.run(s, x.numpy())
+        got = b.run(s, xr.numpy())
         diff = float(np.abs(got - ref).max())
         agree = float((got.argmax(1) == ref.argmax(1)).mean())
         acc_c = float((got.argmax(1) == yte[:args.n].numpy()).mean())
         acc_t = float((ref.argmax(1) == yte[:args.n].numpy()).mean())
-        print("candidate %2d  MACs %9d  max|logit diff| %.3g (max|logit| %.3g)  top-1 agreement %.4f  "
-              "acc C %.4f torch %.4f  (%d images)" % (i, c["macs"], diff, float(np.abs(ref).max()),
+        print("candidate %2d  r %d  MACs %9d  max|logit diff| %.3g (max|logit| %.3g)  top-1 agreement %.4f  "
+              "acc C %.4f torch %.4f  (%d images)" % (i, r, c["macs"], diff, float(np.abs(ref).max()),
                                                       agree, acc_c, acc_t, args.n))
         ok &= diff <= args.tol and agree == 1.0
         s.close()

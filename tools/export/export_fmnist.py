@@ -9,9 +9,10 @@ libsushi's format v1 (docs/format.md): models/fmnist-mbv3.sushi.
   feature_mix_layer (1x1, no BN, h-swish), classifier);
 * depthwise 7x7 stored under the base name, k5 / k3 pre-materialised with the
   learned 7to5 / 5to3 transforms (DynDWConv.get_active_filter) as ..._k5 / ..._k3;
-* candidate table: all 27 uniform (ks, e, d) SubNets (incl. min and max) plus
-  --n-random random ones (seeded), each with BN statistics recalibrated in
-  PyTorch on the first 2000 training images (fmnist_supernet.recalibrate_bn,
+* candidate table: at every input resolution (16, 20, 24, 28) the 8 uniform corners
+  of (ks, e, d) and the uniform centre (incl. the global min and max), plus
+  --n-random random ones (seeded, random resolution), each with BN statistics
+  recalibrated in PyTorch on the first 2000 training images resized to its resolution (fmnist_supernet.recalibrate_bn,
   batch 500, as in training) stored in plan order (docs/format.md 7.2; the plan
   order and the costs macs/params/weight_bytes are taken from libsushi itself
   through the Python binding, which also checks the result loads);
@@ -100,24 +101,37 @@ def build_tensors(model, units):
     return out
 
 
+def resolutions(model):
+    a = model.arch
+    return sorted(a.get("resolution_list", [a["resolution"]]))
+
+
 def candidate_configs(model, n_random):
+    """[(cfg, r)]: at every resolution the 8 uniform corners ks {min, max} x e {min, max} x
+    d {min, max} plus the uniform centre, then n_random random SubNets (per-block ks/e,
+    per-stage d, resolution) from CAND_SEED. Includes the global min and max."""
     a = model.arch
     n, ns = model.n_elastic, len(model.stage_blocks)
-    cfgs = []
-    for d in sorted(a["depth_list"]):
-        for e in sorted(a["expand_ratio_list"]):
-            for ks in sorted(a["ks_list"]):
-                cfgs.append({"ks": [ks] * n, "e": [e] * n, "d": [d] * ns})
+    ks_l, e_l, d_l = sorted(a["ks_list"]), sorted(a["expand_ratio_list"]), sorted(a["depth_list"])
+    mid = lambda v: v[len(v) // 2]  # noqa: E731
+    out = []
+    for r in resolutions(model):
+        for d in (d_l[0], d_l[-1]):
+            for e in (e_l[0], e_l[-1]):
+                for ks in (ks_l[0], ks_l[-1]):
+                    out.append(({"ks": [ks] * n, "e": [e] * n, "d": [d] * ns}, r))
+        out.append(({"ks": [mid(ks_l)] * n, "e": [mid(e_l)] * n, "d": [mid(d_l)] * ns}, r))
     rng = random.Random(CAND_SEED)
-    seen = {str(c) for c in cfgs}
-    while len(cfgs) < 27 + n_random:
-        c = {"ks": [rng.choice(a["ks_list"]) for _ in range(n)],
-             "e": [rng.choice(a["expand_ratio_list"]) for _ in range(n)],
-             "d": [rng.choice(a["depth_list"]) for _ in range(ns)]}
+    seen = {str(c) for c in out}
+    n_fixed = len(out)
+    while len(out) < n_fixed + n_random:
+        c = ({"ks": [rng.choice(ks_l) for _ in range(n)],
+              "e": [rng.choice(e_l) for _ in range(n)],
+              "d": [rng.choice(d_l) for _ in range(ns)]}, rng.choice(resolutions(model)))
         if str(c) not in seen:
             seen.add(str(c))
-            cfgs.append(c)
-    return cfgs
+            out.append(c)
+    return out
 
 
 def sushi_config(cfg, r):
@@ -135,7 +149,7 @@ def top_level(model, ck, provenance_text):
                        "training_wall_time_s": float(ck.get("wall_time_s", 0.0))},
         "seed": int(ck.get("seed", 0)),
         "input": {"channels": 1, "mean": [sw.F32(fs.FMNIST_MEAN)], "std": [sw.F32(fs.FMNIST_STD)],
-                  "resolutions": [a["resolution"]], "default_resolution": a["resolution"]},
+                  "resolutions": resolutions(model), "default_resolution": a["resolution"]},
         "num_classes": a["n_classes"],
         "bn_eps": sw.F32(a["bn"]["eps"]),
         "elastic": {"ks": ks, "e": [sw.num(x) for x in es], "n_ks_slots": model.n_elastic,
@@ -150,7 +164,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(ROOT, "tools", "train", "fmnist_supernet.pt"))
     ap.add_argument("-o", "--out", default=os.path.join(ROOT, "models", "fmnist-mbv3.sushi"))
-    ap.add_argument("--n-random", type=int, default=33, help="random candidates besides the 27 uniform ones")
+    ap.add_argument("--n-random", type=int, default=28,
+                    help="random candidates besides the 9 uniform ones per resolution")
     ap.add_argument("--random-init", action="store_true", help="testing: untrained model, train.py's ARCH")
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -168,14 +183,14 @@ def main():
     tensors = build_tensors(model, units)
     hp = ck.get("hparams", {})
     prov = ("%s weights: OFA-MobileNetV3-style SuperNet trained on Fashion-MNIST train (60,000 images) "
-            "by tools/train/train_fmnist.py (seed %s, %s epochs, training wall time %.0f s, torch %s; "
-            "sandwich rule + in-place distillation); exported by tools/export/export_fmnist.py with "
+            "by tools/train/train_fmnist.py (stage 1: elastic ks/e/d at 28x28) and "
+            "tools/train/finetune_resolution.py (stage 2: + elastic resolution %s; seed %s, %s epochs, "
+            "wall time %.0f s, torch %s; sandwich rule + in-place distillation); exported by tools/export/export_fmnist.py with "
             "per-SubNet BN statistics recalibrated in PyTorch on the first %d training images. "
             "Accuracies: measured by `sushi eval` (C library) only."
-            % (note, ck.get("seed"), ck.get("epochs", hp.get("epochs")), ck.get("wall_time_s", 0.0),
+            % (note, resolutions(model), ck.get("seed"), ck.get("epochs", hp.get("epochs")), ck.get("wall_time_s", 0.0),
                ck.get("torch_version", torch.__version__), CALIB_IMAGES))
     top = top_level(model, ck, prov)
-    r = model.arch["resolution"]
     cfgs = candidate_configs(model, args.n_random)
 
     # phase 1: architecture + weights only, load it in libsushi to get plans and costs
@@ -189,12 +204,12 @@ def main():
         calib = fs.normalize(xtr[:CALIB_IMAGES])
         bn_mods = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
         cands = []
-        for i, cfg in enumerate(cfgs):
+        for i, (cfg, r) in enumerate(cfgs):
             scfg = sushi_config(cfg, r)
             s = sn.subnet(scfg)
             st = s.stats
             model.set_active_subnet(**cfg)
-            fs.recalibrate_bn(model, calib, CALIB_BATCH)
+            fs.recalibrate_bn(model, fs.resize(calib, r), CALIB_BATCH)
             stats = []
             for L in s.layers:
                 m = bn_mods.get(L["name"] + ".bn")
@@ -209,7 +224,7 @@ def main():
                           "macs": int(st["macs"]), "params": int(st["params"]),
                           "weight_bytes": int(st["weight_bytes"]), "bn_stats": bn})
             s.close()
-            print("candidate %2d: macs %9d params %7d  d=%s" % (i, st["macs"], st["params"], cfg["d"]),
+            print("candidate %2d: r %d macs %9d params %7d  d=%s" % (i, r, st["macs"], st["params"], cfg["d"]),
                   flush=True)
         sn.close()
     finally:

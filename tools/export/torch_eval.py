@@ -52,15 +52,16 @@ def main():
     t0 = time.time()
     for i in cands:
         c = sn.candidate(i)
+        r = c["config"].resolution
         model.set_active_subnet(**torch_cfg(c["config"]))
-        fs.recalibrate_bn(model, calib, ex.CALIB_BATCH)
-        acc = fs.evaluate(model, xte, yte)
+        fs.recalibrate_bn(model, fs.resize(calib, r), ex.CALIB_BATCH)
+        acc = fs.evaluate(model, fs.resize(xte, r), yte)
         stored = c["accuracy"]
         d = None if (stored is None or math.isnan(stored)) else 100.0 * abs(acc - stored)
         if d is not None:
             worst = max(worst, d)
             ok &= d <= args.tol + 1e-9
-        rows.append({"index": i, "macs": c["macs"], "torch_top1": acc,
+        rows.append({"index": i, "r": r, "macs": c["macs"], "torch_top1": acc,
                      "c_top1": None if d is None else stored, "diff_points": d})
         print("candidate %2d  MACs %9d  torch %.4f  C %s  diff %s" % (
             i, c["macs"], acc, "-" if d is None else "%.4f" % stored,

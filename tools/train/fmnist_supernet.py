@@ -429,6 +429,15 @@ def normalize(images_u8):
     return (images_u8.float() / 255.0 - FMNIST_MEAN) / FMNIST_STD
 
 
+def resize(x, r):
+    """Elastic resolution (OFA-style): bilinear resize of a NORMALISED float batch (N,C,H,W) to r x r,
+    PyTorch semantics align_corners=False, no antialiasing.  Identity when r == H == W.
+    libsushi's sushi_input_from_u8() implements exactly this (docs/fashion-mnist.md)."""
+    if x.shape[-1] == r and x.shape[-2] == r:
+        return x
+    return F.interpolate(x, size=(r, r), mode="bilinear", align_corners=False)
+
+
 def _as_input(images):
     return normalize(images) if images.dtype == torch.uint8 else images
 
