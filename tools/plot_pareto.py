@@ -70,13 +70,15 @@ def main():
     gp = """set terminal pngcairo size %d,520 font 'sans,11'
 set output '%s'
 set grid
-set key bottom right
+set key top left
+set yrange [%.1f:%.1f]
 set ylabel 'top-1 accuracy (%%), Fashion-MNIST test, C library'
 set multiplot layout 1,%d title '%s: %d candidates, accuracies measured by sushi eval (cpu backend, float32)'
 set xlabel 'MACs (M)'
 plot '%s/all.tsv' u 2:3 w p pt 7 ps 0.8 lc rgb '#4477aa' t 'candidates', \\
      '%s/fm.tsv' u 2:3 w lp pt 6 ps 1.4 lw 2 lc rgb '#cc3311' t 'Pareto front'
-""" % (560 * panels, args.out, panels, name, len(rows), tmp, tmp)
+""" % (560 * panels, args.out, math.floor(min(r["acc"] for r in rows)) - 0.5,
+       math.ceil(max(r["acc"] for r in rows)) + 0.5, panels, name, len(rows), tmp, tmp)
     if cyc is not None:
         gp += """set xlabel 'modelled latency (ms, cycle backend, batch 1, nothing resident)'
 plot '%s/all.tsv' u 4:3 w p pt 7 ps 0.8 lc rgb '#4477aa' t 'candidates', \\
