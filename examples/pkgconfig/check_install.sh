@@ -7,6 +7,8 @@
 #
 # EXTRA_CFLAGS: e.g. -fsanitize=address,undefined when the library was built
 # with sanitizers (its runtime must then come first in the program).
+# SUSHI_RUN_WRAPPER: optional command prefix for running the program, e.g.
+# "valgrind --error-exitcode=99 ..." (tests/valgrind); its exit status counts.
 set -eu
 build=$1
 src=$2
@@ -40,8 +42,11 @@ export LD_LIBRARY_PATH
 ldd "$tmp/inspect" | grep libsushi
 ldd "$tmp/inspect" | grep -q "libsushi.so.* => $libdir/" ||
     { echo "inspect is not linked against the installed libsushi"; exit 1; }
-"$tmp/inspect" ofa-mbv3-w1.0 max@224 >"$tmp/out.txt"
+status=0
+# shellcheck disable=SC2086  # the wrapper is a word list
+${SUSHI_RUN_WRAPPER:-} "$tmp/inspect" ofa-mbv3-w1.0 max@224 >"$tmp/out.txt" || status=$?
 cat "$tmp/out.txt"
+[ "$status" -eq 0 ] || { echo "exit status $status (99 under valgrind: it found errors)"; exit 1; }
 grep -q '^SuperNet ofa-mbv3-w1.0 ' "$tmp/out.txt"
 grep -q '^SubNet max@224: {"ks":\[7,7' "$tmp/out.txt"
 echo "installed-library build: OK"
