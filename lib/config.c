@@ -18,7 +18,7 @@ static void config_blank(const sushi_supernet *sn, sushi_config *c)
     c->resolution = sn->default_resolution;
 }
 
-static bool res_allowed(const sushi_supernet *sn, uint32_t r)
+bool sushi_resolution_allowed(const sushi_supernet *sn, uint32_t r)
 {
     for (uint32_t i = 0; i < sn->n_res; i++)
         if (sn->res[i] == r)
@@ -30,7 +30,7 @@ int sushi_config_extreme(const sushi_supernet *sn, bool max, uint32_t resolution
 {
     if (!sn || !c)
         return SUSHI_ERR_INVALID;
-    if (resolution && !res_allowed(sn, resolution))
+    if (resolution && !sushi_resolution_allowed(sn, resolution))
         return SUSHI_ERR_CONFIG;
     config_blank(sn, c);
     if (resolution)
@@ -69,7 +69,7 @@ int sushi_config_validate(const sushi_supernet *sn, const sushi_config *c, char 
                    c->n_w);
         return SUSHI_ERR_CONFIG;
     }
-    if (!res_allowed(sn, c->resolution)) {
+    if (!sushi_resolution_allowed(sn, c->resolution)) {
         sushi_errf(err, errsz, "r: %u is not an allowed resolution (%u..%u)", c->resolution, sn->res[0],
                    sn->res[sn->n_res - 1]);
         return SUSHI_ERR_CONFIG;

@@ -84,14 +84,6 @@ int sushi_input_resize(const float *src, uint32_t channels, uint32_t ih, uint32_
     return SUSHI_OK;
 }
 
-static bool resolution_allowed(const sushi_supernet *sn, uint32_t r)
-{
-    for (uint32_t i = 0; i < sn->n_res; i++)
-        if (sn->res[i] == r)
-            return true;
-    return false;
-}
-
 static inline float norm_px(uint8_t p, float mean, float std)
 {
     return ((float)p / 255.0f - mean) / std;
@@ -104,7 +96,7 @@ int sushi_input_from_u8(const sushi_supernet *sn, const uint8_t *pixels, uint32_
         return SUSHI_ERR_INVALID;
     if (!resolution)
         resolution = sn->default_resolution;
-    if (!resolution_allowed(sn, resolution))
+    if (!sushi_resolution_allowed(sn, resolution))
         return SUSHI_ERR_RANGE;
     size_t nin, nout;
     if (checked_volume(channels, height, width, &nin) || checked_volume(channels, resolution, resolution, &nout))

@@ -264,6 +264,8 @@ int sushi_supernet_generate_weights(sushi_supernet *sn);
 /* Find tensor by name, -1 if absent. */
 int32_t sushi_supernet_find_tensor(const sushi_supernet *sn, const char *name);
 void sushi_supernet_free_storage(sushi_supernet *sn);
+/* r is one of sn's allowed input resolutions (lib/config.c). */
+bool sushi_resolution_allowed(const sushi_supernet *sn, uint32_t r);
 
 bool sushi_unit_has_expand(const sushi_unit *u);
 
