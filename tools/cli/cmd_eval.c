@@ -95,29 +95,6 @@ static void job_fail(eval_job *J, int rc, const char *what)
     pthread_mutex_unlock(&J->lock);
 }
 
-/* Inputs of images [first, first + n) of d at resolution r (normalised and resized as
- * the model was trained: sushi_input_from_u8). Returns NULL with *rc set on failure. */
-static float *make_inputs(const sushi_supernet *sn, const cli_dataset *d, uint32_t first, uint32_t n, uint32_t r,
-                          int *rc)
-{
-    size_t per = (size_t)r * r;
-    float *x = malloc((n ? n : 1) * per * sizeof(float));
-    if (!x) {
-        *rc = SUSHI_ERR_NOMEM;
-        return NULL;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        *rc = sushi_input_from_u8(sn, d->px + (size_t)(first + i) * d->r * d->r, d->r, d->r, 1, r,
-                                  x + (size_t)i * per, per);
-        if (*rc) {
-            free(x);
-            return NULL;
-        }
-    }
-    *rc = SUSHI_OK;
-    return x;
-}
-
 static int eval_fail(eval_job *J, sushi_subnet *s, float *x, int rc, const char *what)
 {
     free(x);
@@ -145,7 +122,7 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
 #ifdef SUSHI_CLI_HAVE_CPU
         size_t nr = sushi_cpu_int8_ranges_len(s);
         float *ranges = malloc((nr ? nr : 1) * sizeof(float));
-        x = make_inputs(J->sn, J->calib, 0, J->n_calib, r, &rc);
+        x = cli_dataset_inputs(J->sn, J->calib, 0, J->n_calib, r, &rc);
         if (!ranges && !rc)
             rc = SUSHI_ERR_NOMEM;
         else if (!rc && !(rc = sushi_cpu_calibrate_int8(s, x, J->n_calib, ranges, nr)))

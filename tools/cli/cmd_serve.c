@@ -367,18 +367,11 @@ static int hls_calibrate(const sushi_supernet *sn, const cli_dataset *train, con
             rc = sushi_subnet_create(sn, &ci.config, &h->s[c]);
         if (rc)
             return rc;
-        uint32_t r = ci.config.resolution;
-        size_t per = (size_t)r * r;
-        float *x = malloc((size_t)k * per * sizeof *x);
         h->len[c] = sushi_cpu_int8_ranges_len(h->s[c]);
         h->ranges[c] = malloc((h->len[c] ? h->len[c] : 1) * sizeof **h->ranges);
-        if (!x || !h->ranges[c]) {
-            free(x);
+        if (!h->ranges[c])
             return SUSHI_ERR_NOMEM;
-        }
-        for (uint32_t i = 0; i < k && !rc; i++)
-            rc = sushi_input_from_u8(sn, train->px + (size_t)i * train->r * train->r, train->r, train->r, 1, r,
-                                     x + (size_t)i * per, per);
+        float *x = cli_dataset_inputs(sn, train, 0, k, ci.config.resolution, &rc);
         if (!rc)
             rc = sushi_cpu_calibrate_int8(h->s[c], x, k, h->ranges[c], h->len[c]);
         free(x);

@@ -8,6 +8,8 @@
 
 #include <zlib.h>
 
+#include <sushi/sushi.h>
+
 #define IDX_MAX_ITEMS 1000000u
 
 /* ---------- IDX files (gzip) ---------- */
@@ -144,4 +146,25 @@ void cli_dataset_free(cli_dataset *d)
     free(d->px);
     free(d->y);
     memset(d, 0, sizeof *d);
+}
+
+float *cli_dataset_inputs(const sushi_supernet *sn, const cli_dataset *d, uint32_t first, uint32_t n, uint32_t r,
+                          int *rc)
+{
+    size_t per = (size_t)r * r;
+    float *x = malloc((n ? n : 1) * per * sizeof(float));
+    if (!x) {
+        *rc = SUSHI_ERR_NOMEM;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        *rc = sushi_input_from_u8(sn, d->px + (size_t)(first + i) * d->r * d->r, d->r, d->r, 1, r,
+                                  x + (size_t)i * per, per);
+        if (*rc) {
+            free(x);
+            return NULL;
+        }
+    }
+    *rc = SUSHI_OK;
+    return x;
 }

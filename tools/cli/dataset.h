@@ -30,6 +30,13 @@ typedef struct cli_dataset {
  * line to err (naming the file) and returns false with *d zeroed. */
 bool cli_dataset_load(const char *dir, const char *prefix, bool labels, cli_dataset *d, char *err, size_t errsz);
 
+/* Input tensors of images [first, first + n) of d at resolution r, n * r * r
+ * floats (malloc'ed; free()), built by sushi_input_from_u8() as the model was
+ * trained. NULL with *rc set on failure (*rc = SUSHI_OK otherwise). */
+struct sushi_supernet;
+float *cli_dataset_inputs(const struct sushi_supernet *sn, const cli_dataset *d, uint32_t first, uint32_t n,
+                          uint32_t r, int *rc);
+
 /* Release (a zeroed dataset is fine). */
 void cli_dataset_free(cli_dataset *d);
 
