@@ -67,7 +67,7 @@ static void upd_range(float *r, const float *x, size_t n)
 
 size_t cpu_q8_ranges_len(const sushi_subnet *s) { return 2 * ((size_t)s->n_values + s->n_layers); }
 
-#define CALIB_BINS 2048
+#define CALIB_BINS CPU_CALIB_BINS
 
 /* Histogram of x over [lo, hi] into CALIB_BINS bins. */
 static void upd_hist(uint32_t *h, float lo, float hi, const float *x, size_t n)
@@ -103,6 +103,86 @@ static void clip_range(float *r, const uint32_t *h, double keep)
     float nlo = (float)(r[0] + w * lo), nhi = (float)(r[0] + w * (hi + 1));
     r[0] = nlo > r[0] ? nlo : r[0];
     r[1] = nhi < r[1] ? nhi : r[1];
+}
+
+/* Prefix sums of a histogram over [lo, lo + CALIB_BINS * w], each bin's
+ * values at its centre: p0 counts, p1 sums, p2 sums of squares; [b] covers
+ * bins [0, b). */
+typedef struct hist_sums {
+    double p0[CALIB_BINS + 1], p1[CALIB_BINS + 1], p2[CALIB_BINS + 1];
+} hist_sums;
+_Static_assert(sizeof(hist_sums) == CPU_CALIB_MSE_WORK, "CPU_CALIB_MSE_WORK");
+
+/* Expected squared quantisation error, summed over the histogram, of the
+ * range [a, c] where bins [0, i) lie below a and bins (j, CALIB_BINS) above
+ * c: those saturate (squared distance to the end), the rest round
+ * (S^2 / 12, S = (c - a) / 255). */
+static double range_sse(const hist_sums *hs, int i, int j, double a, double c)
+{
+    const double *p0 = hs->p0, *p1 = hs->p1, *p2 = hs->p2;
+    const int B = CALIB_BINS;
+    double below = p2[i] - 2.0 * a * p1[i] + a * a * p0[i];
+    double above = (p2[B] - p2[j + 1]) - 2.0 * c * (p1[B] - p1[j + 1]) + c * c * (p0[B] - p0[j + 1]);
+    double S = (c - a) / 255.0;
+    return below + above + (p0[j + 1] - p0[i]) * S * S / 12.0;
+}
+
+/* Best (i, j) of the grid i in [i0, i1], j in [j0, j1] (step `step`, both
+ * ends always tried); a = lo + i * w (or 0 when fix_a), c = lo + (j + 1) * w
+ * (or 0 when fix_c). Ties keep the first (smallest i, then j). */
+static void mse_grid(const hist_sums *hs, double lo, double w, bool fix_a, bool fix_c, int i0, int i1, int j0,
+                     int j1, int step, int *bi, int *bj, double *best)
+{
+    for (int i = i0;; i = i + step < i1 ? i + step : i1) {
+        double a = fix_a ? 0.0 : lo + i * w;
+        for (int j = j0;; j = j + step < j1 ? j + step : j1) {
+            double c = fix_c ? 0.0 : lo + (j + 1) * w;
+            double e = range_sse(hs, i, j, a, c);
+            if (e < *best)
+                *best = e, *bi = i, *bj = j;
+            if (j == j1)
+                break;
+        }
+        if (i == i1)
+            break;
+    }
+}
+
+void cpu_range_mse(float *r, const uint32_t *h, void *work)
+{
+    if (!(r[1] > r[0]))
+        return;
+    hist_sums *hs = work;
+    const int B = CALIB_BINS;
+    double lo = r[0], w = ((double)r[1] - r[0]) / B;
+    hs->p0[0] = hs->p1[0] = hs->p2[0] = 0.0;
+    for (int b = 0; b < B; b++) {
+        double x = lo + (b + 0.5) * w;
+        hs->p0[b + 1] = hs->p0[b] + h[b];
+        hs->p1[b + 1] = hs->p1[b] + h[b] * x;
+        hs->p2[b + 1] = hs->p2[b] + h[b] * x * x;
+    }
+    if (hs->p0[B] == 0.0)
+        return;
+    /* The quantised range always contains 0 (§2.1): an end on the far side
+     * of 0 is fixed at 0; otherwise it moves over whole bins, never past the
+     * bin holding 0. */
+    bool fix_a = r[0] >= 0.0f, fix_c = r[1] <= 0.0f;
+    int z = fix_a ? 0 : fix_c ? B - 1 : (int)(-lo / w);
+    z = z < 0 ? 0 : z > B - 1 ? B - 1 : z;
+    int i1 = fix_a ? 0 : z, j0 = fix_c ? B - 1 : fix_a ? 0 : z;
+    int bi = 0, bj = B - 1;
+    double best = INFINITY;
+    /* coarse grid, then every bin around its best point */
+    const int step = 8;
+    mse_grid(hs, lo, w, fix_a, fix_c, 0, i1, j0, B - 1, step, &bi, &bj, &best);
+    int ci = bi, cj = bj;
+    mse_grid(hs, lo, w, fix_a, fix_c, ci - step > 0 ? ci - step : 0, ci + step < i1 ? ci + step : i1,
+             cj - step > j0 ? cj - step : j0, cj + step < B - 1 ? cj + step : B - 1, 1, &bi, &bj, &best);
+    if (!fix_a)
+        r[0] = (float)(lo + bi * w);
+    if (!fix_c)
+        r[1] = (float)(lo + (bj + 1) * w);
 }
 
 /* One float pass over the calibration inputs; per plan value (and SE hidden
@@ -155,14 +235,21 @@ int cpu_calibrate_ranges_keep(const sushi_subnet *s, const float *inputs, size_t
             ranges[i] = ranges[i + 1] = 0.0f;
     if (keep < 1.0) {
         uint32_t *hist = sushi_calloc(ctx, len / 2 * CALIB_BINS, sizeof *hist);
-        if (!hist) {
+        hist_sums *hs = keep <= 0.0 ? sushi_malloc(ctx, sizeof *hs) : NULL;
+        if (!hist || (keep <= 0.0 && !hs)) {
+            sushi_free(ctx, hist);
             fwork_free(ctx, &w);
             return SUSHI_ERR_NOMEM;
         }
         calib_pass(s, &w, inputs, n, ranges, hist);
         /* value 0 (the input) keeps its full range: it is quantised exactly */
-        for (size_t i = 2; i < len; i += 2)
-            clip_range(ranges + i, hist + i / 2 * CALIB_BINS, keep);
+        for (size_t i = 2; i < len; i += 2) {
+            if (keep <= 0.0)
+                cpu_range_mse(ranges + i, hist + i / 2 * CALIB_BINS, hs);
+            else
+                clip_range(ranges + i, hist + i / 2 * CALIB_BINS, keep);
+        }
+        sushi_free(ctx, hs);
         sushi_free(ctx, hist);
     }
     fwork_free(ctx, &w);

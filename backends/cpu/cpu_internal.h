@@ -108,12 +108,21 @@ void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, v
 
 /* Calibration (float forward): ranges as in cpu_q8_ranges_len. */
 int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges);
-/* Default of cpu_calibrate_ranges: central fraction of each activation's
- * values that its range covers (docs/int8.md §7). */
-#define CPU_CALIB_KEEP 0.9999
-/* Same with each range shrunk to the central `keep` fraction of its values
- * (keep = 1: min/max). */
+/* `keep` of cpu_calibrate_ranges_keep selecting the least-squares range rule,
+ * the default of cpu_calibrate_ranges (docs/int8.md §7). */
+#define CPU_CALIB_MSE 0.0
+#define CPU_CALIB_KEEP CPU_CALIB_MSE
+/* Same with another range rule: keep = 1: min/max; 0 < keep < 1: each range
+ * shrunk to the central `keep` fraction of its values; keep <= 0: the range
+ * of least expected squared quantisation error (cpu_range_mse). */
 int cpu_calibrate_ranges_keep(const sushi_subnet *s, const float *inputs, size_t n, double keep, float *ranges);
+/* Histogram bins of the calibration (over each value's [min, max]). */
+#define CPU_CALIB_BINS 2048
+/* Shrink r = [min, max] to the range of least expected squared quantisation
+ * error (saturation + rounding) over histogram h of CPU_CALIB_BINS bins
+ * (docs/int8.md §7); work: CPU_CALIB_MSE_WORK bytes of scratch. */
+#define CPU_CALIB_MSE_WORK (3 * (CPU_CALIB_BINS + 1) * sizeof(double))
+void cpu_range_mse(float *r, const uint32_t *h, void *work);
 
 /* ---------- utilities ---------- */
 void *cpu_aligned_alloc(const sushi_context *ctx, size_t bytes, void **raw_out);

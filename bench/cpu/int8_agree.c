@@ -5,8 +5,9 @@
  *
  * Defaults: all 10,000 test images, calibration on the first 2,000 training
  * images with the library's default range rule, every candidate of the file,
- * 1 job. --keep F overrides the range rule (the central fraction F of each
- * activation's values; 1 = min/max) through the internal entry point.
+ * 1 job. --keep F overrides the least-squares range rule through the
+ * internal entry point: the central fraction F of each activation's values
+ * (0 < F < 1), min/max (F = 1); F <= 0 is the default rule.
  * --train-from I measures on training images I, I+1, ... instead of the test
  * set (to choose calibration settings without looking at the test set).
  * Prints one JSON line per candidate and a summary line (min / mean agreement). */

@@ -73,8 +73,9 @@ SUSHI_API size_t sushi_cpu_int8_ranges_len(const sushi_subnet *s);
 /**
  * Post-training calibration of the int8 path: runs s in float32 on n_inputs
  * inputs and writes, for every activation value (and each SE hidden layer),
- * the range covering the central 99.99 % of its values (histogram of 2,048
- * bins; the network input keeps its min/max; docs/int8.md §7) into `ranges`
+ * the range of least expected squared quantisation error over a histogram of
+ * its values (2,048 bins; the network input keeps its min/max; docs/int8.md
+ * §7) into `ranges`
  * (n_ranges >= sushi_cpu_int8_ranges_len(s)).
  * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_TRUNCATED, SUSHI_ERR_NOMEM.
  * Thread-safe. @since 0.1

@@ -518,6 +518,111 @@ Test(int8, resnet_close_to_float) { int8_vs_float("ofa-resnet50", "min@48", 3, 0
 
 /* The int32 logits of the int8 path are a pure function of (SubNet, ranges,
  * input): two instances give the same bits. */
+/* ---------------- calibration range rule (docs/int8.md §7) ---------------- */
+
+/* Expected squared quantisation error of [a, c] over histogram h of [lo, hi]:
+ * every bin's values at its centre, written directly from the definition
+ * (saturate outside, S^2/12 inside), independent of the library's sums. */
+static double brute_sse(const uint32_t *h, double lo, double w, double a, double c)
+{
+    double S = (c - a) / 255.0, e = 0.0;
+    for (int b = 0; b < CPU_CALIB_BINS; b++) {
+        double x = lo + (b + 0.5) * w;
+        e += h[b] * (x < a ? (x - a) * (x - a) : x > c ? (x - c) * (x - c) : S * S / 12.0);
+    }
+    return e;
+}
+
+/* Minimum of brute_sse over ends on bin edges that keep 0 inside (every
+ * 16th edge, then every edge within 16 of the best: exhaustive enough that a
+ * grid search in the library missing the optimum by > 0.1 % shows). */
+static double brute_best(const uint32_t *h, double lo, double hi)
+{
+    double w = (hi - lo) / CPU_CALIB_BINS, best = INFINITY;
+    int bi = 0, bj = CPU_CALIB_BINS;
+    for (int pass = 0; pass < 2; pass++) {
+        int step = pass ? 1 : 16, i0 = pass ? bi - 16 : 0, i1 = pass ? bi + 16 : CPU_CALIB_BINS;
+        int j0 = pass ? bj - 16 : 0, j1 = pass ? bj + 16 : CPU_CALIB_BINS;
+        for (int i = i0 < 0 ? 0 : i0; i <= i1 && i <= CPU_CALIB_BINS; i += step)
+            for (int j = j0 < 0 ? 0 : j0; j <= j1 && j <= CPU_CALIB_BINS; j += step) {
+                double a = lo >= 0 ? 0.0 : lo + i * w, c = hi <= 0 ? 0.0 : lo + j * w;
+                if (a > 0 || c < 0 || c <= a)
+                    continue;
+                double e = brute_sse(h, lo, w, a, c);
+                if (e < best)
+                    best = e, bi = i, bj = j;
+            }
+    }
+    return best;
+}
+
+static void check_mse_range(const uint32_t *h, float lo, float hi)
+{
+    static double work[3 * (CPU_CALIB_BINS + 1)];
+    cr_assert_eq(sizeof work, CPU_CALIB_MSE_WORK);
+    float r[2] = { lo, hi };
+    cpu_range_mse(r, h, work);
+    double w = ((double)hi - lo) / CPU_CALIB_BINS;
+    cr_assert(r[0] >= lo && r[1] <= hi && r[0] <= r[1], "range [%g, %g] outside [%g, %g]", r[0], r[1], lo, hi);
+    cr_assert(r[0] <= 0.0f || lo >= 0.0f, "low end %g above 0", r[0]);
+    cr_assert(r[1] >= 0.0f || hi <= 0.0f, "high end %g below 0", r[1]);
+    double a = lo >= 0 ? 0.0 : r[0], c = hi <= 0 ? 0.0 : r[1];
+    double got = brute_sse(h, lo, w, a, c), best = brute_best(h, lo, hi);
+    cr_expect(got <= best * 1.001, "range [%g, %g]: error %.6g, best on the grid %.6g", r[0], r[1], got, best);
+}
+
+Test(int8, mse_range_is_least_squares_optimal)
+{
+    static uint32_t h[CPU_CALIB_BINS];
+    uint64_t st = 12345;
+    /* ReLU-like: exponential decay from 0 with a long tail */
+    for (int b = 0; b < CPU_CALIB_BINS; b++)
+        h[b] = (uint32_t)(1e6 * exp(-b / 40.0)) + (b % 97 == 0);
+    check_mse_range(h, 0.0f, 20.0f);
+    /* two-sided, heavy tailed, off-centre (a linear projection or ADD output) */
+    for (int b = 0; b < CPU_CALIB_BINS; b++) {
+        double x = (b - 900) / 60.0;
+        h[b] = (uint32_t)(5e5 * exp(-fabs(x)));
+    }
+    check_mse_range(h, -15.0f, 19.1f);
+    /* all values negative: the high end stays at 0 */
+    for (int b = 0; b < CPU_CALIB_BINS; b++)
+        h[b] = (uint32_t)(1e5 * exp(-(CPU_CALIB_BINS - 1 - b) / 100.0));
+    check_mse_range(h, -8.0f, -1.0f);
+    /* random histograms */
+    for (int t = 0; t < 4; t++) {
+        for (int b = 0; b < CPU_CALIB_BINS; b++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            h[b] = (uint32_t)(st >> 52) * (b < 1200) + (b == 2000 + t) * 3;
+        }
+        check_mse_range(h, -1.0f - t, 3.0f + t);
+    }
+}
+
+Test(int8, mse_range_clips_outliers_and_keeps_degenerate_ranges)
+{
+    static uint32_t h[CPU_CALIB_BINS];
+    static double work[3 * (CPU_CALIB_BINS + 1)];
+    /* 10^8 values uniform in [0, 1) and one at 100: the outlier is dropped
+     * (with 10^6 it is not: its squared error, ~10^4, would outweigh the
+     * rounding of the rest, and the optimum lies near 44) */
+    memset(h, 0, sizeof h);
+    for (int b = 0; b < 21; b++)
+        h[b] = 100000000 / 21;
+    h[CPU_CALIB_BINS - 1] = 1;
+    float r[2] = { 0.0f, 100.0f };
+    cpu_range_mse(r, h, work);
+    cr_expect(r[0] == 0.0f && r[1] > 0.9f && r[1] < 1.2f, "range [%g, %g]", r[0], r[1]);
+    /* empty histogram and empty range: unchanged */
+    memset(h, 0, sizeof h);
+    float e[2] = { -1.0f, 2.0f }, z[2] = { 0.5f, 0.5f };
+    cpu_range_mse(e, h, work);
+    cr_expect(e[0] == -1.0f && e[1] == 2.0f);
+    h[0] = 5;
+    cpu_range_mse(z, h, work);
+    cr_expect(z[0] == 0.5f && z[1] == 0.5f);
+}
+
 Test(int8, deterministic_across_instances)
 {
     sushi_supernet *sn = builtin("ofa-mbv3-w1.2");
