@@ -1,15 +1,14 @@
 /* int8 vs float32 top-1 agreement on the shipped Fashion-MNIST SuperNet
  * (docs/int8.md, "Accuracy"). The target is 99 % on the 10,000 test images,
- * measured by bench/cpu/int8_agree (docs/int8.md §10: met by 4 of the 5
- * SubNets measured; the resolution-24 cheapest SubNet reaches 98.81 %). This
- * CI test guards against regressions on a 1,000-image subset with a 98 %
- * floor: the subset's sampling error (~0.3 points) and the known 98.8 % case
- * leave no room for a 99 % bar that would not fail at random.
+ * measured by bench/cpu/int8_agree over every candidate (docs/int8.md §10).
+ * This CI test guards against regressions on a 1,000-image subset with a
+ * 98 % floor: the subset's sampling error is ~0.3 points and the cheapest
+ * resolution-24 SubNet gives 98.6 % on it (and >= 99 % on all 10,000), so a
+ * 99 % bar on the subset would fail on sampling error alone.
  *
  * The SubNets are picked from the file's candidate table when the test runs:
- * the one with the most MACs, the one with the fewest, and the one with the
- * fewest MACs at the smallest resolution in the table (the same SubNet as the
- * second when the table has one resolution). Calibration: the first
+ * the one with the most MACs and the one with the fewest MACs at each
+ * resolution in the table. Calibration: the first
  * FMNIST_CALIB training images, library default rule
  * (sushi_cpu_calibrate_int8); measurement: the first FMNIST_IMAGES test images,
  * inputs from sushi_input_from_u8(). The full measurement over every
@@ -65,20 +64,6 @@ static uint32_t pick(bool most, uint32_t r)
     return (uint32_t)best;
 }
 
-static uint32_t smallest_resolution(void)
-{
-    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
-    sushi_supernet_get_info(sn, &si);
-    uint32_t r = 0;
-    for (uint32_t i = 0; i < si.n_candidates; i++) {
-        sushi_candidate_info c = SUSHI_CANDIDATE_INFO_INIT;
-        sushi_supernet_candidate(sn, i, &c);
-        if (!r || c.config.resolution < r)
-            r = c.config.resolution;
-    }
-    return r;
-}
-
 static void check(uint32_t ci, const char *what)
 {
     fmnist_agree a;
@@ -104,16 +89,25 @@ Test(int8_fmnist, largest_subnet_agrees_with_float32_on_98_percent_of_1000)
     check(pick(true, 0), "most MACs");
 }
 
-Test(int8_fmnist, smallest_subnet_agrees_with_float32_on_98_percent_of_1000)
+/* The small SubNets are the sensitive ones (docs/int8.md §10): the cheapest
+ * candidate of every resolution in the table. */
+Test(int8_fmnist, cheapest_subnet_of_each_resolution_agrees_with_float32_on_98_percent_of_1000)
 {
-    check(pick(false, 0), "fewest MACs");
-}
-
-Test(int8_fmnist, smallest_resolution_subnet_agrees_with_float32_on_98_percent_of_1000)
-{
-    uint32_t r = smallest_resolution();
-    uint32_t ci = pick(false, r);
-    if (ci == pick(false, 0))
-        cr_skip_test("the fewest-MACs candidate (%u) is already at the smallest resolution %u", ci, r);
-    check(ci, "smallest resolution");
+    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &si), SUSHI_OK);
+    uint32_t done[64], n_done = 0;
+    for (uint32_t i = 0; i < si.n_candidates; i++) {
+        sushi_candidate_info c = SUSHI_CANDIDATE_INFO_INIT;
+        cr_assert_eq(sushi_supernet_candidate(sn, i, &c), SUSHI_OK);
+        bool seen = false;
+        for (uint32_t k = 0; k < n_done; k++)
+            seen |= done[k] == c.config.resolution;
+        if (seen || n_done == 64)
+            continue;
+        done[n_done++] = c.config.resolution;
+        char what[48];
+        snprintf(what, sizeof what, "fewest MACs at resolution %u", c.config.resolution);
+        check(pick(false, c.config.resolution), what);
+    }
+    cr_assert_gt(n_done, 0);
 }
