@@ -821,11 +821,11 @@ static const char *const tensor_keys[T_COUNT] = { "name", "shape", "filler", "da
 
 enum {
     C_CONFIG, C_ACCURACY, C_SOURCE, C_DATASET, C_METRIC, C_MACS, C_PARAMS, C_WBYTES, C_FILLER, C_BN,
-    C_ACT, C_COUNT
+    C_ACT, C_I8R, C_COUNT
 };
 static const char *const cand_keys[C_COUNT] = {
     "config", "accuracy", "accuracy_source", "dataset", "metric", "macs", "params", "weight_bytes",
-    "filler", "bn_stats", "act_ranges",
+    "filler", "bn_stats", "act_ranges", "int8_ranges",
 };
 
 enum { CF_KS, CF_E, CF_D, CF_W, CF_R, CF_COUNT };
@@ -1422,7 +1422,7 @@ static int read_candidate(loader *L, sushi_candidate *c)
     size_t off, len;
     if ((rc = get_bytes(r, &m, C_FILLER, &off, &len, false)))
         return rc;
-    if (!has(&m, C_BN) && !has(&m, C_ACT)) {
+    if (!has(&m, C_BN) && !has(&m, C_ACT) && !has(&m, C_I8R)) {
         r->pos = m.end;
         return SUSHI_OK;
     }
@@ -1525,6 +1525,26 @@ static int read_candidate_stats(loader *L, const fmap *cm, sushi_candidate *c, c
         for (size_t i = 0; i < c->n_act_ranges; i += 2)
             if (!isfinite(c->act_ranges[i]) || !isfinite(c->act_ranges[i + 1]) ||
                 c->act_ranges[i] > c->act_ranges[i + 1])
+                return fail(r, SUSHI_ERR_FORMAT, "pair %zu is not a finite range (min <= max)", i / 2);
+        path_pop(r, save);
+    }
+    if (has(mp, C_I8R)) {
+        if ((rc = get_bytes(r, mp, C_I8R, &off, &len, true)))
+            return rc;
+        save = path_key(r, "int8_ranges");
+        uint64_t pairs = (uint64_t)plan->n_values + plan->n_layers;
+        if (len % 8 || len / 8 != pairs)
+            return fail(r, SUSHI_ERR_FORMAT,
+                        "%zu bytes, the SubNet has %u activations and %u layers (one min, max float32 pair each)",
+                        len, plan->n_values, plan->n_layers);
+        c->int8_ranges = sushi_malloc(L->ctx, len);
+        if (!c->int8_ranges)
+            return fail(r, SUSHI_ERR_NOMEM, "out of memory");
+        sushi_f32le_copy(c->int8_ranges, r->p + off, len / 4);
+        c->n_int8_ranges = len / 4;
+        for (size_t i = 0; i < c->n_int8_ranges; i += 2)
+            if (!isfinite(c->int8_ranges[i]) || !isfinite(c->int8_ranges[i + 1]) ||
+                c->int8_ranges[i] > c->int8_ranges[i + 1])
                 return fail(r, SUSHI_ERR_FORMAT, "pair %zu is not a finite range (min <= max)", i / 2);
         path_pop(r, save);
     }

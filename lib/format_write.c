@@ -348,7 +348,8 @@ static void w_candidate(wr *w, const sushi_candidate *c)
 {
     bool bn = c->bn_stats && c->n_bn_stats;
     bool ar = c->act_ranges && c->n_act_ranges;
-    e_map(w, 8 + (bn ? 2 : 0) + (ar ? 1 : 0));
+    bool i8 = c->int8_ranges && c->n_int8_ranges;
+    e_map(w, 8 + (bn ? 2 : 0) + (ar ? 1 : 0) + (i8 ? 1 : 0));
     e_text(w, "config");
     w_config(w, &c->config);
     e_text(w, "accuracy");
@@ -377,6 +378,11 @@ static void w_candidate(wr *w, const sushi_candidate *c)
         e_text(w, "act_ranges");
         e_bytes_head(w, (size_t)c->n_act_ranges * 4u);
         e_f32_payload(w, c->act_ranges, c->n_act_ranges, false);
+    }
+    if (i8) {
+        e_text(w, "int8_ranges");
+        e_bytes_head(w, (size_t)c->n_int8_ranges * 4u);
+        e_f32_payload(w, c->int8_ranges, c->n_int8_ranges, false);
     }
 }
 
@@ -486,9 +492,10 @@ static int check_writable(const sushi_supernet *sn, bool f32)
         if (c->config.n_ks > SUSHI_CONFIG_MAX_SLOTS || c->config.n_e > SUSHI_CONFIG_MAX_SLOTS ||
             c->config.n_d > SUSHI_CONFIG_MAX_GROUPS || c->config.n_w > SUSHI_CONFIG_MAX_GROUPS)
             return SUSHI_ERR_INVALID;
-        if ((c->n_bn_stats && !c->bn_stats) || (c->n_act_ranges && !c->act_ranges))
+        if ((c->n_bn_stats && !c->bn_stats) || (c->n_act_ranges && !c->act_ranges) ||
+            (c->n_int8_ranges && !c->int8_ranges))
             return SUSHI_ERR_INVALID;
-        if (c->n_bn_stats > SIZE_MAX / 4 || c->n_act_ranges > SIZE_MAX / 4)
+        if (c->n_bn_stats > SIZE_MAX / 4 || c->n_act_ranges > SIZE_MAX / 4 || c->n_int8_ranges > SIZE_MAX / 4)
             return SUSHI_ERR_OVERFLOW;
     }
     if (f32) {

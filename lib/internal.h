@@ -208,6 +208,10 @@ typedef struct sushi_candidate {
     /* optional per-SubNet activation ranges for int8 (min,max per plan value) */
     float *act_ranges;
     uint64_t n_act_ranges;
+    /* optional int8 calibration: the ranges array of docs/int8.md §7,
+     * 2 * (n_values + n_layers) floats (format §7.4) */
+    float *int8_ranges;
+    uint64_t n_int8_ranges;
 } sushi_candidate;
 
 /* ---------- SuperNet ---------- */

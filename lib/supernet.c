@@ -44,6 +44,7 @@ void sushi_supernet_free_storage(sushi_supernet *sn)
         sushi_free(ctx, sn->cands[i].metric);
         sushi_free(ctx, sn->cands[i].bn_owned);
         sushi_free(ctx, sn->cands[i].act_ranges);
+        sushi_free(ctx, sn->cands[i].int8_ranges);
     }
     sushi_free(ctx, sn->cands);
     sushi_free(ctx, sn->tensors);
@@ -692,6 +693,24 @@ int sushi_supernet_candidate(const sushi_supernet *sn, size_t i, sushi_candidate
     info->macs = c->macs;
     info->params = c->params;
     info->weight_bytes = c->weight_bytes;
+    return SUSHI_OK;
+}
+
+int sushi_supernet_candidate_int8_ranges(const sushi_supernet *sn, size_t i, const float **ranges, size_t *n)
+{
+    if (ranges)
+        *ranges = NULL;
+    if (n)
+        *n = 0;
+    if (!sn || !ranges || !n)
+        return SUSHI_ERR_INVALID;
+    if (i >= sn->n_cand)
+        return SUSHI_ERR_RANGE;
+    const sushi_candidate *c = &sn->cands[i];
+    if (c->int8_ranges && c->n_int8_ranges) {
+        *ranges = c->int8_ranges;
+        *n = (size_t)c->n_int8_ranges;
+    }
     return SUSHI_OK;
 }
 

@@ -1,8 +1,9 @@
-/* sushi_supernet_with_accuracies(): a copy of a SuperNet whose candidate table
- * carries measured accuracies (used by `sushi eval`). The copy goes through the
- * format writer and reader (save_memory + load_memory), so it is exactly what
- * a file written from it would load as; then the candidates' accuracy fields
- * and the provenance text are replaced. */
+/* sushi_supernet_with_accuracies() and sushi_supernet_with_int8_ranges():
+ * copies of a SuperNet whose candidate table carries measured accuracies (used
+ * by `sushi eval`) or int8 calibration ranges (`sushi calibrate`). The copy
+ * goes through the format writer and reader (save_memory + load_memory), so it
+ * is exactly what a file written from it would load as; then the candidates'
+ * fields are replaced and one sentence is appended to the provenance text. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,43 @@
 static bool text_ok(const char *s)
 {
     return s && s[0] && strlen(s) < 1024;
+}
+
+/* A copy of sn in sn's context through the writer and the reader. */
+static int copy_supernet(const sushi_supernet *sn, sushi_supernet **out)
+{
+    void *buf = NULL;
+    size_t size = 0;
+    sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
+    int rc = sushi_supernet_save_memory(sn, &so, &buf, &size);
+    if (rc)
+        return rc;
+    rc = sushi_supernet_load_memory(sn->ctx, buf, size, NULL, out);
+    sushi_supernet_free_buffer(sn, buf);
+    return rc;
+}
+
+static void utc_now(char *date, size_t n)
+{
+    snprintf(date, n, "%s", "unknown date");
+    time_t now = time(NULL);
+    struct tm tm;
+    if (now != (time_t)-1 && gmtime_r(&now, &tm))
+        strftime(date, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Append one sentence to cp's provenance text (separated by a space). */
+static int append_provenance(sushi_supernet *cp, const char *sentence)
+{
+    const char *old = cp->provenance ? cp->provenance : "";
+    size_t need = strlen(old) + strlen(sentence) + 2;
+    char *prov = sushi_malloc(cp->ctx, need);
+    if (!prov)
+        return SUSHI_ERR_NOMEM;
+    snprintf(prov, need, "%s%s%s", old, old[0] ? " " : "", sentence);
+    sushi_free(cp->ctx, cp->provenance);
+    cp->provenance = prov;
+    return SUSHI_OK;
 }
 
 int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, size_t n,
@@ -30,15 +68,8 @@ int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, 
             return SUSHI_ERR_RANGE;
 
     sushi_context *ctx = sn->ctx;
-    void *buf = NULL;
-    size_t size = 0;
-    sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
-    int rc = sushi_supernet_save_memory(sn, &so, &buf, &size);
-    if (rc)
-        return rc;
     sushi_supernet *cp = NULL;
-    rc = sushi_supernet_load_memory(ctx, buf, size, NULL, &cp);
-    sushi_supernet_free_buffer(sn, buf);
+    int rc = copy_supernet(sn, &cp);
     if (rc)
         return rc;
 
@@ -63,23 +94,83 @@ int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, 
         measured++;
     }
 
-    /* provenance: append one sentence saying what was measured, when and how */
-    char date[32] = "unknown date";
-    time_t now = time(NULL);
-    struct tm tm;
-    if (now != (time_t)-1 && gmtime_r(&now, &tm))
-        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    const char *old = cp->provenance ? cp->provenance : "";
-    size_t need = strlen(old) + strlen(dataset) + strlen(metric) + strlen(source) + 256;
-    char *prov = sushi_malloc(ctx, need);
-    if (!prov) {
+    char date[32];
+    utc_now(date, sizeof date);
+    size_t need = strlen(dataset) + strlen(metric) + strlen(source) + 256;
+    char *sentence = sushi_malloc(ctx, need);
+    if (!sentence) {
         sushi_supernet_destroy(cp);
         return SUSHI_ERR_NOMEM;
     }
-    snprintf(prov, need, "%s%sAccuracies of %zu of %zu candidates measured %s: dataset %s, metric %s, by %s.",
-             old, old[0] ? " " : "", measured, n, date, dataset, metric, source);
-    sushi_free(ctx, cp->provenance);
-    cp->provenance = prov;
+    snprintf(sentence, need, "Accuracies of %zu of %zu candidates measured %s: dataset %s, metric %s, by %s.",
+             measured, n, date, dataset, metric, source);
+    rc = append_provenance(cp, sentence);
+    sushi_free(ctx, sentence);
+    if (rc) {
+        sushi_supernet_destroy(cp);
+        return rc;
+    }
+    *out = cp;
+    return SUSHI_OK;
+}
+
+int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const *ranges, const size_t *n_ranges,
+                                    size_t n, const char *source, sushi_supernet **out)
+{
+    if (out)
+        *out = NULL;
+    if (!sn || !out || (n && (!ranges || !n_ranges)) || !text_ok(source) || n != sn->n_cand)
+        return SUSHI_ERR_INVALID;
+    size_t stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ranges[i])
+            continue;
+        sushi_subnet *s = NULL;
+        int rc = sushi_subnet_create(sn, &sn->cands[i].config, &s);
+        if (rc)
+            return rc;
+        size_t need = 2 * ((size_t)s->n_values + s->n_layers);
+        sushi_subnet_destroy(s);
+        if (n_ranges[i] != need) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: %zu floats, its SubNet needs %zu", i,
+                      n_ranges[i], need);
+            return SUSHI_ERR_INVALID;
+        }
+        for (size_t k = 0; k < need; k += 2)
+            if (!isfinite(ranges[i][k]) || !isfinite(ranges[i][k + 1]) || ranges[i][k] > ranges[i][k + 1]) {
+                sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: pair %zu is not a finite range", i,
+                          k / 2);
+                return SUSHI_ERR_RANGE;
+            }
+        stored++;
+    }
+
+    sushi_context *ctx = sn->ctx;
+    sushi_supernet *cp = NULL;
+    int rc = copy_supernet(sn, &cp);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!ranges[i])
+            continue; /* not given: keep the entry as it was */
+        float *r = sushi_malloc(ctx, n_ranges[i] * sizeof *r);
+        if (!r) {
+            sushi_supernet_destroy(cp);
+            return SUSHI_ERR_NOMEM;
+        }
+        memcpy(r, ranges[i], n_ranges[i] * sizeof *r);
+        sushi_free(ctx, cp->cands[i].int8_ranges);
+        cp->cands[i].int8_ranges = r;
+        cp->cands[i].n_int8_ranges = n_ranges[i];
+    }
+    char date[32], sentence[1400];
+    utc_now(date, sizeof date);
+    snprintf(sentence, sizeof sentence, "int8 activation ranges of %zu of %zu candidates calibrated %s by %s.", stored,
+             n, date, source);
+    if ((rc = append_provenance(cp, sentence))) {
+        sushi_supernet_destroy(cp);
+        return rc;
+    }
     *out = cp;
     return SUSHI_OK;
 }

@@ -193,6 +193,20 @@ typedef struct sushi_candidate_info {
 /** Candidate i. @return SUSHI_OK, SUSHI_ERR_RANGE, SUSHI_ERR_INVALID, SUSHI_ERR_ABI. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_supernet_candidate(const sushi_supernet *sn, size_t i, sushi_candidate_info *info);
 
+/**
+ * The int8 calibration ranges stored for candidate i (file key
+ * `int8_ranges`; sushi_supernet_with_int8_ranges()), if any.
+ * @param sn the SuperNet.
+ * @param i candidate index.
+ * @param ranges receives a pointer into sn (valid while sn lives; do not
+ *        free), or NULL when candidate i stores none.
+ * @param n receives the number of floats (0 when none).
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL argument), SUSHI_ERR_RANGE (i out
+ *         of range). Thread-safe. @since 0.2
+ */
+SUSHI_API int sushi_supernet_candidate_int8_ranges(const sushi_supernet *sn, size_t i, const float **ranges,
+                                                   size_t *n);
+
 /** Index of the candidate with this config, or -1. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_supernet_find_candidate(const sushi_supernet *sn, const sushi_config *cfg);
 

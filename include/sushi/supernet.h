@@ -212,6 +212,36 @@ SUSHI_API int sushi_supernet_with_accuracies(const sushi_supernet *sn, const dou
                                              const char *dataset, const char *metric,
                                              const char *source, sushi_supernet **out);
 
+/**
+ * A new SuperNet, a copy of sn whose candidate table carries int8
+ * calibration ranges (file key `int8_ranges`, docs/format.md §7.4), so that a
+ * deployed file needs no calibration data: the cpu backend's int8 path and
+ * the hls backend use the stored ranges of a SubNet made from a candidate's
+ * config when no ranges were set on the instance (docs/int8.md §7). Entry i
+ * replaces candidate i's ranges; ranges[i] == NULL keeps what it had. One
+ * sentence with the date (UTC), the number of candidates and `source` (how
+ * the ranges were obtained, e.g. "sushi calibrate, 2000 fashion-mnist/train
+ * images") is appended to the provenance text. The copy is made through
+ * save_memory + load_memory in sn's context.
+ * @param sn the SuperNet (not modified).
+ * @param ranges n pointers: candidate i's ranges array (the layout of
+ *        sushi_cpu_calibrate_int8(): per plan value then per layer, a (min,
+ *        max) pair) or NULL. Read during the call only.
+ * @param n_ranges n lengths: n_ranges[i] must be 2 * (values + layers) of
+ *        candidate i's SubNet (sushi_cpu_int8_ranges_len()); ignored where
+ *        ranges[i] is NULL.
+ * @param n number of candidates of sn.
+ * @param source non-empty text (< 1024 bytes).
+ * @param out receives the copy, NULL on failure.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL arguments, wrong n or length,
+ *         empty source; the log names the candidate), SUSHI_ERR_RANGE (a pair
+ *         not finite or min > max), SUSHI_ERR_NOMEM, or a status of the
+ *         save/load. Thread-safe. @since 0.2
+ */
+SUSHI_API int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const *ranges,
+                                              const size_t *n_ranges, size_t n, const char *source,
+                                              sushi_supernet **out);
+
 #ifdef __cplusplus
 }
 #endif

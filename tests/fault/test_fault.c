@@ -418,6 +418,44 @@ static long inject(const step *st)
     return result;
 }
 
+/* 8. int8 ranges stored in a copy of the SuperNet (sushi calibrate's step) */
+static float *rg;
+static const float **rgp;
+static size_t *rgn, rg_cands;
+static void s8_setup(void)
+{
+    base_setup();
+    sushi_supernet_info info = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &info), SUSHI_OK);
+    sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+    cr_assert_eq(sushi_supernet_candidate(sn, 0, &ci), SUSHI_OK);
+    sushi_subnet *s = NULL;
+    cr_assert_eq(sushi_subnet_create(sn, &ci.config, &s), SUSHI_OK);
+    rg_cands = info.n_candidates;
+    rgp = calloc(rg_cands, sizeof *rgp);
+    rgn = calloc(rg_cands, sizeof *rgn);
+    sushi_subnet_stats ss = SUSHI_SUBNET_STATS_INIT;
+    cr_assert_eq(sushi_subnet_get_stats(s, &ss), SUSHI_OK);
+    rgn[0] = 2 * (2 * (size_t)ss.n_layers + 1); /* values = the input + one per layer */
+    sushi_subnet_destroy(s);
+    rg = calloc(rgn[0], sizeof *rg);
+    for (size_t i = 0; i < rgn[0]; i += 2)
+        rg[i + 1] = 1.0f;
+    rgp[0] = rg;
+}
+static int s8_run(void) { return sushi_supernet_with_int8_ranges(sn, rgp, rgn, rg_cands, "fault test", &loaded); }
+static void s8_undo(void)
+{
+    sushi_supernet_destroy(loaded);
+    loaded = NULL;
+}
+static void s8_teardown(void)
+{
+    base_teardown();
+    free(rg), free(rgp), free(rgn);
+    rg = NULL, rgp = NULL, rgn = NULL;
+}
+
 #define STEP_TEST(id, ...)                                                   \
     Test(fault, id, .timeout = 600)                                          \
     {                                                                        \
@@ -437,4 +475,5 @@ STEP_TEST(backend_create_cycle, .setup = base_setup, .run = s5_cycle, .undo = s5
 STEP_TEST(backend_create_cpu, .setup = base_setup, .run = s5_cpu, .undo = s5_undo, .backend = "cpu", .shared = true)
 STEP_TEST(sched_create, .setup = base_setup, .run = s6_run, .undo = s6_undo, .backend = "cycle", .shared = true)
 STEP_TEST(sched_submit_cycle, .setup = s7_setup, .run = s7_run, .backend = "cycle")
+STEP_TEST(with_int8_ranges, .setup = s8_setup, .run = s8_run, .undo = s8_undo, .teardown = s8_teardown, .shared = true)
 STEP_TEST(sched_submit_cpu_input, .setup = s7b_setup, .run = s7b_run, .teardown = s7b_teardown, .backend = "cpu")
