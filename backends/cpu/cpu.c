@@ -190,16 +190,10 @@ static double now_s(void)
 
 static const float *find_ranges(const cpu_state *st, const sushi_subnet *s)
 {
-    size_t need = cpu_q8_ranges_len(s);
     for (size_t i = 0; i < st->n_ranges; i++)
         if (st->ranges[i].s == s)
             return st->ranges[i].r;
-    if (s->candidate >= 0) {
-        const sushi_candidate *c = &s->sn->cands[s->candidate];
-        if (c->act_ranges && c->n_act_ranges == need)
-            return c->act_ranges;
-    }
-    return NULL;
+    return cpu_q8_stored_ranges(s);
 }
 
 static int run_q8(cpu_state *st, const sushi_subnet *s, const sushi_run_args *a)

@@ -99,6 +99,12 @@ typedef struct cpu_q8_model {
 /* Number of floats of a ranges array: 2 * (n_values + n_layers). */
 size_t cpu_q8_ranges_len(const sushi_subnet *s);
 int cpu_q8_model_build(const sushi_subnet *s, const float *ranges, cpu_q8_model **out);
+/* Ranges the SuperNet file stores for s (docs/int8.md §7): its candidate's
+ * `int8_ranges`, or its `act_ranges` (one pair per value) when no layer of s
+ * has an auxiliary range (no SE). Only for a SubNet made from a candidate's
+ * config that uses that candidate's BN statistics (or the candidate has
+ * none): ranges calibrated under other BN do not apply. NULL otherwise. */
+const float *cpu_q8_stored_ranges(const sushi_subnet *s);
 void cpu_q8_model_destroy(cpu_q8_model *m);
 /* Runs the int8 model. arena: plan.arena_bytes, scratch: scratch_bytes (aligned).
  * Output: floats (dequantised) into out (num_classes); out_i32 (may be NULL)

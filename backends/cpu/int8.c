@@ -230,6 +230,23 @@ static int build_layer(cpu_q8_model *m, const float *ranges, uint32_t li)
     }
 }
 
+const float *cpu_q8_stored_ranges(const sushi_subnet *s)
+{
+    if (s->candidate < 0 || (size_t)s->candidate >= s->sn->n_cand)
+        return NULL;
+    const sushi_candidate *c = &s->sn->cands[s->candidate];
+    if (c->bn_stats && !s->bn_from_candidate)
+        return NULL;
+    if (c->int8_ranges && c->n_int8_ranges == cpu_q8_ranges_len(s))
+        return c->int8_ranges;
+    bool aux = false;
+    for (uint32_t li = 0; li < s->n_layers; li++)
+        aux |= s->layers[li].op == SUSHI_OP_SE;
+    if (!aux && c->act_ranges && c->n_act_ranges == 2 * (size_t)s->n_values)
+        return c->act_ranges;
+    return NULL;
+}
+
 int cpu_q8_model_build(const sushi_subnet *s, const float *ranges, cpu_q8_model **out)
 {
     const sushi_context *ctx = s->sn->ctx;

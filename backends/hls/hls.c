@@ -408,12 +408,8 @@ static const float *find_ranges(const hls_state *st, const sushi_subnet *s)
                 return st->rt[i].r;
             cal = st->rt[i].r;
         }
-    if (s->candidate >= 0) {
-        const sushi_candidate *c = &s->sn->cands[s->candidate];
-        if (c->act_ranges && c->n_act_ranges == cpu_q8_ranges_len(s))
-            return c->act_ranges;
-    }
-    return cal;
+    const float *stored = cpu_q8_stored_ranges(s);
+    return stored ? stored : cal;
 }
 
 /* Store ranges r (taken over) for s: replaces the entry of s of the same

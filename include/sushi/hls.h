@@ -9,7 +9,8 @@
  *
  * 1. ranges given with sushi_hls_set_int8_ranges() for s;
  * 2. the candidate table of the SuperNet file, when s is a candidate whose
- *    row stores ranges (`act_ranges`);
+ *    row stores ranges (`int8_ranges`, sushi_supernet_with_int8_ranges(),
+ *    CLI `sushi calibrate`; docs/int8.md §7);
  * 3. a calibration the backend runs itself, in float32, on the default
  *    calibration set (sushi_hls_calibration_inputs(); logged as a warning),
  *    inside the first sushi_backend_run() of s. The instance caches these

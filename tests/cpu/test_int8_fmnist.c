@@ -111,3 +111,70 @@ Test(int8_fmnist, cheapest_subnet_of_each_resolution_agrees_with_float32_on_98_p
     }
     cr_assert_gt(n_done, 0);
 }
+
+/* Ranges stored in the file (sushi_supernet_with_int8_ranges, as `sushi
+ * calibrate` writes them) drive the cpu int8 path and the hls backend exactly
+ * as the same ranges given with sushi_cpu_set_int8_ranges() do; a SubNet
+ * whose BN statistics are not its candidate's does not use them. */
+Test(int8_fmnist, stored_ranges_drive_cpu_and_hls_like_given_ranges)
+{
+    uint32_t ci = pick(false, 0);
+    sushi_candidate_info info = SUSHI_CANDIDATE_INFO_INIT;
+    sushi_supernet_info si = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_candidate(sn, ci, &info), SUSHI_OK);
+    cr_assert_eq(sushi_supernet_get_info(sn, &si), SUSHI_OK);
+    sushi_subnet *s = NULL;
+    cr_assert_eq(sushi_subnet_create(sn, &info.config, &s), SUSHI_OK);
+    size_t len = 0, nr = sushi_cpu_int8_ranges_len(s);
+    float *cx = fmnist_inputs(sn, &calib, 32, info.config.resolution, &len);
+    float *tx = fmnist_inputs(sn, &test, 4, info.config.resolution, &len);
+    float *ranges = malloc(nr * sizeof *ranges);
+    cr_assert(cx && tx && ranges);
+    cr_assert_eq(sushi_cpu_calibrate_int8(s, cx, 32, ranges, nr), SUSHI_OK);
+
+    const float **rr = calloc(si.n_candidates, sizeof *rr);
+    size_t *nn = calloc(si.n_candidates, sizeof *nn);
+    cr_assert(rr && nn);
+    rr[ci] = ranges, nn[ci] = nr;
+    sushi_supernet *sn2 = NULL;
+    cr_assert_eq(sushi_supernet_with_int8_ranges(sn, rr, nn, si.n_candidates, "test", &sn2), SUSHI_OK);
+    sushi_subnet *s2 = NULL;
+    cr_assert_eq(sushi_subnet_create(sn2, &info.config, &s2), SUSHI_OK);
+
+    sushi_backend *given = NULL, *stored = NULL, *hls = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &given), SUSHI_OK);
+    cr_assert_eq(sushi_cpu_set_int8_ranges(given, s, ranges, nr), SUSHI_OK);
+    cr_assert_eq(sushi_backend_create(sn2, "cpu", &stored), SUSHI_OK);
+    int hrc = sushi_backend_create(sn2, "hls", &hls);
+    cr_assert(hrc == SUSHI_OK || hrc == SUSHI_ERR_NOT_FOUND);
+    float a[16], b[16], h[16];
+    for (uint32_t i = 0; i < 4; i++) {
+        sushi_run_args ra = SUSHI_RUN_ARGS_INIT;
+        ra.input = tx + (size_t)i * len, ra.input_len = len, ra.output_len = si.num_classes, ra.int8 = true;
+        ra.output = a;
+        cr_assert_eq(sushi_backend_run(given, s, &ra, NULL), SUSHI_OK);
+        ra.output = b;
+        cr_assert_eq(sushi_backend_run(stored, s2, &ra, NULL), SUSHI_OK, "cpu int8 run with stored ranges");
+        cr_assert_eq(memcmp(a, b, si.num_classes * sizeof *a), 0, "image %u: stored ranges differ from given", i);
+        if (hls) {
+            ra.output = h;
+            cr_assert_eq(sushi_backend_run(hls, s2, &ra, NULL), SUSHI_OK);
+            cr_assert_eq(memcmp(a, h, si.num_classes * sizeof *a), 0, "image %u: hls with stored ranges differs", i);
+        }
+    }
+    /* BN recalibrated on other images: the stored ranges do not apply */
+    sushi_subnet *rb = NULL;
+    cr_assert_eq(sushi_cpu_recalibrate_bn(s2, cx, 32, 32, &rb), SUSHI_OK);
+    sushi_run_args ra = SUSHI_RUN_ARGS_INIT;
+    ra.input = tx, ra.input_len = len, ra.output = b, ra.output_len = si.num_classes, ra.int8 = true;
+    cr_expect_eq(sushi_backend_run(stored, rb, &ra, NULL), SUSHI_ERR_STATE);
+
+    sushi_subnet_destroy(rb);
+    sushi_backend_destroy(hls);
+    sushi_backend_destroy(stored);
+    sushi_backend_destroy(given);
+    sushi_subnet_destroy(s2);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn2);
+    free(rr), free(nn), free(ranges), free(cx), free(tx);
+}
