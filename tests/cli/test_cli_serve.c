@@ -384,3 +384,60 @@ Test(cli_serve, progress_only_on_a_terminal)
     cr_assert_not_null(strstr(tty, "600/600 queries"), "%s", tty);
     free(tty);
 }
+
+/* ---------- calibrate ---------- */
+
+Test(cli_serve, calibrate_stores_ranges_that_run_uses, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+    need_dataset_and_cpu();
+    char out[128];
+    snprintf(out, sizeof out, "%s/cal.sushi", tmpdir);
+    run_result r = RUN("calibrate", model_path(), "--dataset", "fashion-mnist", "--calib", "4", "-j", "2", "-o", out,
+                       "--json");
+    cJSON *j = json_ok(&r);
+    cr_assert_float_eq(num(j, "calib"), 4.0, 0.0);
+    const cJSON *cands = item(j, "candidates");
+    sushi_context *ctx;
+    sushi_supernet *sn;
+    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
+    cr_assert_eq(sushi_supernet_load_file(ctx, out, NULL, &sn), SUSHI_OK);
+    sushi_supernet_info in = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &in), SUSHI_OK);
+    cr_assert_eq((uint32_t)cJSON_GetArraySize(cands), in.n_candidates);
+    for (uint32_t i = 0; i < in.n_candidates; i++) {
+        const float *g = NULL;
+        size_t ng = 0;
+        cr_assert_eq(sushi_supernet_candidate_int8_ranges(sn, i, &g, &ng), SUSHI_OK);
+        cr_assert(g && ng > 0, "candidate %u stores no ranges", i);
+        cr_assert_float_eq(num(cJSON_GetArrayItem(cands, (int)i), "int8_ranges"), (double)ng, 0.0);
+    }
+    cr_assert_not_null(strstr(in.provenance, "sushi calibrate"), "%s", in.provenance);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(ctx);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* run --int8 takes them from the file; a file without them (the built-in
+     * families store none) calibrates on the pattern inputs */
+    r = RUN("run", out, "--config", "max@28", "--backend", "cpu", "--int8", "--json");
+    j = json_ok(&r);
+    cr_assert_str_eq(str(j, "int8_ranges"), "stored");
+    cJSON_Delete(j);
+    run_free(&r);
+    r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@128", "--backend", "cpu", "--int8", "--json");
+    j = json_ok(&r);
+    cr_assert_str_eq(str(j, "int8_ranges"), "pattern");
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* usage errors */
+    r = RUN("calibrate", model_path(), "--calib", "4", "-o", out);
+    cr_assert_eq(r.status, 2, "missing --dataset: %s", r.err);
+    run_free(&r);
+    r = RUN("calibrate", model_path(), "--dataset", "fashion-mnist", "--calib", "0", "-o", out);
+    cr_assert_eq(r.status, 2, "--calib 0: %s", r.err);
+    run_free(&r);
+    r = RUN("calibrate", model_path(), "--dataset", "fashion-mnist", "--limit", "3");
+    cr_assert_eq(r.status, 2, "eval-only option: %s", r.err);
+    run_free(&r);
+}

@@ -50,6 +50,7 @@ int cli_cmd_subnets(int argc, char **argv);  /* cmd_info.c */
 int cli_cmd_subnet(int argc, char **argv);   /* cmd_subnet.c */
 int cli_cmd_subgraph(int argc, char **argv); /* cmd_subgraph.c */
 int cli_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
+int cli_cmd_calibrate(int argc, char **argv); /* cmd_eval.c (needs the cpu backend) */
 int cli_cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cli_cmd_cost(int argc, char **argv);     /* cmd_cost.c (needs the cycle backend) */
 

@@ -1,6 +1,9 @@
 /* `sushi eval`: measure the top-1 accuracy of every candidate of a SuperNet on
  * the Fashion-MNIST test set with the C library, and write the accuracies into
- * the candidate table (sushi_supernet_with_accuracies). */
+ * the candidate table (sushi_supernet_with_accuracies).
+ * `sushi calibrate`: the same candidate loop, calibrating each candidate's
+ * int8 activation ranges on training images and storing them in the table
+ * (sushi_supernet_with_int8_ranges). */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -45,6 +48,28 @@ static const char eval_help[] =
     "      --json             print one JSON object on stdout instead of the table\n"
     "  -h, --help             show this help\n";
 
+static const char calibrate_help[] =
+    "usage: sushi calibrate FILE --dataset fashion-mnist [--calib N] [-j N]\n"
+    "                       [--data-dir DIR] [-o OUT] [--dry-run] [--json]\n"
+    "\n"
+    "Calibrate the int8 path of every candidate SubNet of FILE on the first N\n"
+    "Fashion-MNIST training images (sushi_cpu_calibrate_int8: float32 passes,\n"
+    "least-squares activation ranges, docs/int8.md section 7) and store the ranges\n"
+    "in the candidate table (key int8_ranges), so that the cpu backend's int8 path\n"
+    "and the hls backend run the file's candidates without calibration data.\n"
+    "Accuracies are not touched; the provenance text gets the date and settings.\n"
+    "\n"
+    "options:\n"
+    "      --dataset NAME     fashion-mnist (the only one)\n"
+    "      --calib N          calibration images (default 2000)\n"
+    "  -j, --jobs N           threads, candidates spread over them (default 1)\n"
+    "      --data-dir DIR     default /usr/share/datasets/fashion-mnist\n"
+    "  -o, --output OUT       write here (default: replace FILE, via a temporary\n"
+    "                         file and rename)\n"
+    "      --dry-run          calibrate and print, write nothing\n"
+    "      --json             print one JSON object on stdout instead of the table\n"
+    "  -h, --help             show this help\n";
+
 enum { OPT_DATASET = 1, OPT_BACKEND, OPT_INT8, OPT_CALIB, OPT_LIMIT, OPT_JOBS, OPT_DATADIR,
        OPT_OUTPUT, OPT_DRY, OPT_JSON };
 
@@ -62,6 +87,17 @@ static const cli_option eval_opts[] = {
     { NULL, 0, false, 0 }
 };
 
+static const cli_option calibrate_opts[] = {
+    { "dataset", 0, true, OPT_DATASET },
+    { "calib", 0, true, OPT_CALIB },
+    { "jobs", 'j', true, OPT_JOBS },
+    { "data-dir", 0, true, OPT_DATADIR },
+    { "output", 'o', true, OPT_OUTPUT },
+    { "dry-run", 0, false, OPT_DRY },
+    { "json", 0, false, OPT_JSON },
+    { NULL, 0, false, 0 }
+};
+
 /* ---------- evaluation ---------- */
 
 typedef struct eval_job {
@@ -71,6 +107,9 @@ typedef struct eval_job {
     const cli_dataset *calib; /* int8 only */
     uint32_t n_images, n_calib;
     bool int8;
+    bool calibrate_only;   /* sushi calibrate: keep the ranges, measure nothing */
+    float **ranges;        /* per candidate (calibrate_only) */
+    size_t *n_ranges;
     uint32_t n_cand;
     atomic_uint next_cand;
     atomic_ullong images_done;
@@ -125,15 +164,24 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
         x = cli_dataset_inputs(J->sn, J->calib, 0, J->n_calib, r, &rc);
         if (!ranges && !rc)
             rc = SUSHI_ERR_NOMEM;
-        else if (!rc && !(rc = sushi_cpu_calibrate_int8(s, x, J->n_calib, ranges, nr)))
+        else if (!rc && !(rc = sushi_cpu_calibrate_int8(s, x, J->n_calib, ranges, nr)) && !J->calibrate_only)
             rc = sushi_cpu_set_int8_ranges(b, s, ranges, nr);
-        free(ranges);
         free(x);
         x = NULL;
         if (rc) {
+            free(ranges);
             snprintf(what, sizeof what, "candidate %u: int8 calibration", ci);
             return eval_fail(J, s, NULL, rc, what);
         }
+        if (J->calibrate_only) {
+            J->ranges[ci] = ranges;
+            J->n_ranges[ci] = nr;
+            J->seconds[ci] = now_s() - t0;
+            atomic_fetch_add(&J->images_done, J->n_calib);
+            sushi_subnet_destroy(s);
+            return SUSHI_OK;
+        }
+        free(ranges);
 #else
         return eval_fail(J, s, NULL, SUSHI_ERR_UNSUPPORTED, "--int8 (libsushi was built without the cpu backend)");
 #endif
@@ -220,11 +268,44 @@ static int write_output(const sushi_supernet *out, const char *file, const char 
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_eval(int argc, char **argv)
+/* Table and JSON of `sushi calibrate`. */
+static int print_calibration(const eval_job *J, const sushi_supernet *sn, uint32_t jobs, double wall, bool json)
 {
-    const char *cmd = "eval";
+    if (json) {
+        cJSON *root = cli_json_object();
+        cli_json_str(root, "dataset", "fashion-mnist/train");
+        cli_json_num(root, "calib", J->n_calib);
+        cli_json_num(root, "jobs", jobs);
+        cli_json_num(root, "seconds", wall);
+        cJSON *arr = cli_json_add_array(root, "candidates");
+        for (uint32_t i = 0; i < J->n_cand; i++) {
+            sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+            sushi_supernet_candidate(sn, i, &ci);
+            cJSON *o2 = cli_json_append_object(arr);
+            cli_json_num(o2, "index", i);
+            cli_json_config(o2, "config", &ci.config);
+            cli_json_num(o2, "int8_ranges", (double)J->n_ranges[i]);
+            cli_json_num(o2, "seconds", J->seconds[i]);
+        }
+        return cli_json_print(root);
+    }
+    printf("%4s  %4s  %10s  %11s  %7s\n", "#", "r", "MACs", "int8 ranges", "s");
+    for (uint32_t i = 0; i < J->n_cand; i++) {
+        sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+        sushi_supernet_candidate(sn, i, &ci);
+        printf("%4u  %4u  %10llu  %11zu  %7.1f\n", i, (unsigned)ci.config.resolution, (unsigned long long)ci.macs,
+               J->n_ranges[i], J->seconds[i]);
+    }
+    printf("%u candidates calibrated on %u training images, %u thread(s): %.1f s\n", J->n_cand, J->n_calib, jobs,
+           wall);
+    return CLI_EXIT_OK;
+}
+
+static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
+{
+    const char *cmd = calibrate_only ? "calibrate" : "eval";
     cli_parser p;
-    cli_parser_init(&p, argc, argv, eval_opts);
+    cli_parser_init(&p, argc, argv, calibrate_only ? calibrate_opts : eval_opts);
     const char *file = NULL, *dataset_name = NULL, *backend = "cpu", *dir = CLI_FMNIST_DIR, *outp = NULL;
     bool int8 = false, dry = false, json = false;
     uint32_t limit = 0, jobs = 1, n_calib = 2000;
@@ -233,7 +314,7 @@ int cli_cmd_eval(int argc, char **argv)
     while ((o = cli_next(&p, &arg)) != CLI_ARG_END) {
         switch (o) {
         case CLI_ARG_ERROR: return CLI_EXIT_USAGE;
-        case CLI_OPT_HELP: return cli_help(eval_help);
+        case CLI_OPT_HELP: return cli_help(calibrate_only ? calibrate_help : eval_help);
         case CLI_ARG_POSITIONAL:
             if (file)
                 return cli_usage_error(cmd, "unexpected argument '%s'", arg);
@@ -269,6 +350,13 @@ int cli_cmd_eval(int argc, char **argv)
         return cli_usage_error(cmd, "unknown dataset '%s' (known: fashion-mnist)", dataset_name);
     if (jobs < 1 || jobs > 256)
         return cli_usage_error(cmd, "--jobs must be 1..256");
+    if (calibrate_only)
+        int8 = true;
+#ifndef SUSHI_CLI_HAVE_CPU
+    if (int8)
+        return cli_usage_error(cmd, "%s needs the cpu backend (libsushi was built without it)",
+                               calibrate_only ? "calibrate" : "--int8");
+#endif
     if (int8 && n_calib < 1)
         return cli_usage_error(cmd, "--calib must be at least 1");
 
@@ -292,10 +380,11 @@ int cli_cmd_eval(int argc, char **argv)
         goto done;
     }
     if (si.n_candidates == 0) {
-        cli_fail_msg(file, "the candidate table is empty: nothing to evaluate");
+        cli_fail_msg(file, calibrate_only ? "the candidate table is empty: nothing to calibrate"
+                                          : "the candidate table is empty: nothing to evaluate");
         goto done;
     }
-    if (!cli_dataset_load(dir, "t10k", true, &test, err, sizeof err)) {
+    if (!calibrate_only && !cli_dataset_load(dir, "t10k", true, &test, err, sizeof err)) {
         cli_fail_msg("fashion-mnist", err);
         goto done;
     }
@@ -314,10 +403,13 @@ int cli_cmd_eval(int argc, char **argv)
     J.n_images = limit && limit < test.n ? limit : test.n;
     J.n_calib = n_calib;
     J.int8 = int8;
+    J.calibrate_only = calibrate_only;
     J.n_cand = si.n_candidates;
     J.correct = calloc(J.n_cand, sizeof *J.correct);
     J.seconds = calloc(J.n_cand, sizeof *J.seconds);
-    if (!J.correct || !J.seconds) {
+    J.ranges = calloc(J.n_cand, sizeof *J.ranges);
+    J.n_ranges = calloc(J.n_cand, sizeof *J.n_ranges);
+    if (!J.correct || !J.seconds || !J.ranges || !J.n_ranges) {
         cli_fail_msg(cmd, "out of memory");
         goto done;
     }
@@ -339,9 +431,9 @@ int cli_cmd_eval(int argc, char **argv)
         cli_fail_msg(cmd, "cannot start a thread");
         goto done;
     }
-    uint64_t total = (uint64_t)J.n_images * J.n_cand;
+    uint64_t total = (uint64_t)(calibrate_only ? J.n_calib : J.n_images) * J.n_cand;
     cli_progress prog;
-    cli_progress_start(&prog, total, "images");
+    cli_progress_start(&prog, total, calibrate_only ? "calibration images" : "images");
     if (prog.on) {
         /* workers may all stop early (failure): checked by the loop condition */
         while (atomic_load(&J.images_done) < total && !atomic_load(&J.failed)) {
@@ -359,6 +451,20 @@ int cli_cmd_eval(int argc, char **argv)
         goto done;
     }
 
+    if (calibrate_only) {
+        char source[256];
+        snprintf(source, sizeof source,
+                 "sushi calibrate (libsushi %s), sushi_cpu_calibrate_int8 on the first %u fashion-mnist/train images",
+                 sushi_version_string(), J.n_calib);
+        rc = sushi_supernet_with_int8_ranges(sn, (const float *const *)J.ranges, J.n_ranges, J.n_cand, source, &out);
+        if (rc) {
+            cli_fail("store int8 ranges", rc, NULL);
+            goto done;
+        }
+        if ((ex = print_calibration(&J, sn, started, wall, json)) != CLI_EXIT_OK)
+            goto done;
+        goto write;
+    }
     double *acc = malloc(J.n_cand * sizeof *acc);
     if (!acc) {
         cli_fail_msg(cmd, "out of memory");
@@ -417,6 +523,7 @@ int cli_cmd_eval(int argc, char **argv)
                int8 ? "int8" : "float32", started, wall);
         free(acc);
     }
+write:
     if (!dry) {
         if ((ex = write_output(out, file, outp)) != CLI_EXIT_OK)
             goto done;
@@ -428,7 +535,14 @@ done:
     sushi_supernet_destroy(out);
     sushi_supernet_destroy(sn);
     cli_dataset_free(&test), cli_dataset_free(&calib);
-    free(J.correct), free(J.seconds);
+    if (J.ranges)
+        for (uint32_t i = 0; i < J.n_cand; i++)
+            free(J.ranges[i]);
+    free(J.correct), free(J.seconds), free(J.ranges), free(J.n_ranges);
     pthread_mutex_destroy(&J.lock);
     return ex;
 }
+
+int cli_cmd_eval(int argc, char **argv) { return eval_or_calibrate(argc, argv, false); }
+
+int cli_cmd_calibrate(int argc, char **argv) { return eval_or_calibrate(argc, argv, true); }

@@ -27,7 +27,8 @@ static const char run_help[] =
     "options:\n"
     "  -c, --config CFG       the SubNet (as for 'sushi subnet')\n"
     "  -b, --backend NAME     backend that runs it: cpu (default), hls or null\n"
-    "      --int8             int8 path (cpu backend): activation ranges are\n"
+    "      --int8             int8 path (cpu backend): activation ranges stored in\n"
+    "                         FILE for this SubNet (sushi calibrate), else\n"
     "                         calibrated first on the 8 pattern inputs k = 0..7\n"
     "  -i, --input FILE       input: a binary PGM (P5, 8-bit), a PNG (when built\n"
     "                         with libpng), or raw little-endian float32 C*R*R\n"
@@ -349,7 +350,21 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         ec = cli_fail(backend, rc, rc == SUSHI_ERR_NOT_FOUND ? "no such backend in this build" : NULL);
         goto out;
     }
-    if (int8) {
+    /* int8 ranges: stored in the file for this SubNet's candidate (`sushi
+     * calibrate`), else calibrated here on the pattern inputs (cpu) or by the
+     * hls backend on its default set */
+    const char *ranges_from = NULL;
+    bool stored = false;
+    {
+        const float *sr = NULL;
+        size_t snr = 0;
+        int ci = sushi_supernet_find_candidate(sn, cfg);
+        if (ci >= 0 && !sushi_supernet_candidate_int8_ranges(sn, (size_t)ci, &sr, &snr) && sr)
+            stored = true;
+    }
+    if (strcmp(backend, "hls") == 0 || int8)
+        ranges_from = stored ? "stored" : strcmp(backend, "hls") == 0 ? "hls-default" : "pattern";
+    if (int8 && !stored) {
 #ifdef SUSHI_CLI_HAVE_CPU
         if (strcmp(backend, "cpu") == 0) {
             size_t nr = sushi_cpu_int8_ranges_len(s);
@@ -417,6 +432,8 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         cli_json_str(root, "supernet", in.name);
         cli_json_str(root, "backend", backend);
         cli_json_bool(root, "int8", int8);
+        if (ranges_from && int8)
+            cli_json_str(root, "int8_ranges", ranges_from);
         cli_json_str(root, "input", input);
         cJSON *sub = cli_json_add_object(root, "subnet");
         char *text = cli_config_text(cfg);
@@ -444,6 +461,10 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
                cli_fmt_mmacs(st.macs).s);
         free(text);
         printf("backend   %s%s\n", backend, int8 ? " (int8)" : "");
+        if (ranges_from && int8)
+            printf("ranges    %s\n", strcmp(ranges_from, "stored") == 0  ? "int8 ranges stored in the file"
+                                   : strcmp(ranges_from, "pattern") == 0 ? "calibrated on pattern inputs k = 0..7"
+                                                                          : "hls default calibration set");
         printf("input     %s\n", input ? input : "pattern k=0 (docs/cli.md)");
         printf("time      %.6f s\n", dt);
         printf("\n%4s  %6s  %12s  %9s\n", "rank", "class", "logit", "prob");

@@ -12,6 +12,10 @@ const cli_command cli_commands[] = {
     { "subnet", "cost of one SubNet: params, MACs, weight bytes (--layers: per-layer plan)", cli_cmd_subnet },
     { "subgraph", "common SubGraph of SubNets, its bytes and each SubNet's hit bytes", cli_cmd_subgraph },
     { "eval", "measure top-1 of every candidate on Fashion-MNIST test and store it in the file", cli_cmd_eval },
+#ifdef SUSHI_CLI_HAVE_CPU
+    { "calibrate", "calibrate int8 ranges of every candidate on Fashion-MNIST train and store them in the file",
+      cli_cmd_calibrate },
+#endif
     { "run", "run one SubNet on one input with a backend: top-5 classes and time", cli_cmd_run },
 #ifdef SUSHI_CLI_HAVE_CYCLE
     { "cost", "modelled cycles, latency, bytes and energy of a SubNet or layer list (cycle backend)", cli_cmd_cost },
