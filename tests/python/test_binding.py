@@ -205,6 +205,21 @@ class SuperNets(unittest.TestCase):
         self.assertAlmostEqual(std[2], 0.225, places=6)
 
     @unittest.skipIf(np is None, "numpy not installed")
+    def test_candidate_int8_ranges_are_read_from_the_file(self):
+        self.assertIsNone(self.sn.candidate_int8_ranges(0))  # built-ins store none
+        with self.assertRaises(sushi.SushiError):
+            self.sn.candidate_int8_ranges(10 ** 6)
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "fmnist-mbv3.sushi")
+        with sushi.SuperNet.load(path) as fm:  # the shipped model stores them (sushi calibrate)
+            c0 = fm.candidate(0)
+            r = fm.candidate_int8_ranges(0)
+            self.assertEqual(r.dtype, np.float32)
+            with fm.subnet(c0["config"]) as s:
+                self.assertEqual(r.size, sushi.cpu.int8_ranges_len(s))
+            self.assertTrue(np.all(np.isfinite(r)))
+            self.assertTrue(np.all(r[0::2] <= r[1::2]))
+
+    @unittest.skipIf(np is None, "numpy not installed")
     def test_input_from_u8_normalises_and_resizes(self):
         mean, std = self.sn.input_norm
         r = self.sn.resolutions[0]

@@ -501,6 +501,18 @@ class SuperNet(_Handle):
     def candidates(self):
         return [self.candidate(i) for i in range(self.info["n_candidates"])]
 
+    def candidate_int8_ranges(self, i):
+        """int8 calibration ranges the file stores for candidate i (`sushi
+        calibrate`; docs/int8.md section 7) as a numpy float32 copy, or None."""
+        import numpy as np
+        p = ctypes.POINTER(ctypes.c_float)()
+        n = ctypes.c_size_t(0)
+        _check(lib.sushi_supernet_candidate_int8_ranges(self, i, ctypes.byref(p), ctypes.byref(n)),
+               "sushi_supernet_candidate_int8_ranges")
+        if not p or n.value == 0:
+            return None
+        return np.ctypeslib.as_array(p, shape=(n.value,)).astype(np.float32, copy=True)
+
     def find_candidate(self, config):
         """Index of the candidate with this config, or None."""
         i = lib.sushi_supernet_find_candidate(self, ctypes.byref(self.config(config)._c))

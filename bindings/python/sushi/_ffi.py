@@ -328,6 +328,8 @@ _PROTOS = {
     "sushi_supernet_unit": (c_int, [_P, c_size_t, POINTER(UnitInfo)]),
     "sushi_supernet_candidate": (c_int, [_P, c_size_t, POINTER(CandidateInfo)]),
     "sushi_supernet_find_candidate": (c_int, [_P, POINTER(Config)]),
+    "sushi_supernet_candidate_int8_ranges": (c_int, [_P, c_size_t, POINTER(POINTER(ctypes.c_float)),
+                                                     POINTER(c_size_t)]),
     "sushi_supernet_tensor_name": (c_char_p, [_P, c_size_t]),
     # subnet.h
     "sushi_config_parse": (c_int, [_P, c_char_p, c_uint32, POINTER(Config), c_void_p, c_size_t]),
