@@ -79,7 +79,9 @@ bool cpu_wino_selected(const sushi_layer *l)
         return false;
     if (mode == CPU_CONV_WINOGRAD)
         return true;
-    return tiles_of(l->out_h) * tiles_of(l->out_w) >= CPU_WINO_MIN_TILES;
+    size_t t = tiles_of(l->out_h) * tiles_of(l->out_w);
+    size_t u_bytes = (size_t)WINO_P * l->out_c * l->in_c * sizeof(float);
+    return t >= CPU_WINO_TILES_ALWAYS || (t >= CPU_WINO_MIN_TILES && u_bytes <= CPU_WINO_MAX_U_BYTES);
 }
 
 /* ---------------- scratch geometry ---------------- */
@@ -90,8 +92,9 @@ typedef struct wino_geom {
     size_t th, tw;      /* tile rows, tiles per row */
     size_t rows_blk;    /* tile rows per block */
     size_t t_blk;       /* tiles per (full) block */
-    size_t pw;          /* padded row width 4 * tw + 2 */
-    size_t u, v, m, zero, z, y, o; /* region sizes in floats (64-byte multiples) */
+    size_t pw;          /* padded row width 4 * tw + 4 (2 for the 6x6 windows, 2 for the phase split) */
+    size_t us, vs, ms;  /* point strides of U, V and M (per block) */
+    size_t u, v, m, zero, z, q, tap, t, y, o; /* region sizes in floats (64-byte multiples) */
 } wino_geom;
 
 static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
@@ -105,12 +108,21 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
     if (g.rows_blk > g.th)
         g.rows_blk = g.th;
     g.t_blk = g.rows_blk * g.tw;
-    g.pw = 4 * g.tw + 2;
-    g.u = up16((size_t)WINO_P * k * c);
-    g.v = up16((size_t)WINO_P * c * g.t_blk);
-    g.m = up16((size_t)WINO_P * k * g.t_blk);
+    g.pw = 4 * g.tw + 4;
+    /* point strides one cache line more than a 64-byte multiple, so the
+     * transforms' 36 (6) streams do not map to the same cache sets when the
+     * matrices are a power-of-two size */
+    g.us = up16((size_t)k * c) + 16;
+    g.vs = up16((size_t)c * g.t_blk) + 16;
+    g.ms = up16((size_t)k * g.t_blk) + 16;
+    g.u = WINO_P * g.us;
+    g.v = WINO_P * g.vs;
+    g.m = WINO_P * g.ms;
     g.zero = up16(w);
     g.z = up16(WINO_A * g.pw);
+    g.q = up16(4 * (g.tw + 1));
+    g.tap = 9 * up16(c);
+    g.t = 18 * up16(c);
     g.y = up16(4 * WINO_A * g.tw);
     g.o = up16(4 * 4 * g.tw);
     return g;
@@ -119,78 +131,127 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
 size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
 {
     wino_geom g = geometry(c, k, h, w);
-    return (g.u + g.v + g.m + g.zero + g.z + g.y + g.o) * sizeof(float);
+    return (g.u + g.v + g.m + g.zero + g.z + g.q + g.tap + g.t + g.y + g.o) * sizeof(float);
 }
 
 /* ---------------- transforms ---------------- */
 
-/* Weights: U[p][k][c] = (G g G^T)[i][j], p = 6 i + j, for the 3x3 filter g of
- * (k, c). G's rows: (1/4, 0, 0), -(1, 1, 1)/6, -(1, -1, 1)/6,
- * (1/24, 1/12, 1/6), (1/24, -1/12, 1/6), (0, 0, 1). */
+/* 1-D transforms, one lane per element of the arrays. */
+
+/* t = G g for the 3 taps g0, g1, g2 (one filter row or column): G's rows
+ * (1/4, 0, 0), -(1, 1, 1)/6, -(1, -1, 1)/6, (1/24, 1/12, 1/6),
+ * (1/24, -1/12, 1/6), (0, 0, 1); t_j has stride ts. */
 CPU_HOT
-static void transform_weights(uint32_t c, uint32_t k, const float *restrict wt, size_t ldw, float *restrict U)
+static void g_lanes6(size_t n, const float *restrict g0, const float *restrict g1, const float *restrict g2,
+                     float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
+                     float *restrict t4, float *restrict t5)
 {
-    const size_t kc = (size_t)k * c;
+    for (size_t i = 0; i < n; i++) {
+        const float a = g0[i], b = g1[i], c = g2[i];
+        const float e = a + c;
+        t0[i] = 0.25f * a;
+        t1[i] = -(e + b) * (1.0f / 6.0f);
+        t2[i] = -(e - b) * (1.0f / 6.0f);
+        t3[i] = a * (1.0f / 24.0f) + b * (1.0f / 12.0f) + c * (1.0f / 6.0f);
+        t4[i] = a * (1.0f / 24.0f) - b * (1.0f / 12.0f) + c * (1.0f / 6.0f);
+        t5[i] = c;
+    }
+}
+
+/* (outputs as one base and a stride; GCC 12 vectorises the loop only when
+ * each stream is its own restrict parameter) */
+static void g_lanes(size_t n, const float *g0, const float *g1, const float *g2, float *t, size_t ts)
+{
+    g_lanes6(n, g0, g1, g2, t, t + ts, t + 2 * ts, t + 3 * ts, t + 4 * ts, t + 5 * ts);
+}
+
+/* z = B^T d for the 6 values d0..d5 (d4, d5 given as separate pointers so
+ * that the row pass can pass shifted phases): B^T's rows (4, 0, -5, 0, 1, 0),
+ * (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0),
+ * (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1); z_j has stride zs. */
+CPU_HOT
+static void bt_lanes6(size_t n, const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                      const float *restrict d3, const float *restrict d4, const float *restrict d5,
+                      float *restrict z0, float *restrict z1, float *restrict z2, float *restrict z3,
+                      float *restrict z4, float *restrict z5)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float a0 = d0[i], a1 = d1[i], a2 = d2[i], a3 = d3[i], a4 = d4[i], a5 = d5[i];
+        z0[i] = 4.0f * a0 - 5.0f * a2 + a4;
+        z1[i] = -4.0f * (a1 + a2) + a3 + a4;
+        z2[i] = 4.0f * (a1 - a2) - a3 + a4;
+        z3[i] = 2.0f * (a3 - a1) - a2 + a4;
+        z4[i] = 2.0f * (a1 - a3) - a2 + a4;
+        z5[i] = 4.0f * a1 - 5.0f * a3 + a5;
+    }
+}
+
+static void bt_lanes(size_t n, const float *d0, const float *d1, const float *d2, const float *d3, const float *d4,
+                     const float *d5, float *z, size_t zs)
+{
+    bt_lanes6(n, d0, d1, d2, d3, d4, d5, z, z + zs, z + 2 * zs, z + 3 * zs, z + 4 * zs, z + 5 * zs);
+}
+
+/* q_j[t] = z[4 t + j] for j < 4, t <= n (z has 4 n + 4 values) */
+CPU_HOT
+static void phases4(size_t n, const float *restrict z, float *restrict q0, float *restrict q1, float *restrict q2,
+                    float *restrict q3)
+{
+    for (size_t t = 0; t <= n; t++) {
+        q0[t] = z[4 * t];
+        q1[t] = z[4 * t + 1];
+        q2[t] = z[4 * t + 2];
+        q3[t] = z[4 * t + 3];
+    }
+}
+
+static void phases(size_t n, const float *z, float *q, size_t qs)
+{
+    phases4(n, z, q, q + qs, q + 2 * qs, q + 3 * qs);
+}
+
+/* Weights: U[p][k][c] = (G g G^T)[i][j], p = 6 i + j, for the 3x3 filter g of
+ * (k, c), one lane per input channel: the 9 taps of output channel k are
+ * first split into 9 runs over c (tap), then G is applied to the columns
+ * (into T: [6][3][c]) and to the rows (straight into U). us: point stride. */
+static void transform_weights(uint32_t c, uint32_t k, const float *wt, size_t ldw, float *U, size_t us, float *tap,
+                              float *T)
+{
+    const size_t cs = up16(c);
     for (uint32_t ko = 0; ko < k; ko++) {
-        const float *restrict wk = wt + (size_t)ko * ldw;
-        float *restrict uk = U + (size_t)ko * c;
-        for (uint32_t ci = 0; ci < c; ci++) {
-            const float *g = wk + (size_t)ci * 9;
-            float t[WINO_A][3];
-            for (int j = 0; j < 3; j++) {
-                const float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                t[0][j] = 0.25f * g0;
-                t[1][j] = -(g0 + g1 + g2) * (1.0f / 6.0f);
-                t[2][j] = -(g0 - g1 + g2) * (1.0f / 6.0f);
-                t[3][j] = g0 * (1.0f / 24.0f) + g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
-                t[4][j] = g0 * (1.0f / 24.0f) - g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
-                t[5][j] = g2;
-            }
-            for (int i = 0; i < WINO_A; i++) {
-                const float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
-                float *u = uk + (size_t)(WINO_A * i) * kc + ci;
-                u[0 * kc] = 0.25f * g0;
-                u[1 * kc] = -(g0 + g1 + g2) * (1.0f / 6.0f);
-                u[2 * kc] = -(g0 - g1 + g2) * (1.0f / 6.0f);
-                u[3 * kc] = g0 * (1.0f / 24.0f) + g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
-                u[4 * kc] = g0 * (1.0f / 24.0f) - g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
-                u[5 * kc] = g2;
-            }
+        const float *wk = wt + (size_t)ko * ldw;
+        for (uint32_t ci = 0; ci < c; ci++)
+            for (int j = 0; j < 9; j++)
+                tap[(size_t)j * cs + ci] = wk[(size_t)ci * 9 + j];
+        /* columns: T[i][j] = sum_r G[i][r] g[r][j] */
+        for (int j = 0; j < 3; j++)
+            g_lanes(c, tap + (size_t)j * cs, tap + (size_t)(3 + j) * cs, tap + (size_t)(6 + j) * cs, T + j * cs,
+                    3 * cs);
+        /* rows: U[6 i + j] = sum_r T[i][r] G[j][r] */
+        for (int i = 0; i < WINO_A; i++) {
+            const float *ti = T + (size_t)(3 * i) * cs;
+            g_lanes(c, ti, ti + cs, ti + 2 * cs, U + (size_t)(WINO_A * i) * us + (size_t)ko * c, us);
         }
     }
 }
 
 /* Input tiles of one channel, tile rows [ty0, ty1): V[p][t] (point stride ps,
  * t counted from the block's first tile) = (B^T d B)[i][j] where d is the 6x6
- * window at (4 ty - 1, 4 tx - 1) of the zero-padded plane. B^T's rows:
- * (4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0),
- * (0, -2, -1, 2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1).
- * First the column transform over whole padded rows (contiguous), then the
- * row transform with one lane per tile. */
-CPU_HOT
-static void transform_input(const float *restrict x, uint32_t h, uint32_t w, const wino_geom *g, size_t ty0,
-                            size_t ty1, float *restrict V, size_t ps, const float *restrict zero, float *restrict Z)
+ * window at (4 ty - 1, 4 tx - 1) of the zero-padded plane. First B^T on the
+ * columns over whole padded rows (Z, contiguous), then each transformed row
+ * is split into its 4 phases (Q) so that B^T on the rows has one lane per
+ * tile and contiguous operands (d4, d5 are phases 0, 1 of the next tile). */
+static void transform_input(const float *x, uint32_t h, uint32_t w, const wino_geom *g, size_t ty0, size_t ty1,
+                            float *V, size_t ps, const float *zero, float *Z, float *Q)
 {
-    const size_t pw = g->pw, tw = g->tw;
+    const size_t pw = g->pw, tw = g->tw, qs = tw + 1;
     for (size_t ty = ty0; ty < ty1; ty++) {
         const float *r[WINO_A];
         for (int k = 0; k < WINO_A; k++) {
             int64_t y = (int64_t)(4 * ty) + k - 1;
             r[k] = y >= 0 && y < (int64_t)h ? x + (size_t)y * w : zero;
         }
-        float *restrict z0 = Z, *restrict z1 = Z + pw, *restrict z2 = Z + 2 * pw, *restrict z3 = Z + 3 * pw,
-                        *restrict z4 = Z + 4 * pw, *restrict z5 = Z + 5 * pw;
-        const float *restrict r0 = r[0], *restrict r1 = r[1], *restrict r2 = r[2], *restrict r3 = r[3],
-                              *restrict r4 = r[4], *restrict r5 = r[5];
-        for (uint32_t i = 0; i < w; i++) {
-            const float a0 = r0[i], a1 = r1[i], a2 = r2[i], a3 = r3[i], a4 = r4[i], a5 = r5[i];
-            z0[i + 1] = 4.0f * a0 - 5.0f * a2 + a4;
-            z1[i + 1] = -4.0f * (a1 + a2) + a3 + a4;
-            z2[i + 1] = 4.0f * (a1 - a2) - a3 + a4;
-            z3[i + 1] = 2.0f * (a3 - a1) - a2 + a4;
-            z4[i + 1] = 2.0f * (a1 - a3) - a2 + a4;
-            z5[i + 1] = 4.0f * a1 - 5.0f * a3 + a5;
-        }
+        bt_lanes(w, r[0], r[1], r[2], r[3], r[4], r[5], Z + 1, pw);
         for (int k = 0; k < WINO_A; k++) {
             float *zk = Z + k * pw;
             zk[0] = 0.0f;
@@ -199,18 +260,9 @@ static void transform_input(const float *restrict x, uint32_t h, uint32_t w, con
         }
         const size_t t0 = (ty - ty0) * tw;
         for (int i = 0; i < WINO_A; i++) {
-            const float *restrict zi = Z + i * pw;
-            float *restrict v = V + (size_t)(WINO_A * i) * ps + t0;
-            for (size_t tx = 0; tx < tw; tx++) {
-                const float *d = zi + 4 * tx;
-                const float d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5];
-                v[0 * ps + tx] = 4.0f * d0 - 5.0f * d2 + d4;
-                v[1 * ps + tx] = -4.0f * (d1 + d2) + d3 + d4;
-                v[2 * ps + tx] = 4.0f * (d1 - d2) - d3 + d4;
-                v[3 * ps + tx] = 2.0f * (d3 - d1) - d2 + d4;
-                v[4 * ps + tx] = 2.0f * (d1 - d3) - d2 + d4;
-                v[5 * ps + tx] = 4.0f * d1 - 5.0f * d3 + d5;
-            }
+            phases(tw, Z + i * pw, Q, qs);
+            bt_lanes(tw, Q, Q + qs, Q + 2 * qs, Q + 3 * qs, Q + 1, Q + qs + 1,
+                     V + (size_t)(WINO_A * i) * ps + t0, ps);
         }
     }
 }
@@ -273,20 +325,19 @@ void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const floa
                       float *out, float *scratch)
 {
     const wino_geom g = geometry(c, k, h, w);
-    float *U = scratch, *V = U + g.u, *M = V + g.v, *zero = M + g.m, *Z = zero + g.zero, *Y = Z + g.z,
-          *O = Y + g.y;
+    float *U = scratch, *V = U + g.u, *M = V + g.v, *zero = M + g.m, *Z = zero + g.zero, *Q = Z + g.z,
+          *tap = Q + g.q, *T = tap + g.tap, *Y = T + g.t, *O = Y + g.y;
     memset(zero, 0, (size_t)w * sizeof *zero);
-    transform_weights(c, k, wt, ldw, U);
-    const size_t hw = (size_t)h * w, kc = (size_t)k * c;
+    transform_weights(c, k, wt, ldw, U, g.us, tap, T);
+    const size_t hw = (size_t)h * w;
     for (size_t ty0 = 0; ty0 < g.th; ty0 += g.rows_blk) {
         size_t ty1 = ty0 + g.rows_blk < g.th ? ty0 + g.rows_blk : g.th;
         size_t nt = (ty1 - ty0) * g.tw;
-        size_t vps = (size_t)c * nt, mps = (size_t)k * nt; /* point strides of this block */
         for (uint32_t ci = 0; ci < c; ci++)
-            transform_input(in + ci * hw, h, w, &g, ty0, ty1, V + ci * nt, vps, zero, Z);
+            transform_input(in + ci * hw, h, w, &g, ty0, ty1, V + ci * nt, g.vs, zero, Z, Q);
         for (int p = 0; p < WINO_P; p++)
-            cpu_f32_gemm(k, nt, c, U + p * kc, c, V + p * vps, M + p * mps);
+            cpu_f32_gemm(k, nt, c, U + p * g.us, c, V + p * g.vs, M + p * g.ms);
         for (uint32_t ko = 0; ko < k; ko++)
-            transform_output(M + ko * nt, mps, &g, ty0, ty1, h, w, out + ko * hw, Y, O);
+            transform_output(M + ko * nt, g.ms, &g, ty0, ty1, h, w, out + ko * hw, Y, O);
     }
 }

@@ -109,6 +109,13 @@ Test(winograd, selection_follows_mode_and_rule)
     cr_expect(cpu_wino_selected(&l));
     l.in_h = l.out_h = l.in_w = l.out_w = 4; /* one tile */
     cr_expect(!cpu_wino_selected(&l));
+    l.in_h = l.out_h = l.in_w = l.out_w = 14; /* 16 tiles: only while U is small */
+    cr_expect(cpu_wino_selected(&l));
+    l.in_c = l.out_c = 360; /* 18.7 MB of transformed weights */
+    cr_expect(!cpu_wino_selected(&l));
+    l.in_h = l.out_h = l.in_w = l.out_w = 28; /* 49 tiles: always */
+    cr_expect(cpu_wino_selected(&l));
+    l.in_c = l.out_c = 8;
     cpu_conv_set_mode(CPU_CONV_WINOGRAD);
     cr_expect(cpu_wino_selected(&l));
     cpu_conv_set_mode(CPU_CONV_IM2COL);
@@ -119,4 +126,125 @@ Test(winograd, selection_follows_mode_and_rule)
     l.stride = 1, l.out_h = l.out_w = 4, l.kernel = 5, l.pad = 2;
     cr_expect(!cpu_wino_selected(&l), "5x5 is never Winograd");
     cpu_conv_set_mode(saved);
+}
+
+/* ---------------- whole SubNets: Winograd vs im2col ---------------- */
+
+static sushi_context *ctx;
+
+static void setup(void) { cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK); }
+static void teardown(void) { sushi_context_destroy(ctx); }
+
+/* Float forward keeping every value, under conv mode `mode`. */
+static float **forward_all(const sushi_subnet *s, const float *x, int mode)
+{
+    int saved = cpu_conv_mode();
+    cpu_conv_set_mode(mode);
+    float **vp = calloc(s->n_values, sizeof *vp);
+    vp[0] = (float *)x;
+    for (uint32_t v = 1; v < s->n_values; v++)
+        vp[v] = malloc((size_t)s->values[v].c * s->values[v].h * s->values[v].w * sizeof(float));
+    float *scratch = aligned_alloc(CPU_ALIGN, cpu_f32_scratch_bytes(s));
+    cr_assert_not_null(scratch);
+    cpu_f32_forward(s, vp, scratch);
+    free(scratch);
+    cpu_conv_set_mode(saved);
+    return vp;
+}
+
+static void free_all(const sushi_subnet *s, float **vp)
+{
+    for (uint32_t v = 1; v < s->n_values; v++)
+        free(vp[v]);
+    free(vp);
+}
+
+/* Every value of the SubNet with all eligible 3x3 convs on Winograd against
+ * the im2col path: each value within SUBNET_TOL * its max |.|, the logits
+ * within the golden rule's 1e-4. */
+#define SUBNET_TOL 1e-4
+static void subnet_agrees(const char *family, const char *cfgtext)
+{
+    sushi_supernet *sn = NULL;
+    cr_assert_eq(sushi_supernet_builtin(ctx, family, 0, &sn), SUSHI_OK);
+    sushi_config cfg = SUSHI_CONFIG_INIT;
+    char err[256] = "";
+    cr_assert_eq(sushi_config_parse(sn, cfgtext, 0, &cfg, err, sizeof err), SUSHI_OK, "%s", err);
+    sushi_subnet *s = NULL;
+    cr_assert_eq(sushi_subnet_create(sn, &cfg, &s), SUSHI_OK);
+    size_t n_in = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    float *x = malloc(n_in * sizeof *x);
+    cpu_test_input(5, x, n_in);
+    int n_wino = 0;
+    cpu_conv_set_mode(CPU_CONV_WINOGRAD);
+    for (uint32_t li = 0; li < s->n_layers; li++)
+        n_wino += cpu_wino_selected(&s->layers[li]);
+    cpu_conv_set_mode(CPU_CONV_AUTO);
+    cr_assert_gt(n_wino, 0, "%s %s has no Winograd layer", family, cfgtext);
+    float **a = forward_all(s, x, CPU_CONV_WINOGRAD), **b = forward_all(s, x, CPU_CONV_IM2COL);
+    double worst = 0.0;
+    for (uint32_t v = 1; v < s->n_values; v++) {
+        size_t n = (size_t)s->values[v].c * s->values[v].h * s->values[v].w;
+        double e = 0.0, mx = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            e = fmax(e, fabs((double)a[v][i] - b[v][i]));
+            mx = fmax(mx, fabs(b[v][i]));
+        }
+        cr_expect(e <= SUBNET_TOL * mx + 1e-30, "%s %s value %u: max |wino - im2col| %g > %g * %g", family, cfgtext, v,
+                  e, SUBNET_TOL, mx);
+        if (mx > 0.0)
+            worst = fmax(worst, e / mx);
+    }
+    cr_log_info("%s %s: %d Winograd layers, worst value rel diff to im2col %.3g", family, cfgtext, n_wino, worst);
+    free_all(s, a);
+    free_all(s, b);
+    free(x);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+TestSuite(winograd_subnet, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(winograd_subnet, resnet50_max_agrees_with_im2col) { subnet_agrees("ofa-resnet50", "max@128"); }
+Test(winograd_subnet, resnet50_min_agrees_with_im2col) { subnet_agrees("ofa-resnet50", "min@96"); }
+
+/* The plan's scratch follows the mode: Winograd needs its own, im2col its own,
+ * and a backend that ran under one mode runs correctly after a switch. */
+Test(winograd_subnet, backend_replans_when_the_mode_changes)
+{
+    sushi_supernet *sn = NULL;
+    cr_assert_eq(sushi_supernet_builtin(ctx, "ofa-resnet50", 0, &sn), SUSHI_OK);
+    sushi_config cfg = SUSHI_CONFIG_INIT;
+    cr_assert_eq(sushi_config_parse(sn, "max@160", 0, &cfg, NULL, 0), SUSHI_OK);
+    sushi_subnet *s = NULL;
+    cr_assert_eq(sushi_subnet_create(sn, &cfg, &s), SUSHI_OK);
+    sushi_backend *be = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &be), SUSHI_OK);
+    size_t n_in = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
+    float *x = malloc(n_in * sizeof *x);
+    cpu_test_input(9, x, n_in);
+    float o[3][1000];
+    size_t scratch[3];
+    int modes[3] = { CPU_CONV_IM2COL, CPU_CONV_WINOGRAD, CPU_CONV_AUTO };
+    for (int m = 0; m < 3; m++) {
+        cpu_conv_set_mode(modes[m]);
+        sushi_cpu_memory mem = SUSHI_CPU_MEMORY_INIT;
+        cr_assert_eq(sushi_cpu_memory_plan(s, &mem), SUSHI_OK);
+        scratch[m] = mem.scratch_bytes;
+        sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+        a.input = x, a.input_len = n_in, a.output = o[m], a.output_len = 1000;
+        cr_assert_eq(sushi_backend_run(be, s, &a, NULL), SUSHI_OK);
+    }
+    cpu_conv_set_mode(CPU_CONV_AUTO);
+    cr_expect_neq(scratch[0], scratch[1], "im2col and Winograd scratch should differ");
+    double mx = 0.0, e = 0.0;
+    for (int i = 0; i < 1000; i++) {
+        mx = fmax(mx, fabs(o[0][i]));
+        e = fmax(e, fmax(fabs(o[1][i] - o[0][i]), fabs(o[2][i] - o[0][i])));
+    }
+    cr_expect(e <= 1e-4 * mx, "logits differ by %g (max %g)", e, mx);
+    free(x);
+    sushi_backend_destroy(be);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
 }
