@@ -10,8 +10,11 @@
 #include "internal.h"
 #include "sushi/cpu.h"
 
-/* docs/cpu.md: max |wino - direct| <= WINO_TOL * max |direct| per layer */
-#define WINO_TOL 1e-5
+/* docs/cpu.md: max |wino - direct| <= WINO_TOL * max |direct| per layer
+ * (worst measured over these shapes: 8.2e-6; F(4x4, 3x3)'s transforms scale
+ * values by up to 8 and 1/24, which costs a few bits of float32 against
+ * im2col's ~1e-7) */
+#define WINO_TOL 2e-5
 
 /* out[k][y][x] = sum_c,ky,kx w[k*ldw + (c*3+ky)*3+kx] * in[c][y+ky-1][x+kx-1], in float64 */
 static void direct_conv(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
