@@ -59,6 +59,10 @@ enum { CPU_CONV_AUTO = 0, CPU_CONV_IM2COL = 1, CPU_CONV_WINOGRAD = 2 };
 #ifndef CPU_WINO_BLOCK_TILES
 #define CPU_WINO_BLOCK_TILES 256
 #endif
+/* transformed weights per output-channel block when all tiles are one block */
+#ifndef CPU_WINO_U_BLOCK_BYTES
+#define CPU_WINO_U_BLOCK_BYTES ((size_t)2 << 20)
+#endif
 /* Process-wide mode: the environment variable SUSHI_CPU_CONV ("im2col",
  * "winograd", anything else: auto), read on first use; cpu_conv_set_mode
  * overrides it (tests, bench). Scratch sizes follow the mode: a plan made

@@ -92,6 +92,7 @@ typedef struct wino_geom {
     size_t th, tw;      /* tile rows, tiles per row */
     size_t rows_blk;    /* tile rows per block */
     size_t t_blk;       /* tiles per (full) block */
+    size_t k_blk;       /* output channels per weight block */
     size_t pw;          /* padded row width 4 * tw + 4 (2 for the 6x6 windows, 2 for the phase split) */
     size_t us, vs, ms;  /* point strides of U, V and M (per block) */
     size_t u, v, m, zero, z, q, tap, t, y, o; /* region sizes in floats (64-byte multiples) */
@@ -112,9 +113,22 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
     /* point strides one cache line more than a 64-byte multiple, so the
      * transforms' 36 (6) streams do not map to the same cache sets when the
      * matrices are a power-of-two size */
-    g.us = up16((size_t)k * c) + 16;
+    /* When all tiles are one block, the output channels go in blocks whose
+     * transformed weights stay within CPU_WINO_U_BLOCK_BYTES: each block's U
+     * is transformed and used by its 36 GEMMs while still in cache, instead
+     * of writing all of U (up to tens of MB) first. With several tile blocks
+     * U is transformed once for all of them. */
+    g.k_blk = k;
+    if (g.rows_blk == g.th) {
+        size_t per_k = (size_t)WINO_P * c * sizeof(float);
+        size_t kb = CPU_WINO_U_BLOCK_BYTES / per_k;
+        kb = kb < 16 ? 16 : kb & ~(size_t)15;
+        if (kb < g.k_blk)
+            g.k_blk = kb;
+    }
+    g.us = up16(g.k_blk * c) + 16;
     g.vs = up16((size_t)c * g.t_blk) + 16;
-    g.ms = up16((size_t)k * g.t_blk) + 16;
+    g.ms = up16(g.k_blk * g.t_blk) + 16;
     g.u = WINO_P * g.us;
     g.v = WINO_P * g.vs;
     g.m = WINO_P * g.ms;
@@ -328,16 +342,20 @@ void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const floa
     float *U = scratch, *V = U + g.u, *M = V + g.v, *zero = M + g.m, *Z = zero + g.zero, *Q = Z + g.z,
           *tap = Q + g.q, *T = tap + g.tap, *Y = T + g.t, *O = Y + g.y;
     memset(zero, 0, (size_t)w * sizeof *zero);
-    transform_weights(c, k, wt, ldw, U, g.us, tap, T);
     const size_t hw = (size_t)h * w;
     for (size_t ty0 = 0; ty0 < g.th; ty0 += g.rows_blk) {
         size_t ty1 = ty0 + g.rows_blk < g.th ? ty0 + g.rows_blk : g.th;
         size_t nt = (ty1 - ty0) * g.tw;
         for (uint32_t ci = 0; ci < c; ci++)
             transform_input(in + ci * hw, h, w, &g, ty0, ty1, V + ci * nt, g.vs, zero, Z, Q);
-        for (int p = 0; p < WINO_P; p++)
-            cpu_f32_gemm(k, nt, c, U + p * g.us, c, V + p * g.vs, M + p * g.ms);
-        for (uint32_t ko = 0; ko < k; ko++)
-            transform_output(M + ko * nt, g.ms, &g, ty0, ty1, h, w, out + ko * hw, Y, O);
+        for (uint32_t k0 = 0; k0 < k; k0 += (uint32_t)g.k_blk) {
+            uint32_t kn = k - k0 < g.k_blk ? k - k0 : (uint32_t)g.k_blk;
+            if (ty0 == 0 || g.k_blk < k)
+                transform_weights(c, kn, wt + k0 * ldw, ldw, U, g.us, tap, T);
+            for (int p = 0; p < WINO_P; p++)
+                cpu_f32_gemm(kn, nt, c, U + p * g.us, c, V + p * g.vs, M + p * g.ms);
+            for (uint32_t ko = 0; ko < kn; ko++)
+                transform_output(M + ko * nt, g.ms, &g, ty0, ty1, h, w, out + (k0 + ko) * hw, Y, O);
+        }
     }
 }

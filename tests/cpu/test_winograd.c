@@ -81,13 +81,15 @@ Test(winograd, conv3x3_matches_direct_on_many_shapes)
 {
     /* c, k, h, w: 1x1 and 2x2 planes, sizes that 4 does not divide, single
      * rows/columns, C = 1, K = 1, large C, several tile blocks (70x70 has 324
-     * tiles: blocks of 14 and 4 tile rows), ResNet-like shapes */
+     * tiles: blocks of 14 and 4 tile rows), output-channel blocks with a
+     * remainder (360 -> 100: 32 + 32 + 32 + 4; 1024 -> 40: 16 + 16 + 8),
+     * ResNet-like shapes */
     static const uint32_t shapes[][4] = {
         { 1, 1, 1, 1 },    { 1, 1, 2, 2 },    { 3, 2, 1, 1 },     { 2, 3, 2, 2 },    { 1, 4, 3, 5 },
         { 3, 1, 7, 7 },    { 2, 3, 4, 4 },    { 5, 7, 8, 8 },     { 16, 8, 9, 13 },  { 8, 16, 13, 9 },
         { 1, 1, 17, 1 },   { 1, 1, 1, 17 },   { 4, 4, 5, 6 },     { 1, 1, 70, 70 },  { 6, 5, 70, 70 },
         { 512, 8, 7, 7 },  { 1024, 4, 6, 5 }, { 40, 24, 64, 3 },  { 24, 40, 3, 64 }, { 64, 64, 28, 28 },
-        { 88, 88, 56, 56 }, { 256, 32, 14, 14 },
+        { 88, 88, 56, 56 }, { 256, 32, 14, 14 }, { 360, 100, 14, 14 }, { 1024, 40, 6, 5 },
     };
     double worst = 0.0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
