@@ -45,15 +45,12 @@ void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const f
 size_t cpu_f32_se_hidden_offset(const sushi_layer *l);
 
 /* ---------- Winograd F(4x4, 3x3) (winograd.c, docs/cpu.md) ---------- */
-/* Which algorithm runs a 3x3 stride-1 pad-1 convolution. AUTO: the rule of
- * docs/cpu.md (T = number of 4x4 output tiles, U = 36 * out * in * 4 bytes of
- * transformed weights): Winograd when T >= CPU_WINO_TILES_ALWAYS, or when
- * T >= CPU_WINO_MIN_TILES and U <= CPU_WINO_MAX_U_BYTES; im2col + sgemm
- * otherwise. IM2COL: never Winograd; WINOGRAD: every such layer (tests). */
+/* Which algorithm runs a 3x3 stride-1 pad-1 convolution. AUTO: Winograd when
+ * the layer has at least CPU_WINO_MIN_TILES 4x4 output tiles (planes from
+ * 13 x 13 up; docs/cpu.md has the measurements), im2col + sgemm otherwise.
+ * IM2COL: never Winograd; WINOGRAD: every such layer (tests). */
 enum { CPU_CONV_AUTO = 0, CPU_CONV_IM2COL = 1, CPU_CONV_WINOGRAD = 2 };
 #define CPU_WINO_MIN_TILES 16
-#define CPU_WINO_TILES_ALWAYS 49
-#define CPU_WINO_MAX_U_BYTES ((size_t)12 << 20)
 /* tiles per block of whole tile rows (transformed input and products of a
  * block are what the 36 GEMMs of one step read and write) */
 #ifndef CPU_WINO_BLOCK_TILES

@@ -79,9 +79,7 @@ bool cpu_wino_selected(const sushi_layer *l)
         return false;
     if (mode == CPU_CONV_WINOGRAD)
         return true;
-    size_t t = tiles_of(l->out_h) * tiles_of(l->out_w);
-    size_t u_bytes = (size_t)WINO_P * l->out_c * l->in_c * sizeof(float);
-    return t >= CPU_WINO_TILES_ALWAYS || (t >= CPU_WINO_MIN_TILES && u_bytes <= CPU_WINO_MAX_U_BYTES);
+    return tiles_of(l->out_h) * tiles_of(l->out_w) >= CPU_WINO_MIN_TILES;
 }
 
 /* ---------------- scratch geometry ---------------- */

@@ -114,13 +114,14 @@ Test(winograd, selection_follows_mode_and_rule)
     cr_expect(cpu_wino_selected(&l));
     l.in_h = l.out_h = l.in_w = l.out_w = 4; /* one tile */
     cr_expect(!cpu_wino_selected(&l));
-    l.in_h = l.out_h = l.in_w = l.out_w = 14; /* 16 tiles: only while U is small */
+    l.in_h = l.out_h = l.in_w = l.out_w = 14; /* 16 tiles */
     cr_expect(cpu_wino_selected(&l));
-    l.in_c = l.out_c = 360; /* 18.7 MB of transformed weights */
+    l.in_h = l.out_h = l.in_w = l.out_w = 12; /* 9 tiles */
     cr_expect(!cpu_wino_selected(&l));
-    l.in_h = l.out_h = l.in_w = l.out_w = 28; /* 49 tiles: always */
+    l.out_h = l.in_h = 13; /* 4 x 3 tiles */
+    cr_expect(!cpu_wino_selected(&l));
+    l.out_w = l.in_w = 13; /* 4 x 4 */
     cr_expect(cpu_wino_selected(&l));
-    l.in_c = l.out_c = 8;
     cpu_conv_set_mode(CPU_CONV_WINOGRAD);
     cr_expect(cpu_wino_selected(&l));
     cpu_conv_set_mode(CPU_CONV_IM2COL);
