@@ -11,10 +11,12 @@
  *
  * with U the transformed weights, V the transformed input tiles and T the
  * number of tiles. Tiles are processed in blocks of whole tile rows so that
- * V and M of a block stay small; U is computed once per call from the
- * SubNet's weight slice (read in place, leading dimension ldw), so switching
- * SubNet copies nothing and no transformed weight outlives the call. All
- * memory is the caller's scratch (cpu_wino_scratch_bytes). */
+ * V and M of a block stay small. U is computed at every call from the
+ * SubNet's weight slice (read in place, leading dimension ldw), whole, or per
+ * block of output channels when all tiles fit one block (so each block's U
+ * is still in cache when its GEMMs read it); switching SubNet copies nothing
+ * and no transformed weight outlives the call. All memory is the caller's
+ * scratch (cpu_wino_scratch_bytes). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +110,6 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
         g.rows_blk = g.th;
     g.t_blk = g.rows_blk * g.tw;
     g.pw = 4 * g.tw + 4;
-    /* point strides one cache line more than a 64-byte multiple, so the
-     * transforms' 36 (6) streams do not map to the same cache sets when the
-     * matrices are a power-of-two size */
     /* When all tiles are one block, the output channels go in blocks whose
      * transformed weights stay within CPU_WINO_U_BLOCK_BYTES: each block's U
      * is transformed and used by its 36 GEMMs while still in cache, instead
@@ -124,6 +123,9 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
         if (kb < g.k_blk)
             g.k_blk = kb;
     }
+    /* point strides one cache line more than a 64-byte multiple, so the
+     * transforms' 36 (6) streams do not map to the same cache sets when the
+     * matrices are a power-of-two size */
     g.us = up16(g.k_blk * c) + 16;
     g.vs = up16((size_t)c * g.t_blk) + 16;
     g.ms = up16(g.k_blk * g.t_blk) + 16;

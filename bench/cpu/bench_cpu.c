@@ -1,10 +1,14 @@
 /* bench_cpu: float32 latency of the cpu backend (batch 1) and the GFLOP/s of
- * its 1x1-convolution GEMMs against OpenBLAS's own large sgemm, in one run.
+ * its 1x1-convolution GEMMs against OpenBLAS's own large sgemm, in one run;
+ * each SubNet is also timed with every 3x3 conv on im2col (the conv mode is
+ * switched in-process), and the Winograd layers are reported apart.
  *
- *   bench_cpu [--threads N] [--reps R] [SUPERNET CONFIG]...
+ *   bench_cpu [--threads N] [--reps R] [--layers] [SUPERNET CONFIG]...
  *
- * Default SubNets: ofa-mbv3-w1.0 max@224 and min@224, ofa-resnet50 max@224
- * and min@224. Prints one JSON object per line (docs/performance.md). */
+ * --layers: one line per Winograd-eligible conv (current mode, im2col and
+ * forced-Winograd times). Default SubNets: ofa-mbv3-w1.0 max@224 and
+ * min@224, ofa-resnet50 max@224 and min@224. Prints one JSON object per line
+ * (docs/performance.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
