@@ -135,7 +135,7 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
     g.zero = up16(w);
     g.z = up16(WINO_A * g.pw);
     g.q = up16(4 * (g.tw + 1));
-    g.tap = 9 * up16(c);
+    g.tap = 18 * up16(c); /* 9 tap runs + the 3 intermediate runs of 3 C */
     g.t = 18 * up16(c);
     g.y = up16(4 * WINO_A * g.tw);
     g.o = up16(4 * 4 * g.tw);
@@ -224,9 +224,22 @@ static void phases(size_t n, const float *z, float *q, size_t qs)
     phases4(n, z, q, q + qs, q + 2 * qs, q + 3 * qs);
 }
 
+/* d_b[i] = s[3 i + b] for b < 3, i < n (a stride-3 group, which GCC 12
+ * vectorises with permutes; a stride-9 one it leaves scalar) */
+CPU_HOT
+static void split3(size_t n, const float *restrict s, float *restrict d0, float *restrict d1, float *restrict d2)
+{
+    for (size_t i = 0; i < n; i++) {
+        d0[i] = s[3 * i];
+        d1[i] = s[3 * i + 1];
+        d2[i] = s[3 * i + 2];
+    }
+}
+
 /* Weights: U[p][k][c] = (G g G^T)[i][j], p = 6 i + j, for the 3x3 filter g of
  * (k, c), one lane per input channel: the 9 taps of output channel k are
- * first split into 9 runs over c (tap), then G is applied to the columns
+ * first split into 9 runs over c (tap, two stride-3 splits), then G is
+ * applied to the columns
  * (into T: [6][3][c]) and to the rows (straight into U). us: point stride. */
 static void transform_weights(uint32_t c, uint32_t k, const float *wt, size_t ldw, float *U, size_t us, float *tap,
                               float *T)
@@ -234,9 +247,13 @@ static void transform_weights(uint32_t c, uint32_t k, const float *wt, size_t ld
     const size_t cs = up16(c);
     for (uint32_t ko = 0; ko < k; ko++) {
         const float *wk = wt + (size_t)ko * ldw;
-        for (uint32_t ci = 0; ci < c; ci++)
-            for (int j = 0; j < 9; j++)
-                tap[(size_t)j * cs + ci] = wk[(size_t)ci * 9 + j];
+        /* tap j = 3 r + b of channel i is wk[9 i + 3 r + b]: first split by
+         * b (E_b[3 i + r]), then each E_b by r */
+        float *E = tap + 9 * cs;
+        split3(3 * (size_t)c, wk, E, E + 3 * cs, E + 6 * cs);
+        for (int b = 0; b < 3; b++)
+            split3(c, E + (size_t)(3 * b) * cs, tap + (size_t)b * cs, tap + (size_t)(3 + b) * cs,
+                   tap + (size_t)(6 + b) * cs);
         /* columns: T[i][j] = sum_r G[i][r] g[r][j] */
         for (int j = 0; j < 3; j++)
             g_lanes(c, tap + (size_t)j * cs, tap + (size_t)(3 + j) * cs, tap + (size_t)(6 + j) * cs, T + j * cs,
