@@ -24,6 +24,7 @@ typedef struct cpu_state {
     const sushi_context *ctx;
     /* float path */
     sushi_subnet *plan_s;
+    int plan_conv_mode; /* cpu_conv_mode() the plan's scratch was sized for */
     cpu_plan plan;
     void *buf_raw;
     char *buf;
@@ -48,6 +49,7 @@ static int cpu_create(void *user, const sushi_supernet *sn, void **out)
         return SUSHI_ERR_NOMEM;
     st->sn = sn;
     st->ctx = sn->ctx;
+    st->plan_conv_mode = cpu_conv_mode(); /* reads SUSHI_CPU_CONV on first use */
     *out = st;
     return SUSHI_OK;
 }
@@ -170,9 +172,11 @@ static int grow_vp(cpu_state *st, size_t n)
 
 static int ensure_plan(cpu_state *st, const sushi_subnet *s)
 {
-    if (st->plan_s == s)
+    int mode = cpu_conv_mode();
+    if (st->plan_s == s && st->plan_conv_mode == mode)
         return SUSHI_OK;
     drop_plan(st);
+    st->plan_conv_mode = mode;
     int rc = cpu_plan_build(st->ctx, s, sizeof(float), false, &st->plan);
     if (rc)
         return rc;

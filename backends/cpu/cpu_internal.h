@@ -28,7 +28,7 @@ typedef struct cpu_plan {
 int cpu_plan_build(const sushi_context *ctx, const sushi_subnet *s, size_t elem_size, bool input_in_arena,
                    cpu_plan *p);
 void cpu_plan_free(const sushi_context *ctx, cpu_plan *p);
-/* float path scratch in bytes (im2col, SE) */
+/* float path scratch in bytes (im2col or Winograd, depthwise planes, SE) under the current conv mode */
 size_t cpu_f32_scratch_bytes(const sushi_subnet *s);
 size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
 
@@ -43,6 +43,40 @@ void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, 
 void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const float *shift, int act);
 /* Offset of the SE hidden activations (after ReLU) inside the scratch, in floats. */
 size_t cpu_f32_se_hidden_offset(const sushi_layer *l);
+
+/* ---------- Winograd F(4x4, 3x3) (winograd.c, docs/cpu.md) ---------- */
+/* Which algorithm runs a 3x3 stride-1 pad-1 convolution. AUTO: Winograd when
+ * the layer has at least CPU_WINO_MIN_TILES 4x4 output tiles (planes from
+ * 13 x 13 up; docs/cpu.md has the measurements), im2col + sgemm otherwise.
+ * IM2COL: never Winograd; WINOGRAD: every such layer (tests). */
+enum { CPU_CONV_AUTO = 0, CPU_CONV_IM2COL = 1, CPU_CONV_WINOGRAD = 2 };
+#define CPU_WINO_MIN_TILES 16
+/* tiles per block of whole tile rows (transformed input and products of a
+ * block are what the 36 GEMMs of one step read and write) */
+#ifndef CPU_WINO_BLOCK_TILES
+#define CPU_WINO_BLOCK_TILES 256
+#endif
+/* transformed weights per output-channel block when all tiles are one block */
+#ifndef CPU_WINO_U_BLOCK_BYTES
+#define CPU_WINO_U_BLOCK_BYTES ((size_t)2 << 20)
+#endif
+/* Process-wide mode: the environment variable SUSHI_CPU_CONV ("im2col",
+ * "winograd", anything else: auto), read on first use; cpu_conv_set_mode
+ * overrides it (tests, bench). Scratch sizes follow the mode: a plan made
+ * under one mode must not run under another (the backend rebuilds its plan
+ * when the mode changed). */
+int cpu_conv_mode(void);
+void cpu_conv_set_mode(int mode);
+/* 3x3, stride 1, pad 1, same output size */
+bool cpu_wino_eligible(const sushi_layer *l);
+/* eligible, and chosen under the current mode */
+bool cpu_wino_selected(const sushi_layer *l);
+size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w);
+/* out[k][h][w] = 3x3 conv (pad 1) of in[c][h][w] with the weights
+ * wt[k * ldw + (c * 3 + ky) * 3 + kx] (a SuperNet slice read in place), no
+ * bias or epilogue. scratch: cpu_wino_scratch_bytes(c, k, h, w), 64-byte aligned. */
+void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
+                      float *out, float *scratch);
 
 /* Whole float forward pass: vp prepared by the caller (vp[0] = input). */
 void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch);

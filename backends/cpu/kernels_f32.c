@@ -176,6 +176,11 @@ static void conv_f32(const sushi_subnet *s, const sushi_layer *l, const float *i
     size_t ldw = trow(s, l->w);
     size_t ohw = (size_t)l->out_h * l->out_w;
     uint32_t K = l->in_c * l->kernel * l->kernel;
+    if (cpu_wino_selected(l)) {
+        cpu_wino_conv3x3(l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch);
+        epilogue(s, l, out, ohw, raw);
+        return;
+    }
     const float *b = in;
     if (!(l->kernel == 1 && l->stride == 1 && l->pad == 0)) {
         im2col(in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, scratch);
@@ -482,7 +487,9 @@ size_t cpu_f32_scratch_bytes(const sushi_subnet *s)
     for (uint32_t i = 0; i < s->n_layers; i++) {
         const sushi_layer *l = &s->layers[i];
         size_t b = 0;
-        if (l->op == SUSHI_OP_CONV && !(l->kernel == 1 && l->stride == 1 && l->pad == 0))
+        if (l->op == SUSHI_OP_CONV && cpu_wino_selected(l))
+            b = cpu_wino_scratch_bytes(l->in_c, l->out_c, l->in_h, l->in_w);
+        else if (l->op == SUSHI_OP_CONV && !(l->kernel == 1 && l->stride == 1 && l->pad == 0))
             b = (size_t)l->in_c * l->kernel * l->kernel * l->out_h * l->out_w * sizeof(float);
         else if (l->op == SUSHI_OP_DWCONV) {
             dw_geom g = dw_geometry(l);

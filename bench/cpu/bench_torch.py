@@ -99,7 +99,7 @@ def main():
 
 def summarise(paths):
     """Median over rounds of each side's per-round median; ratio libsushi / PyTorch."""
-    lib, ref, gemm, big = {}, {}, {}, []
+    lib, ref, gemm, big, im2col, wino, wino_i = {}, {}, {}, [], {}, {}, {}
     for p in paths:
         for line in open(p):
             d = json.loads(line)
@@ -111,6 +111,10 @@ def summarise(paths):
                 k = (d["supernet"], d["config"], d["threads"])
                 lib.setdefault(k, []).append(d["median_ms"])
                 gemm.setdefault(k, []).append(d["gemm1x1_gflops"])
+                if d.get("im2col_median_ms"):
+                    im2col.setdefault(k, []).append(d["im2col_median_ms"])
+                    wino.setdefault(k, []).append(d["wino_ms"])
+                    wino_i.setdefault(k, []).append(d["wino_as_im2col_ms"])
     print("| SubNet | threads | rounds | libsushi median ms | PyTorch median ms | ratio | 1x1 GEMM GFLOP/s |")
     print("|---|---|---|---|---|---|---|")
     for k in sorted(lib):
@@ -118,6 +122,17 @@ def summarise(paths):
             a, b = statistics.median(lib[k]), statistics.median(ref[k])
             print("| %s %s | %d | %d | %.2f | %.2f | %.2f | %.1f |" % (k[0], k[1], k[2], len(lib[k]), a, b, a / b,
                                                                      statistics.median(gemm[k])))
+    if im2col:
+        # the same SubNets in the same bench_cpu process with every 3x3 conv on
+        # im2col (SUSHI_CPU_CONV=im2col), and the Winograd layers' share
+        print("\n| SubNet | threads | libsushi median ms | same, all im2col | PyTorch | ratio im2col | "
+              "Winograd layers ms | same layers on im2col ms |")
+        print("|---|---|---|---|---|---|---|---|")
+        for k in sorted(lib):
+            if k in ref and k in im2col:
+                a, i, b = statistics.median(lib[k]), statistics.median(im2col[k]), statistics.median(ref[k])
+                print("| %s %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+                    k[0], k[1], k[2], a, i, b, i / b, statistics.median(wino[k]), statistics.median(wino_i[k])))
     if big:
         print("\nOpenBLAS sgemm 2048^3: median %.1f GFLOP/s over %d runs" % (statistics.median(big), len(big)))
 
