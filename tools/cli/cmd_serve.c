@@ -325,10 +325,10 @@ static int image_input(const sushi_supernet *sn, served_images *im, uint32_t k)
     return SUSHI_OK;
 }
 
-/* --dataset with the hls backend: int8 activation ranges of every candidate the scheduler serves,
- * calibrated in float32 on the first SERVE_HLS_CALIB training images at the
- * candidate's resolution (sushi_cpu_calibrate_int8), so the accelerator runs
- * with ranges from real data instead of its synthetic default set. */
+/* --dataset with the hls backend: int8 activation ranges of every candidate the scheduler serves:
+ * the ones the file stores for it (`sushi calibrate`), else calibrated in float32 on the first
+ * SERVE_HLS_CALIB training images at the candidate's resolution (sushi_cpu_calibrate_int8), so
+ * the accelerator runs with ranges from real data instead of its synthetic default set. */
 #define SERVE_HLS_CALIB 128u
 
 typedef struct hls_calib {
@@ -371,6 +371,13 @@ static int hls_calibrate(const sushi_supernet *sn, const cli_dataset *train, con
         h->ranges[c] = malloc((h->len[c] ? h->len[c] : 1) * sizeof **h->ranges);
         if (!h->ranges[c])
             return SUSHI_ERR_NOMEM;
+        const float *stored = NULL;
+        size_t n_stored = 0;
+        if (!sushi_supernet_candidate_int8_ranges(sn, (size_t)idx[c], &stored, &n_stored) && stored &&
+            n_stored == h->len[c]) {
+            memcpy(h->ranges[c], stored, n_stored * sizeof *stored); /* `sushi calibrate`, more images */
+            continue;
+        }
         float *x = cli_dataset_inputs(sn, train, 0, k, ci.config.resolution, &rc);
         if (!rc)
             rc = sushi_cpu_calibrate_int8(h->s[c], x, k, h->ranges[c], h->len[c]);
