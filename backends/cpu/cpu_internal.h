@@ -14,6 +14,20 @@
 
 static inline size_t cpu_align_up(size_t n) { return (n + CPU_ALIGN - 1) & ~(size_t)(CPU_ALIGN - 1); }
 
+/* Hot loops (float kernels, Winograd transforms, int8 kernels) are compiled
+ * twice on x86-64 GCC (baseline and x86-64-v3, i.e. AVX2+FMA) and picked at
+ * load time (ifunc), so the library stays portable; integer results do not
+ * depend on the clone. "arch=x86-64-v3" is chosen by CPU features;
+ * "arch=haswell" would be chosen by CPU model and never runs on AMD CPUs
+ * (GCC's resolver uses __builtin_cpu_is for arch= names other than the
+ * x86-64-vN levels). Sanitised builds get one version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define CPU_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CPU_HOT
+#endif
+
 /* ---------- memory plan ---------- */
 typedef struct cpu_plan {
     uint32_t n_values;

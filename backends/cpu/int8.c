@@ -295,14 +295,6 @@ int cpu_q8_model_build(const sushi_subnet *s, const float *ranges, cpu_q8_model 
 
 #define Q8_TILE 256
 
-/* Integer hot loops: baseline and AVX2 clones on x86-64 GCC (as in
- * kernels_f32.c); the integer results do not depend on the clone. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define CPU_Q8_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CPU_Q8_HOT
-#endif
 
 static inline uint8_t q8_store(const cpu_q8_layer *q, const cpu_q8_rq *rq, uint32_t o, int32_t acc)
 {
@@ -343,7 +335,7 @@ static void im2col_q8(const uint8_t *in, int32_t zx, uint32_t c, uint32_t h, uin
 
 /* Output channels are processed four at a time so that each im2col row is
  * loaded once per four channels; the sums are the same int32 sums (§4.1). */
-CPU_Q8_HOT
+CPU_HOT
 static void conv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
 {
     size_t ohw = (size_t)l->out_h * l->out_w;
@@ -406,7 +398,7 @@ static dwq_geom dwq_geometry(const sushi_layer *l)
  * padded copy of (x - zx). Strides 1 and 2 run every tap as one flat run over
  * all output rows at the padded pitch R (columns >= out_w are computed and
  * dropped), which keeps the loops long on small planes. */
-CPU_Q8_HOT
+CPU_HOT
 static void dwconv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
 {
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;

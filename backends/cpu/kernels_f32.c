@@ -10,17 +10,6 @@
 
 #include "cpu_internal.h"
 
-/* Hot loops are compiled twice on x86-64 GCC (baseline and x86-64-v3, i.e.
- * AVX2+FMA) and picked at load time (ifunc), so the library stays portable.
- * "arch=x86-64-v3" is chosen by CPU features; "arch=haswell" would be chosen
- * by CPU model and never runs on AMD CPUs (GCC's resolver uses
- * __builtin_cpu_is for arch= names other than the x86-64-vN levels). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define CPU_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CPU_HOT
-#endif
 
 
 static inline float act_f(float x, int act)

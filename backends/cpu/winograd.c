@@ -23,13 +23,6 @@
 
 #include "cpu_internal.h"
 
-/* same dispatch as kernels_f32.c: baseline and x86-64-v3 clones */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define CPU_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CPU_HOT
-#endif
 
 #define WINO_A 6  /* transformed tile side: m + r - 1 */
 #define WINO_P 36 /* points per tile */
