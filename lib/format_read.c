@@ -1385,6 +1385,32 @@ static int read_config(loader *L, const fmap *cm, sushi_config *cfg)
 }
 
 static int make_plan(loader *L, const sushi_config *cfg, sushi_subnet **plan);
+/* A candidate's byte string of `pairs` float32 (min, max) pairs under key k:
+ * the length must match (`need` says what the SubNet has), every pair must
+ * be a finite range. */
+static int read_range_pairs(loader *L, const fmap *mp, size_t k, size_t pairs, const char *need, float **out,
+                            uint64_t *n_out)
+{
+    rd *r = &L->r;
+    size_t off = 0, len = 0;
+    int rc = get_bytes(r, mp, k, &off, &len, true);
+    if (rc)
+        return rc;
+    size_t save = path_key(r, cand_keys[k]);
+    if (len % 8 || len == 0 || len / 8 != pairs)
+        return fail(r, SUSHI_ERR_FORMAT, "%zu bytes, %s", len, need);
+    *out = sushi_malloc(L->ctx, len);
+    if (!*out)
+        return fail(r, SUSHI_ERR_NOMEM, "out of memory");
+    sushi_f32le_copy(*out, r->p + off, len / 4);
+    *n_out = len / 4;
+    size_t bad = sushi_first_bad_range(*out, pairs);
+    if (bad < pairs)
+        return fail(r, SUSHI_ERR_FORMAT, "pair %zu is not a finite range (min <= max)", bad);
+    path_pop(r, save);
+    return SUSHI_OK;
+}
+
 static int read_candidate_stats(loader *L, const fmap *cm, sushi_candidate *c, const sushi_subnet *plan);
 
 static int read_candidate(loader *L, sushi_candidate *c)
@@ -1510,43 +1536,19 @@ static int read_candidate_stats(loader *L, const fmap *cm, sushi_candidate *c, c
         }
         path_pop(r, save);
     }
+    char need[160];
     if (has(mp, C_ACT)) {
-        if ((rc = get_bytes(r, mp, C_ACT, &off, &len, true)))
+        snprintf(need, sizeof need, "the SubNet has %u activations (min, max float32 each)", plan->n_values);
+        if ((rc = read_range_pairs(L, mp, C_ACT, plan->n_values, need, &c->act_ranges, &c->n_act_ranges)))
             return rc;
-        save = path_key(r, "act_ranges");
-        if (len % 8 || len == 0 || len / 8 != plan->n_values)
-            return fail(r, SUSHI_ERR_FORMAT, "%zu bytes, the SubNet has %u activations (min, max float32 each)",
-                        len, plan->n_values);
-        c->act_ranges = sushi_malloc(L->ctx, len);
-        if (!c->act_ranges)
-            return fail(r, SUSHI_ERR_NOMEM, "out of memory");
-        sushi_f32le_copy(c->act_ranges, r->p + off, len / 4);
-        c->n_act_ranges = len / 4;
-        for (size_t i = 0; i < c->n_act_ranges; i += 2)
-            if (!isfinite(c->act_ranges[i]) || !isfinite(c->act_ranges[i + 1]) ||
-                c->act_ranges[i] > c->act_ranges[i + 1])
-                return fail(r, SUSHI_ERR_FORMAT, "pair %zu is not a finite range (min <= max)", i / 2);
-        path_pop(r, save);
     }
     if (has(mp, C_I8R)) {
-        if ((rc = get_bytes(r, mp, C_I8R, &off, &len, true)))
+        snprintf(need, sizeof need,
+                 "the SubNet has %u activations and %u layers (one min, max float32 pair each)", plan->n_values,
+                 plan->n_layers);
+        if ((rc = read_range_pairs(L, mp, C_I8R, sushi_int8_ranges_len(plan) / 2, need, &c->int8_ranges,
+                                   &c->n_int8_ranges)))
             return rc;
-        save = path_key(r, "int8_ranges");
-        uint64_t pairs = (uint64_t)plan->n_values + plan->n_layers;
-        if (len % 8 || len / 8 != pairs)
-            return fail(r, SUSHI_ERR_FORMAT,
-                        "%zu bytes, the SubNet has %u activations and %u layers (one min, max float32 pair each)",
-                        len, plan->n_values, plan->n_layers);
-        c->int8_ranges = sushi_malloc(L->ctx, len);
-        if (!c->int8_ranges)
-            return fail(r, SUSHI_ERR_NOMEM, "out of memory");
-        sushi_f32le_copy(c->int8_ranges, r->p + off, len / 4);
-        c->n_int8_ranges = len / 4;
-        for (size_t i = 0; i < c->n_int8_ranges; i += 2)
-            if (!isfinite(c->int8_ranges[i]) || !isfinite(c->int8_ranges[i + 1]) ||
-                c->int8_ranges[i] > c->int8_ranges[i + 1])
-                return fail(r, SUSHI_ERR_FORMAT, "pair %zu is not a finite range (min <= max)", i / 2);
-        path_pop(r, save);
     }
     return SUSHI_OK;
 }

@@ -326,6 +326,17 @@ struct sushi_subnet {
     bool bn_from_candidate;
 };
 
+/* Floats of a SubNet's int8 ranges array (docs/int8.md §7): a (min, max)
+ * pair per plan value, then one per plan layer. */
+static inline size_t sushi_int8_ranges_len(const sushi_subnet *s)
+{
+    return 2 * ((size_t)s->n_values + s->n_layers);
+}
+
+/* Index of the first (min, max) pair of r[0 .. 2 * pairs) that is not a
+ * finite range with min <= max; `pairs` when every one is. */
+size_t sushi_first_bad_range(const float *r, size_t pairs);
+
 /* ---------- SubGraph ---------- */
 struct sushi_subgraph {
     sushi_supernet *sn;

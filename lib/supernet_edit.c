@@ -114,6 +114,14 @@ int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, 
     return SUSHI_OK;
 }
 
+size_t sushi_first_bad_range(const float *r, size_t pairs)
+{
+    for (size_t i = 0; i < pairs; i++)
+        if (!isfinite(r[2 * i]) || !isfinite(r[2 * i + 1]) || r[2 * i] > r[2 * i + 1])
+            return i;
+    return pairs;
+}
+
 int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const *ranges, const size_t *n_ranges,
                                     size_t n, const char *source, sushi_supernet **out)
 {
@@ -129,19 +137,18 @@ int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const
         int rc = sushi_subnet_create(sn, &sn->cands[i].config, &s);
         if (rc)
             return rc;
-        size_t need = 2 * ((size_t)s->n_values + s->n_layers);
+        size_t need = sushi_int8_ranges_len(s);
         sushi_subnet_destroy(s);
         if (n_ranges[i] != need) {
             sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: %zu floats, its SubNet needs %zu", i,
                       n_ranges[i], need);
             return SUSHI_ERR_INVALID;
         }
-        for (size_t k = 0; k < need; k += 2)
-            if (!isfinite(ranges[i][k]) || !isfinite(ranges[i][k + 1]) || ranges[i][k] > ranges[i][k + 1]) {
-                sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: pair %zu is not a finite range", i,
-                          k / 2);
-                return SUSHI_ERR_RANGE;
-            }
+        size_t bad = sushi_first_bad_range(ranges[i], need / 2);
+        if (bad < need / 2) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: pair %zu is not a finite range", i, bad);
+            return SUSHI_ERR_RANGE;
+        }
         stored++;
     }
 

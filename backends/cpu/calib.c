@@ -65,7 +65,7 @@ static void upd_range(float *r, const float *x, size_t n)
     r[0] = lo, r[1] = hi;
 }
 
-size_t cpu_q8_ranges_len(const sushi_subnet *s) { return 2 * ((size_t)s->n_values + s->n_layers); }
+size_t cpu_q8_ranges_len(const sushi_subnet *s) { return sushi_int8_ranges_len(s); }
 
 #define CALIB_BINS CPU_CALIB_BINS
 
