@@ -353,17 +353,20 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     /* int8 ranges: stored in the file for this SubNet's candidate (`sushi
      * calibrate`), else calibrated here on the pattern inputs (cpu) or by the
      * hls backend on its default set */
-    const char *ranges_from = NULL;
-    bool stored = false;
+    bool hls = strcmp(backend, "hls") == 0, stored = false;
     {
         const float *sr = NULL;
         size_t snr = 0;
         int ci = sushi_supernet_find_candidate(sn, cfg);
-        if (ci >= 0 && !sushi_supernet_candidate_int8_ranges(sn, (size_t)ci, &sr, &snr) && sr)
-            stored = true;
+        stored = ci >= 0 && !sushi_supernet_candidate_int8_ranges(sn, (size_t)ci, &sr, &snr) && sr;
     }
-    if (strcmp(backend, "hls") == 0 || int8)
-        ranges_from = stored ? "stored" : strcmp(backend, "hls") == 0 ? "hls-default" : "pattern";
+    const char *ranges_key = NULL, *ranges_text = NULL; /* set when the int8 path runs */
+    if (stored && (int8 || hls))
+        ranges_key = "stored", ranges_text = "int8 ranges stored in the file";
+    else if (hls)
+        ranges_key = "hls-default", ranges_text = "hls default calibration set";
+    else if (int8)
+        ranges_key = "pattern", ranges_text = "calibrated on pattern inputs k = 0..7";
     if (int8 && !stored) {
 #ifdef SUSHI_CLI_HAVE_CPU
         if (strcmp(backend, "cpu") == 0) {
@@ -392,7 +395,7 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     a.output = y;
     a.output_len = K;
     /* The hls backend always runs the int8 path (ranges: given, stored or self-calibrated). */
-    if (strcmp(backend, "hls") == 0)
+    if (hls)
         int8 = true;
     a.int8 = int8;
     double t0 = now_s();
@@ -432,8 +435,8 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         cli_json_str(root, "supernet", in.name);
         cli_json_str(root, "backend", backend);
         cli_json_bool(root, "int8", int8);
-        if (ranges_from && int8)
-            cli_json_str(root, "int8_ranges", ranges_from);
+        if (ranges_key)
+            cli_json_str(root, "int8_ranges", ranges_key);
         cli_json_str(root, "input", input);
         cJSON *sub = cli_json_add_object(root, "subnet");
         char *text = cli_config_text(cfg);
@@ -461,10 +464,8 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
                cli_fmt_mmacs(st.macs).s);
         free(text);
         printf("backend   %s%s\n", backend, int8 ? " (int8)" : "");
-        if (ranges_from && int8)
-            printf("ranges    %s\n", strcmp(ranges_from, "stored") == 0  ? "int8 ranges stored in the file"
-                                   : strcmp(ranges_from, "pattern") == 0 ? "calibrated on pattern inputs k = 0..7"
-                                                                          : "hls default calibration set");
+        if (ranges_key)
+            printf("ranges    %s\n", ranges_text);
         printf("input     %s\n", input ? input : "pattern k=0 (docs/cli.md)");
         printf("time      %.6f s\n", dt);
         printf("\n%4s  %6s  %12s  %9s\n", "rank", "class", "logit", "prob");
