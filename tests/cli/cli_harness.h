@@ -1,6 +1,6 @@
 /* Shared harness of the CLI tests: run the built `sushi` binary (path in
  * $SUSHI_CLI), capture its output, parse --json, ask the library the same
- * question. Included by test_cli.c and test_cli_run_cost.c. */
+ * question. Included by test_cli.c, test_cli_run_cost.c and test_cli_serve.c. */
 #ifndef SUSHI_TEST_CLI_HARNESS_H
 #define SUSHI_TEST_CLI_HARNESS_H
 
@@ -192,5 +192,24 @@ static void remove_tmpdir(void)
         fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* Is backend `name` in this build? (static inline: not every test file uses it) */
+static inline bool have_backend(const char *name)
+{
+    sushi_context *ctx;
+    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
+    bool found = false;
+    for (size_t i = 0; sushi_backend_name(ctx, i); i++)
+        found |= strcmp(sushi_backend_name(ctx, i), name) == 0;
+    sushi_context_destroy(ctx);
+    return found;
+}
+
+static inline void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
 
 #endif

@@ -7,17 +7,6 @@ TestSuite(cli_run_cost, .timeout = 300);
 
 /* ---------- run ---------- */
 
-static bool have_backend(const char *name)
-{
-    sushi_context *ctx;
-    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
-    bool found = false;
-    for (size_t i = 0; sushi_backend_name(ctx, i); i++)
-        found |= strcmp(sushi_backend_name(ctx, i), name) == 0;
-    sushi_context_destroy(ctx);
-    return found;
-}
-
 /* The documented default input: pattern k = 0. */
 static void pattern(float *x, size_t n)
 {
@@ -98,14 +87,6 @@ Test(cli_run_cost, run_cpu_default_input_matches_library)
     free(y);
     sushi_subnet_destroy(s);
     sushi_supernet_destroy(sn);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
 }
 
 Test(cli_run_cost, run_input_files_pgm_raw_and_bad, .init = make_tmpdir, .fini = remove_tmpdir)

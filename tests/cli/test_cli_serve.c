@@ -13,17 +13,6 @@ TestSuite(cli_serve, .timeout = 600);
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 
-static bool have_backend(const char *name)
-{
-    sushi_context *ctx;
-    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
-    bool found = false;
-    for (size_t i = 0; sushi_backend_name(ctx, i); i++)
-        found |= strcmp(sushi_backend_name(ctx, i), name) == 0;
-    sushi_context_destroy(ctx);
-    return found;
-}
-
 static const char *model_path(void)
 {
     static char path[1024];
@@ -262,14 +251,6 @@ Test(cli_serve, dataset_errors_are_one_line)
 }
 
 /* ---------- run --input: an 8-bit image of another size ---------- */
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
 
 /* A 23 x 23 PGM (no model resolution) run at the model's smallest resolution:
  * the CLI's input equals sushi_input_from_u8() at that resolution. */
