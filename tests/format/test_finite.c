@@ -17,6 +17,7 @@
 
 #include <criterion/criterion.h>
 
+#include "format_helpers.h"
 #include "internal.h"
 
 /* ---------- counting allocator (leaks on refusal) ---------- */
@@ -63,31 +64,6 @@ static sushi_context *counting_ctx(void)
 }
 
 /* ---------- helpers ---------- */
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-    long len = ftell(f);
-    cr_assert_gt(len, 0);
-    rewind(f);
-    uint8_t *d = malloc((size_t)len);
-    cr_assert_eq(fread(d, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return d;
-}
-
-static int load_mem(sushi_context *ctx, const void *d, size_t n, uint32_t flags, sushi_supernet **out, char *err,
-                    size_t errsz)
-{
-    sushi_load_options o = SUSHI_LOAD_OPTIONS_INIT;
-    o.flags = flags;
-    o.errbuf = err;
-    o.errbuf_size = errsz;
-    return sushi_supernet_load_memory(ctx, d, n, &o, out);
-}
 
 /* The fixture with values[i] written at index idx[i] of tensor `name`
  * (a negative idx counts from the end), saved with float32 weights. */

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "format.h"
+#include "format_helpers.h"
 #include "internal.h"
 
 /* ---------- counting, failing allocator ---------- */
@@ -214,16 +215,6 @@ static uint8_t *tiny_file(int mode, size_t *n)
 }
 
 /* ---------- helpers ---------- */
-
-static int load_mem(sushi_context *ctx, const void *d, size_t n, uint32_t flags, sushi_supernet **out, char *err,
-                    size_t errsz)
-{
-    sushi_load_options o = SUSHI_LOAD_OPTIONS_INIT;
-    o.flags = flags;
-    o.errbuf = err;
-    o.errbuf_size = errsz;
-    return sushi_supernet_load_memory(ctx, d, n, &o, out);
-}
 
 /* Load, expect `want`, and check the message contains `needle`. */
 static void expect_load_error(const void *d, size_t n, int want, const char *needle)
@@ -1147,19 +1138,7 @@ Test(format, load_sets_bn_eps_from_file)
 
 /* ---------- tests: golden fixture (tests/format/make_fixture.py) ---------- */
 
-static uint8_t *read_fixture(size_t *n)
-{
-    FILE *f = fopen(SUSHI_FORMAT_FIXTURE, "rb");
-    cr_assert_not_null(f, "cannot open %s", SUSHI_FORMAT_FIXTURE);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)len);
-    cr_assert_eq(fread(d, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return d;
-}
+static uint8_t *read_fixture(size_t *n) { return read_all(SUSHI_FORMAT_FIXTURE, n); }
 
 Test(format, golden_fixture_from_python_loads_and_rewrites_byte_identical)
 {
