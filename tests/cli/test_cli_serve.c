@@ -421,4 +421,17 @@ Test(cli_serve, calibrate_stores_ranges_that_run_uses, .init = make_tmpdir, .fin
     r = RUN("calibrate", model_path(), "--dataset", "fashion-mnist", "--limit", "3");
     cr_assert_eq(r.status, 2, "eval-only option: %s", r.err);
     run_free(&r);
+    r = RUN("calibrate", model_path(), "--dataset", "mnist", "-o", out);
+    cr_assert_eq(r.status, 2, "unknown dataset: %s", r.err);
+    run_free(&r);
+    /* runtime errors: one line, nothing written */
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/none.sushi", tmpdir);
+    r = RUN("calibrate", model_path(), "--dataset", "fashion-mnist", "--data-dir", tmpdir, "-o", missing);
+    cr_assert_eq(r.status, 1, "no dataset in --data-dir: %s", r.err);
+    cr_assert_not_null(strstr(r.err, "fashion-mnist"), "%s", r.err);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
+    struct stat st;
+    cr_assert_neq(stat(missing, &st), 0, "%s was written", missing);
+    run_free(&r);
 }

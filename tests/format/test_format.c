@@ -140,6 +140,12 @@ static void set_candidate(sushi_supernet *sn, sushi_candidate *c, bool max, uint
             c->act_ranges[i] = -1.0f - (float)i;
             c->act_ranges[i + 1] = 2.0f + (float)i;
         }
+        c->n_int8_ranges = sushi_int8_ranges_len(s);
+        c->int8_ranges = sushi_calloc(sn->ctx, c->n_int8_ranges, sizeof(float));
+        for (uint64_t i = 0; i < c->n_int8_ranges; i += 2) {
+            c->int8_ranges[i] = -0.5f - (float)i;
+            c->int8_ranges[i + 1] = 3.0f + (float)i;
+        }
     }
     sushi_subnet_destroy(s);
 }
@@ -297,6 +303,9 @@ static void expect_equal_supernets(const sushi_supernet *a, const sushi_supernet
         cr_assert_eq(c->n_act_ranges, d->n_act_ranges);
         if (c->n_act_ranges)
             cr_assert_eq(memcmp(c->act_ranges, d->act_ranges, c->n_act_ranges * 4), 0);
+        cr_assert_eq(c->n_int8_ranges, d->n_int8_ranges);
+        if (c->n_int8_ranges)
+            cr_assert_eq(memcmp(c->int8_ranges, d->int8_ranges, c->n_int8_ranges * 4), 0);
     }
 }
 
@@ -1098,6 +1107,10 @@ Test(format, load_bn_stats_of_wrong_size_returns_format_error)
     root = tiny_root(SUSHI_WEIGHTS_SEED);
     set(at(get(top_map(root), "candidates"), 2), "act_ranges", cbor_build_bytestring((const unsigned char *)"12345678", 8));
     expect_edit_error(root, SUSHI_ERR_FORMAT, "candidates[2].act_ranges: 8 bytes, the SubNet has");
+    root = tiny_root(SUSHI_WEIGHTS_SEED);
+    set(at(get(top_map(root), "candidates"), 2), "int8_ranges",
+        cbor_build_bytestring((const unsigned char *)"12345678", 8));
+    expect_edit_error(root, SUSHI_ERR_FORMAT, "candidates[2].int8_ranges: 8 bytes, the SubNet has");
 
     /* negative variance: the second half of the first BN layer's values */
     root = tiny_root(SUSHI_WEIGHTS_SEED);
