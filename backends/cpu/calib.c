@@ -221,6 +221,7 @@ static void calib_pass(const sushi_subnet *s, const fwork *w, const float *input
 
 int cpu_calibrate_ranges_keep(const sushi_subnet *s, const float *inputs, size_t n, double keep, float *ranges)
 {
+    cpu_blas_single_thread();
     const sushi_context *ctx = s->sn->ctx;
     size_t len = cpu_q8_ranges_len(s);
     fwork w;
@@ -322,6 +323,7 @@ static int clone_subnet(const sushi_subnet *s, sushi_subnet **out)
 int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
                              sushi_subnet **out)
 {
+    cpu_blas_single_thread();
     if (!out)
         return SUSHI_ERR_INVALID;
     *out = NULL;

@@ -6,6 +6,7 @@
  * Weights are never copied on the float path; the int8 path quantises the
  * SubNet's slices once and caches them with the plan. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,6 +26,7 @@ typedef struct cpu_state {
     /* float path */
     sushi_subnet *plan_s;
     int plan_conv_mode; /* cpu_conv_mode() the plan's scratch was sized for */
+    unsigned plan_threads; /* threads the plan's scratch was sized for */
     cpu_plan plan;
     void *buf_raw;
     char *buf;
@@ -36,6 +38,10 @@ typedef struct cpu_state {
     const float *q8_src;
     size_t n_ranges, cap_ranges;
     cpu_ranges *ranges;
+    /* threads: the instance's "threads" param (0 = the process default,
+     * sushi_cpu_set_threads) and the pool of the count in use */
+    unsigned threads;
+    cpu_pool *pool;
     /* cost */
     double gflops;          /* > 0: fixed throughput for cost(); 0: measured */
     double measured_gflops; /* from the last float run, 0 before */
@@ -50,6 +56,7 @@ static int cpu_create(void *user, const sushi_supernet *sn, void **out)
     st->sn = sn;
     st->ctx = sn->ctx;
     st->plan_conv_mode = cpu_conv_mode(); /* reads SUSHI_CPU_CONV on first use */
+    cpu_blas_single_thread();
     *out = st;
     return SUSHI_OK;
 }
@@ -74,6 +81,7 @@ static void cpu_destroy(void *p)
     const sushi_context *ctx = st->ctx;
     drop_plan(st);
     drop_q8(st);
+    cpu_pool_destroy(st->pool);
     for (size_t i = 0; i < st->n_ranges; i++) {
         sushi_subnet_destroy(st->ranges[i].s);
         sushi_free(ctx, st->ranges[i].r);
@@ -96,7 +104,8 @@ static int cpu_set_param(void *p, const char *key, double v)
     if (strcmp(key, "threads") == 0) {
         if (!(v >= 1.0 && v <= 1024.0) || v != floor(v))
             return SUSHI_ERR_RANGE;
-        return sushi_cpu_set_threads((int)v);
+        st->threads = (unsigned)v;
+        return SUSHI_OK;
     }
     return SUSHI_ERR_NOT_FOUND;
 }
@@ -113,7 +122,7 @@ static int cpu_get_param(void *p, const char *key, double *v)
         return SUSHI_OK;
     }
     if (strcmp(key, "threads") == 0) {
-        *v = sushi_cpu_get_threads();
+        *v = st->threads ? st->threads : (double)sushi_cpu_get_threads();
         return SUSHI_OK;
     }
     return SUSHI_ERR_NOT_FOUND;
@@ -170,16 +179,31 @@ static int grow_vp(cpu_state *st, size_t n)
     return SUSHI_OK;
 }
 
+/* The pool for the thread count in use: made (or remade) when the count
+ * changed; NULL for one thread. */
+static int ensure_pool(cpu_state *st, unsigned nt)
+{
+    if (cpu_pool_threads(st->pool) == nt)
+        return SUSHI_OK;
+    cpu_pool_destroy(st->pool);
+    st->pool = NULL;
+    return nt > 1 ? cpu_pool_create(st->ctx, nt, &st->pool) : SUSHI_OK;
+}
+
 static int ensure_plan(cpu_state *st, const sushi_subnet *s)
 {
     int mode = cpu_conv_mode();
-    if (st->plan_s == s && st->plan_conv_mode == mode)
+    unsigned nt = cpu_pool_threads(st->pool);
+    if (st->plan_s == s && st->plan_conv_mode == mode && st->plan_threads == nt)
         return SUSHI_OK;
     drop_plan(st);
     st->plan_conv_mode = mode;
+    st->plan_threads = nt;
     int rc = cpu_plan_build(st->ctx, s, sizeof(float), false, &st->plan);
     if (rc)
         return rc;
+    if (nt > 1)
+        st->plan.scratch_bytes = cpu_f32_scratch_bytes_nt(s, nt);
     st->plan_s = (sushi_subnet *)s;
     sushi_ref_get(&st->plan_s->ref);
     return SUSHI_OK;
@@ -238,7 +262,9 @@ static int cpu_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
         if (rc)
             return rc;
     } else {
-        rc = ensure_plan(st, s);
+        rc = ensure_pool(st, st->threads ? st->threads : (unsigned)sushi_cpu_get_threads());
+        if (!rc)
+            rc = ensure_plan(st, s);
         if (!rc)
             rc = grow_buf(st, cpu_align_up(st->plan.arena_bytes) + st->plan.scratch_bytes);
         if (!rc)
@@ -247,7 +273,8 @@ static int cpu_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
             return rc;
         cpu_value_ptrs(&st->plan, st->buf, a->input, sizeof(float), st->vp);
         float *scratch = (float *)(st->buf + cpu_align_up(st->plan.arena_bytes));
-        cpu_f32_forward(s, (float *const *)st->vp, scratch);
+        cpu_exec ex = { st->pool, cpu_pool_threads(st->pool) };
+        cpu_f32_forward_x(&ex, s, (float *const *)st->vp, scratch);
         memcpy(a->output, st->vp[s->output_value], n_out * sizeof(float));
     }
     double dt = now_s() - t0;
@@ -285,15 +312,25 @@ void *cpu_backend_state(sushi_backend *b)
 
 /* ---------------- public API (sushi/cpu.h) ---------------- */
 
+/* Threads of instances whose "threads" param is not set. OpenBLAS itself is
+ * kept on one thread: the backend splits its GEMMs over its own pool. */
+static atomic_int default_threads = 1;
+
+void cpu_blas_single_thread(void)
+{
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+}
+
 int sushi_cpu_set_threads(int n)
 {
-    if (n < 1 || n > 1024)
+    if (n < 1 || n > CPU_MAX_THREADS)
         return SUSHI_ERR_RANGE;
-    openblas_set_num_threads(n);
+    atomic_store(&default_threads, n);
     return SUSHI_OK;
 }
 
-int sushi_cpu_get_threads(void) { return openblas_get_num_threads(); }
+int sushi_cpu_get_threads(void) { return atomic_load(&default_threads); }
 
 int sushi_cpu_memory_plan(const sushi_subnet *s, sushi_cpu_memory *out)
 {

@@ -28,6 +28,37 @@ static inline size_t cpu_align_up(size_t n) { return (n + CPU_ALIGN - 1) & ~(siz
 #define CPU_HOT
 #endif
 
+/* ---------- threads (pool.c, docs/cpu.md "Threads") ---------- */
+#define CPU_MAX_THREADS 1024
+/* Least work (multiply-adds or element operations) worth a part of its own:
+ * below it a wake-up costs more than it saves. */
+#define CPU_PAR_MIN_WORK 32768
+typedef struct cpu_pool cpu_pool;
+/* part `id` of a parallel loop: elements [lo, hi) */
+typedef void (*cpu_task_fn)(void *arg, unsigned id, size_t lo, size_t hi);
+/* n threads including the caller (n - 1 workers are started). */
+int cpu_pool_create(const sushi_context *ctx, unsigned n, cpu_pool **out);
+void cpu_pool_destroy(cpu_pool *p);
+/* threads of p (1 for NULL) */
+unsigned cpu_pool_threads(const cpu_pool *p);
+/* How many parts to split `total` items carrying `work` units in all into,
+ * each part at least min_work units: 1 .. threads. */
+unsigned cpu_parts(const cpu_pool *p, size_t total, size_t work, size_t min_work);
+/* fn over [0, total) in `parts` contiguous parts (part i = [total i / parts,
+ * total (i + 1) / parts)); the caller runs part 0; returns when all are done.
+ * NULL pool or parts <= 1: fn(arg, 0, 0, total) on the caller. */
+void cpu_pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg);
+/* Keep OpenBLAS on one thread (the pool splits the GEMMs instead): called
+ * where float passes start (backend creation, calibration). */
+void cpu_blas_single_thread(void);
+
+/* How a float forward pass may use threads: the pool (NULL: the caller alone)
+ * and the threads the scratch was sized for (cpu_f32_scratch_bytes_nt). */
+typedef struct cpu_exec {
+    cpu_pool *pool;
+    unsigned nt;
+} cpu_exec;
+
 /* ---------- memory plan ---------- */
 typedef struct cpu_plan {
     uint32_t n_values;
@@ -44,12 +75,17 @@ int cpu_plan_build(const sushi_context *ctx, const sushi_subnet *s, size_t elem_
 void cpu_plan_free(const sushi_context *ctx, cpu_plan *p);
 /* float path scratch in bytes (im2col or Winograd, depthwise planes, SE) under the current conv mode */
 size_t cpu_f32_scratch_bytes(const sushi_subnet *s);
+/* the same for a pass on nt threads (per-thread buffers of depthwise and Winograd) */
+size_t cpu_f32_scratch_bytes_nt(const sushi_subnet *s, unsigned nt);
 size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
 
 /* ---------- float32 kernels ---------- */
 /* Run layer li of s. vp[v] = storage of value v. raw: skip BN and activation
  * (bias is still added) so a caller can normalise with its own statistics. */
 void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch, bool raw);
+/* The same on ex's threads; scratch: cpu_f32_scratch_bytes_nt(s, ex->nt). */
+void cpu_f32_layer_x(const cpu_exec *ex, const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch,
+                     bool raw);
 /* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
  * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y);
@@ -86,14 +122,19 @@ bool cpu_wino_eligible(const sushi_layer *l);
 /* eligible, and chosen under the current mode */
 bool cpu_wino_selected(const sushi_layer *l);
 size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w);
+size_t cpu_wino_scratch_bytes_nt(uint32_t c, uint32_t k, uint32_t h, uint32_t w, unsigned nt);
 /* out[k][h][w] = 3x3 conv (pad 1) of in[c][h][w] with the weights
  * wt[k * ldw + (c * 3 + ky) * 3 + kx] (a SuperNet slice read in place), no
  * bias or epilogue. scratch: cpu_wino_scratch_bytes(c, k, h, w), 64-byte aligned. */
 void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
                       float *out, float *scratch);
+/* the same on ex's threads; scratch: cpu_wino_scratch_bytes_nt(.., ex->nt) */
+void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt,
+                        size_t ldw, const float *in, float *out, float *scratch);
 
 /* Whole float forward pass: vp prepared by the caller (vp[0] = input). */
 void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch);
+void cpu_f32_forward_x(const cpu_exec *ex, const sushi_subnet *s, float *const *vp, float *scratch);
 /* Fill vp from an arena base and a plan; vp[0] = input. */
 void cpu_value_ptrs(const cpu_plan *p, void *arena, const void *input, size_t elem_size, void **vp);
 

@@ -81,25 +81,47 @@ static size_t trow(const sushi_subnet *s, int32_t t)
     return (size_t)(x->nelem / x->shape[0]);
 }
 
-/* Epilogue of a conv-like layer: BN (scale/shift) or bias, then activation. */
-static void epilogue(const sushi_subnet *s, const sushi_layer *l, float *y, size_t hw, bool raw)
+/* Epilogue of a conv-like layer on output channels [c0, c1), n values each
+ * at row stride ld: BN (scale/shift) or bias, then activation. raw: only the
+ * bias. */
+static void epilogue_block(const sushi_subnet *s, const sushi_layer *l, float *y, size_t ld, uint32_t c0,
+                           uint32_t c1, size_t n, bool raw)
 {
     const float *bias = tdata(s, l->b);
-    if (raw) {
-        if (bias)
-            for (uint32_t c = 0; c < l->out_c; c++)
-                affine_act(y + c * hw, hw, 1.0f, bias[c], SUSHI_ACT_NONE);
-        return;
-    }
-    for (uint32_t c = 0; c < l->out_c; c++) {
+    for (uint32_t c = c0; c < c1; c++) {
         float sc = 1.0f, sh = bias ? bias[c] : 0.0f;
-        if (l->bn >= 0) {
+        int act = raw ? SUSHI_ACT_NONE : (int)l->act;
+        if (!raw && l->bn >= 0) {
             /* conv bias (if any) goes through BN: (y + b) * sc + sh */
             sh = sh * l->bn_scale[c] + l->bn_shift[c];
             sc = l->bn_scale[c];
         }
-        affine_act(y + c * hw, hw, sc, sh, (int)l->act);
+        if (raw && !bias)
+            continue;
+        affine_act(y + (size_t)c * ld, n, sc, sh, act);
     }
+}
+
+typedef struct epi_job {
+    const sushi_subnet *s;
+    const sushi_layer *l;
+    float *y;
+    size_t hw;
+    bool raw;
+} epi_job;
+
+static void epi_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const epi_job *j = a;
+    (void)id;
+    epilogue_block(j->s, j->l, j->y, j->hw, (uint32_t)lo, (uint32_t)hi, j->hw, j->raw);
+}
+
+static void epilogue_par(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, float *y, size_t hw,
+                         bool raw, unsigned parts)
+{
+    epi_job j = { s, l, y, hw, raw };
+    cpu_pool_for(ex ? ex->pool : NULL, l->out_c, parts, epi_part, &j);
 }
 
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y)
@@ -158,25 +180,88 @@ static void im2col(const float *restrict in, uint32_t c, uint32_t h, uint32_t w,
     }
 }
 
-static void conv_f32(const sushi_subnet *s, const sushi_layer *l, const float *in, float *out, float *scratch,
-                     bool raw)
+/* pool of an exec (NULL: serial) */
+static cpu_pool *xpool(const cpu_exec *ex) { return ex ? ex->pool : NULL; }
+
+static unsigned xparts(const cpu_exec *ex, size_t total, size_t work)
+{
+    return cpu_parts(xpool(ex), total, work, CPU_PAR_MIN_WORK);
+}
+
+/* A convolution's GEMM + epilogue, split over output pixels (columns, in
+ * blocks of CONV_COL_BLK) or over output channels (rows, in blocks of
+ * CONV_ROW_BLK): each part is one single-threaded sgemm on its block of the
+ * output, then the epilogue on that block. */
+#define CONV_COL_BLK 16
+#define CONV_ROW_BLK 16
+typedef struct conv_job {
+    const sushi_subnet *s;
+    const sushi_layer *l;
+    const float *w, *b;
+    size_t ldw, n;
+    uint32_t K;
+    float *y;
+    bool raw, by_cols;
+    /* im2col */
+    const float *in;
+    float *col;
+} conv_job;
+
+static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const conv_job *j = a;
+    (void)id;
+    if (j->by_cols) {
+        size_t c0 = lo * CONV_COL_BLK, c1 = hi * CONV_COL_BLK < j->n ? hi * CONV_COL_BLK : j->n;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->l->out_c, (int)(c1 - c0), (int)j->K, 1.0f,
+                    j->w, (int)j->ldw, j->b + c0, (int)j->n, 0.0f, j->y + c0, (int)j->n);
+        epilogue_block(j->s, j->l, j->y + c0, j->n, 0, j->l->out_c, c1 - c0, j->raw);
+    } else {
+        uint32_t r0 = (uint32_t)(lo * CONV_ROW_BLK), r1 = (uint32_t)(hi * CONV_ROW_BLK);
+        if (r1 > j->l->out_c)
+            r1 = j->l->out_c;
+        cpu_f32_gemm(r1 - r0, j->n, j->K, j->w + (size_t)r0 * j->ldw, j->ldw, j->b, j->y + (size_t)r0 * j->n);
+        epilogue_block(j->s, j->l, j->y, j->n, r0, r1, j->n, j->raw);
+    }
+}
+
+static void im2col_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const conv_job *j = a;
+    const sushi_layer *l = j->l;
+    (void)id;
+    im2col(j->in + lo * l->in_h * l->in_w, (uint32_t)(hi - lo), l->in_h, l->in_w, l->kernel, l->stride, l->pad,
+           l->out_h, l->out_w, j->col + lo * l->kernel * l->kernel * j->n);
+}
+
+static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
+                     float *scratch, bool raw)
 {
     const float *w = tdata(s, l->w);
     size_t ldw = trow(s, l->w);
     size_t ohw = (size_t)l->out_h * l->out_w;
     uint32_t K = l->in_c * l->kernel * l->kernel;
     if (cpu_wino_selected(l)) {
-        cpu_wino_conv3x3(l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch);
-        epilogue(s, l, out, ohw, raw);
+        cpu_wino_conv3x3_x(ex, l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch);
+        unsigned parts = xparts(ex, l->out_c, (size_t)l->out_c * ohw);
+        epilogue_par(ex, s, l, out, ohw, raw, parts);
         return;
     }
-    const float *b = in;
+    conv_job j = { .s = s, .l = l, .w = w, .b = in, .ldw = ldw, .n = ohw, .K = K, .y = out, .raw = raw, .in = in,
+                   .col = scratch };
     if (!(l->kernel == 1 && l->stride == 1 && l->pad == 0)) {
-        im2col(in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, scratch);
-        b = scratch;
+        cpu_pool_for(xpool(ex), l->in_c, xparts(ex, l->in_c, (size_t)K * ohw), im2col_part, &j);
+        j.b = scratch;
     }
-    cpu_f32_gemm(l->out_c, ohw, K, w, ldw, b, out);
-    epilogue(s, l, out, ohw, raw);
+    /* wide outputs split by pixels (each part reads all weights once, as the
+     * whole GEMM would); narrow ones by output channels */
+    size_t work = (size_t)l->out_c * ohw * K;
+    size_t col_blocks = (ohw + CONV_COL_BLK - 1) / CONV_COL_BLK;
+    size_t row_blocks = ((size_t)l->out_c + CONV_ROW_BLK - 1) / CONV_ROW_BLK;
+    unsigned nt = cpu_pool_threads(xpool(ex));
+    j.by_cols = ohw > 1 && col_blocks >= 4 * (size_t)nt;
+    size_t blocks = j.by_cols ? col_blocks : row_blocks;
+    cpu_pool_for(xpool(ex), blocks, xparts(ex, blocks, work), conv_gemm_part, &j);
 }
 
 /* One output row of a depthwise conv, taps of one kernel row:
@@ -251,8 +336,8 @@ static dw_geom dw_geometry(const sushi_layer *l)
  * flat run over rows of the padded width (the extra columns are computed and
  * dropped), which keeps the loops long enough to vectorise. */
 CPU_HOT
-static void dwconv_f32(const sushi_subnet *s, const sushi_layer *l, const float *in, float *out, float *scratch,
-                       bool raw)
+static void dwconv_f32_range(const sushi_subnet *s, const sushi_layer *l, const float *in, float *out, float *scratch,
+                             bool raw, uint32_t c0, uint32_t c1)
 {
     const float *wt = tdata(s, l->w);
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
@@ -266,7 +351,7 @@ static void dwconv_f32(const sushi_subnet *s, const sushi_layer *l, const float 
         memset(E + ph * pw2, 0, g.slack * sizeof *E);
         memset(O + ph * pw2, 0, g.slack * sizeof *O);
     }
-    for (uint32_t c = 0; c < l->out_c; c++) {
+    for (uint32_t c = c0; c < c1; c++) {
         const float *wc = wt + (size_t)c * k * k;
         const float *x = in + (size_t)c * h * w;
         float *y = out + (size_t)c * oh * ow;
@@ -336,10 +421,43 @@ static void dwconv_f32(const sushi_subnet *s, const sushi_layer *l, const float 
     }
 }
 
-static void maxpool_f32(const sushi_layer *l, const float *in, float *out)
+/* floats of one thread's depthwise buffers */
+static size_t dw_floats(const sushi_layer *l)
+{
+    dw_geom g = dw_geometry(l);
+    return cpu_align_up((g.p_sz + 2 * g.eo_sz + g.y_sz) * sizeof(float)) / sizeof(float);
+}
+
+typedef struct dw_job {
+    const sushi_subnet *s;
+    const sushi_layer *l;
+    const float *in;
+    float *out, *scratch;
+    bool raw;
+} dw_job;
+
+static void dw_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const dw_job *j = a;
+    dwconv_f32_range(j->s, j->l, j->in, j->out, j->scratch + id * dw_floats(j->l), j->raw, (uint32_t)lo,
+                     (uint32_t)hi);
+}
+
+/* channels split over the threads, each with its own padded planes */
+static void dwconv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
+                       float *scratch, bool raw)
+{
+    dw_job j = { s, l, in, out, scratch, raw };
+    size_t work = (size_t)l->out_c * l->out_h * l->out_w * l->kernel * l->kernel;
+    cpu_pool_for(xpool(ex), l->out_c, xparts(ex, l->out_c, work), dw_part, &j);
+}
+
+/* The kernels below work on a range of channels [c0, c1) so that a layer
+ * splits over the threads by channels. */
+static void maxpool_f32(const sushi_layer *l, const float *in, float *out, uint32_t c0, uint32_t c1)
 {
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
-    for (uint32_t c = 0; c < l->in_c; c++) {
+    for (uint32_t c = c0; c < c1; c++) {
         const float *x = in + (size_t)c * l->in_h * l->in_w;
         float *y = out + (size_t)c * l->out_h * l->out_w;
         for (uint32_t oy = 0; oy < l->out_h; oy++)
@@ -363,10 +481,10 @@ static void maxpool_f32(const sushi_layer *l, const float *in, float *out)
 }
 
 /* average pool, ceil mode, no padding, divides by the number of valid inputs */
-static void avgpool_f32(const sushi_layer *l, const float *in, float *out)
+static void avgpool_f32(const sushi_layer *l, const float *in, float *out, uint32_t c0, uint32_t c1)
 {
     const uint32_t k = l->kernel, st = l->stride;
-    for (uint32_t c = 0; c < l->in_c; c++) {
+    for (uint32_t c = c0; c < c1; c++) {
         const float *x = in + (size_t)c * l->in_h * l->in_w;
         float *y = out + (size_t)c * l->out_h * l->out_w;
         for (uint32_t oy = 0; oy < l->out_h; oy++)
@@ -390,9 +508,9 @@ static void avgpool_f32(const sushi_layer *l, const float *in, float *out)
     }
 }
 
-static void gap_f32(uint32_t c, size_t hw, const float *in, float *out)
+static void gap_f32(uint32_t c0, uint32_t c1, size_t hw, const float *in, float *out)
 {
-    for (uint32_t i = 0; i < c; i++) {
+    for (uint32_t i = c0; i < c1; i++) {
         const float *x = in + i * hw;
         float sum = 0.0f;
         for (size_t j = 0; j < hw; j++)
@@ -401,26 +519,10 @@ static void gap_f32(uint32_t c, size_t hw, const float *in, float *out)
     }
 }
 
-size_t cpu_f32_se_hidden_offset(const sushi_layer *l) { return cpu_align_up((size_t)l->in_c * sizeof(float)) / sizeof(float); }
-
-static void se_f32(const sushi_subnet *s, const sushi_layer *l, const float *in, float *out, float *scratch)
+/* y[c] = x[c] * gate[c] over channels [c0, c1) */
+static void se_scale(const float *in, const float *gate, float *out, size_t hw, uint32_t c0, uint32_t c1)
 {
-    size_t hw = (size_t)l->in_h * l->in_w;
-    uint32_t c = l->in_c, mid = l->se_mid;
-    float *pooled = scratch;
-    float *hid = scratch + cpu_f32_se_hidden_offset(l);
-    float *gate = hid + cpu_align_up((size_t)mid * sizeof(float)) / sizeof(float);
-    gap_f32(c, hw, in, pooled);
-    const float *wr = tdata(s, l->w), *br = tdata(s, l->b), *we = tdata(s, l->w2), *be = tdata(s, l->b2);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)mid, (int)c, 1.0f, wr, (int)trow(s, l->w), pooled, 1, 0.0f, hid, 1);
-    for (uint32_t j = 0; j < mid; j++) {
-        float v = hid[j] + (br ? br[j] : 0.0f);
-        hid[j] = v > 0.0f ? v : 0.0f;
-    }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)c, (int)mid, 1.0f, we, (int)trow(s, l->w2), hid, 1, 0.0f, gate, 1);
-    for (uint32_t i = 0; i < c; i++)
-        gate[i] = act_f(gate[i] + (be ? be[i] : 0.0f), SUSHI_ACT_HSIGMOID);
-    for (uint32_t i = 0; i < c; i++) {
+    for (uint32_t i = c0; i < c1; i++) {
         const float g = gate[i];
         const float *restrict x = in + i * hw;
         float *restrict y = out + i * hw;
@@ -429,61 +531,158 @@ static void se_f32(const sushi_subnet *s, const sushi_layer *l, const float *in,
     }
 }
 
-static void linear_f32(const sushi_subnet *s, const sushi_layer *l, const float *in, float *out, bool raw)
+static void add_f32(const sushi_layer *l, const float *a, const float *b, float *out, bool raw, uint32_t c0,
+                    uint32_t c1)
 {
-    uint32_t n_in = l->in_c * l->in_h * l->in_w;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)l->out_c, (int)n_in, 1.0f, tdata(s, l->w), (int)trow(s, l->w), in,
-                1, 0.0f, out, 1);
-    epilogue(s, l, out, 1, raw);
-}
-
-static void add_f32(const sushi_layer *l, const float *a, const float *b, float *out, bool raw)
-{
-    size_t n = (size_t)l->out_c * l->out_h * l->out_w;
-    for (size_t i = 0; i < n; i++)
+    size_t hw = (size_t)l->out_h * l->out_w, lo = c0 * hw, n = (c1 - c0) * hw;
+    for (size_t i = lo; i < lo + n; i++)
         out[i] = a[i] + b[i];
     if (!raw && l->act != SUSHI_ACT_NONE)
-        affine_act(out, n, 1.0f, 0.0f, (int)l->act);
+        affine_act(out + lo, n, 1.0f, 0.0f, (int)l->act);
 }
 
-void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch, bool raw)
+/* A channel-split layer: which kernel, its operands. */
+typedef struct chan_job {
+    const sushi_layer *l;
+    const float *in, *in2, *gate;
+    float *out;
+    bool raw;
+    int what; /* a sushi_op, or CHAN_SE_SCALE / CHAN_SE_GAP */
+} chan_job;
+
+enum { CHAN_SE_SCALE = -1, CHAN_SE_GAP = -2 };
+
+static void chan_part(void *a, unsigned id, size_t lo, size_t hi)
 {
-    const sushi_layer *l = &s->layers[li];
-    const float *in = vp[l->input];
-    float *out = vp[l->output];
-    switch (l->op) {
-    case SUSHI_OP_CONV: conv_f32(s, l, in, out, scratch, raw); break;
-    case SUSHI_OP_DWCONV: dwconv_f32(s, l, in, out, scratch, raw); break;
-    case SUSHI_OP_LINEAR: linear_f32(s, l, in, out, raw); break;
-    case SUSHI_OP_MAXPOOL: maxpool_f32(l, in, out); break;
-    case SUSHI_OP_AVGPOOL: avgpool_f32(l, in, out); break;
-    case SUSHI_OP_GAP: gap_f32(l->in_c, (size_t)l->in_h * l->in_w, in, out); break;
-    case SUSHI_OP_ADD: add_f32(l, in, vp[l->input2], out, raw); break;
-    case SUSHI_OP_SE: se_f32(s, l, in, out, scratch); break;
+    const chan_job *j = a;
+    const sushi_layer *l = j->l;
+    uint32_t c0 = (uint32_t)lo, c1 = (uint32_t)hi;
+    size_t ihw = (size_t)l->in_h * l->in_w;
+    (void)id;
+    switch (j->what) {
+    case SUSHI_OP_MAXPOOL: maxpool_f32(l, j->in, j->out, c0, c1); break;
+    case SUSHI_OP_AVGPOOL: avgpool_f32(l, j->in, j->out, c0, c1); break;
+    case SUSHI_OP_GAP:
+    case CHAN_SE_GAP: gap_f32(c0, c1, ihw, j->in, j->out); break;
+    case SUSHI_OP_ADD: add_f32(l, j->in, j->in2, j->out, j->raw, c0, c1); break;
+    case CHAN_SE_SCALE: se_scale(j->in, j->gate, j->out, ihw, c0, c1); break;
     default: break;
     }
 }
 
-void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch)
+static void chan_run(const cpu_exec *ex, const chan_job *j, uint32_t channels, size_t work)
 {
-    for (uint32_t i = 0; i < s->n_layers; i++)
-        cpu_f32_layer(s, i, vp, scratch, false);
+    cpu_pool_for(xpool(ex), channels, xparts(ex, channels, work), chan_part, (void *)j);
 }
 
-size_t cpu_f32_scratch_bytes(const sushi_subnet *s)
+size_t cpu_f32_se_hidden_offset(const sushi_layer *l) { return cpu_align_up((size_t)l->in_c * sizeof(float)) / sizeof(float); }
+
+static void se_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
+                   float *scratch)
+{
+    size_t hw = (size_t)l->in_h * l->in_w;
+    uint32_t c = l->in_c, mid = l->se_mid;
+    float *pooled = scratch;
+    float *hid = scratch + cpu_f32_se_hidden_offset(l);
+    float *gate = hid + cpu_align_up((size_t)mid * sizeof(float)) / sizeof(float);
+    chan_job j = { .l = l, .in = in, .out = pooled, .what = CHAN_SE_GAP };
+    chan_run(ex, &j, c, (size_t)c * hw);
+    const float *wr = tdata(s, l->w), *br = tdata(s, l->b), *we = tdata(s, l->w2), *be = tdata(s, l->b2);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)mid, (int)c, 1.0f, wr, (int)trow(s, l->w), pooled, 1, 0.0f, hid, 1);
+    for (uint32_t i = 0; i < mid; i++) {
+        float v = hid[i] + (br ? br[i] : 0.0f);
+        hid[i] = v > 0.0f ? v : 0.0f;
+    }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)c, (int)mid, 1.0f, we, (int)trow(s, l->w2), hid, 1, 0.0f, gate, 1);
+    for (uint32_t i = 0; i < c; i++)
+        gate[i] = act_f(gate[i] + (be ? be[i] : 0.0f), SUSHI_ACT_HSIGMOID);
+    j = (chan_job){ .l = l, .in = in, .gate = gate, .out = out, .what = CHAN_SE_SCALE };
+    chan_run(ex, &j, c, (size_t)c * hw);
+}
+
+/* a fully connected layer: sgemv split by output rows */
+typedef struct lin_job {
+    const float *w, *x;
+    size_t ldw;
+    uint32_t n_in;
+    float *y;
+} lin_job;
+
+static void lin_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const lin_job *j = a;
+    (void)id;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(hi - lo), (int)j->n_in, 1.0f, j->w + lo * j->ldw, (int)j->ldw,
+                j->x, 1, 0.0f, j->y + lo, 1);
+}
+
+static void linear_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
+                       bool raw)
+{
+    uint32_t n_in = l->in_c * l->in_h * l->in_w;
+    lin_job j = { tdata(s, l->w), in, trow(s, l->w), n_in, out };
+    cpu_pool_for(xpool(ex), l->out_c, xparts(ex, l->out_c, (size_t)l->out_c * n_in), lin_part, &j);
+    epilogue_block(s, l, out, 1, 0, l->out_c, 1, raw);
+}
+
+void cpu_f32_layer_x(const cpu_exec *ex, const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch,
+                     bool raw)
+{
+    const sushi_layer *l = &s->layers[li];
+    const float *in = vp[l->input];
+    float *out = vp[l->output];
+    size_t ihw = (size_t)l->in_h * l->in_w;
+    chan_job j = { .l = l, .in = in, .out = out, .raw = raw, .what = (int)l->op };
+    switch (l->op) {
+    case SUSHI_OP_CONV: conv_f32(ex, s, l, in, out, scratch, raw); break;
+    case SUSHI_OP_DWCONV: dwconv_f32(ex, s, l, in, out, scratch, raw); break;
+    case SUSHI_OP_LINEAR: linear_f32(ex, s, l, in, out, raw); break;
+    case SUSHI_OP_MAXPOOL:
+    case SUSHI_OP_AVGPOOL:
+        chan_run(ex, &j, l->in_c, (size_t)l->in_c * l->out_h * l->out_w * l->kernel * l->kernel);
+        break;
+    case SUSHI_OP_GAP: chan_run(ex, &j, l->in_c, (size_t)l->in_c * ihw); break;
+    case SUSHI_OP_ADD:
+        j.in2 = vp[l->input2];
+        chan_run(ex, &j, l->out_c, (size_t)l->out_c * l->out_h * l->out_w);
+        break;
+    case SUSHI_OP_SE: se_f32(ex, s, l, in, out, scratch); break;
+    default: break;
+    }
+}
+
+void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch, bool raw)
+{
+    cpu_f32_layer_x(NULL, s, li, vp, scratch, raw);
+}
+
+void cpu_f32_forward_x(const cpu_exec *ex, const sushi_subnet *s, float *const *vp, float *scratch)
+{
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        cpu_f32_layer_x(ex, s, i, vp, scratch, false);
+}
+
+void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch)
+{
+    cpu_f32_forward_x(NULL, s, vp, scratch);
+}
+
+size_t cpu_f32_scratch_bytes(const sushi_subnet *s) { return cpu_f32_scratch_bytes_nt(s, 1); }
+
+size_t cpu_f32_scratch_bytes_nt(const sushi_subnet *s, unsigned nt)
 {
     size_t mx = CPU_ALIGN;
+    if (nt < 1)
+        nt = 1;
     for (uint32_t i = 0; i < s->n_layers; i++) {
         const sushi_layer *l = &s->layers[i];
         size_t b = 0;
         if (l->op == SUSHI_OP_CONV && cpu_wino_selected(l))
-            b = cpu_wino_scratch_bytes(l->in_c, l->out_c, l->in_h, l->in_w);
+            b = cpu_wino_scratch_bytes_nt(l->in_c, l->out_c, l->in_h, l->in_w, nt);
         else if (l->op == SUSHI_OP_CONV && !(l->kernel == 1 && l->stride == 1 && l->pad == 0))
             b = (size_t)l->in_c * l->kernel * l->kernel * l->out_h * l->out_w * sizeof(float);
-        else if (l->op == SUSHI_OP_DWCONV) {
-            dw_geom g = dw_geometry(l);
-            b = (g.p_sz + 2 * g.eo_sz + g.y_sz) * sizeof(float);
-        }
+        else if (l->op == SUSHI_OP_DWCONV)
+            b = nt * dw_floats(l) * sizeof(float);
         else if (l->op == SUSHI_OP_SE)
             b = 2 * cpu_align_up((size_t)l->in_c * sizeof(float)) + cpu_align_up((size_t)l->se_mid * sizeof(float));
         b = cpu_align_up(b);

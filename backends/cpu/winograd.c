@@ -135,10 +135,18 @@ static wino_geom geometry(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
     return g;
 }
 
+/* per-thread buffers: Z, Q (input transform), tap, T (weights), Y, O (output) */
+static size_t priv_floats(const wino_geom *g) { return g->z + g->q + g->tap + g->t + g->y + g->o; }
+
 size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
 {
+    return cpu_wino_scratch_bytes_nt(c, k, h, w, 1);
+}
+
+size_t cpu_wino_scratch_bytes_nt(uint32_t c, uint32_t k, uint32_t h, uint32_t w, unsigned nt)
+{
     wino_geom g = geometry(c, k, h, w);
-    return (g.u + g.v + g.m + g.zero + g.z + g.q + g.tap + g.t + g.y + g.o) * sizeof(float);
+    return (g.u + g.v + g.m + g.zero + (size_t)(nt ? nt : 1) * priv_floats(&g)) * sizeof(float);
 }
 
 /* ---------------- transforms ---------------- */
@@ -234,11 +242,11 @@ static void split3(size_t n, const float *restrict s, float *restrict d0, float 
  * first split into 9 runs over c (tap, two stride-3 splits), then G is
  * applied to the columns
  * (into T: [6][3][c]) and to the rows (straight into U). us: point stride. */
-static void transform_weights(uint32_t c, uint32_t k, const float *wt, size_t ldw, float *U, size_t us, float *tap,
-                              float *T)
+static void transform_weights(uint32_t c, uint32_t k0, uint32_t k1, const float *wt, size_t ldw, float *U, size_t us,
+                              float *tap, float *T)
 {
     const size_t cs = up16(c);
-    for (uint32_t ko = 0; ko < k; ko++) {
+    for (uint32_t ko = k0; ko < k1; ko++) {
         const float *wk = wt + (size_t)ko * ldw;
         /* tap j = 3 r + b of channel i is wk[9 i + 3 r + b]: first split by
          * b (E_b[3 i + r]), then each E_b by r */
@@ -345,27 +353,90 @@ static void transform_output(const float *restrict M, size_t ps, const wino_geom
 
 /* ---------------- convolution ---------------- */
 
+/* One convolution's shared state; each parallel step below splits one loop
+ * (input channels, output channels or the 36 points) over the pool, every
+ * part with its own Z, Q, tap, T, Y, O (priv floats from base). */
+typedef struct wino_job {
+    const wino_geom *g;
+    uint32_t c, k, h, w;
+    const float *wt, *in;
+    size_t ldw, hw, ty0, ty1, nt, k0;
+    uint32_t kn;
+    float *U, *V, *M, *zero, *out, *priv;
+} wino_job;
+
+static float *priv_of(const wino_job *j, unsigned id) { return j->priv + (size_t)id * priv_floats(j->g); }
+
+static void step_input(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    float *Z = priv_of(j, id), *Q = Z + j->g->z;
+    for (size_t ci = lo; ci < hi; ci++)
+        transform_input(j->in + ci * j->hw, j->h, j->w, j->g, j->ty0, j->ty1, j->V + ci * j->nt, j->g->vs, j->zero, Z,
+                        Q);
+}
+
+static void step_weights(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    float *tap = priv_of(j, id) + j->g->z + j->g->q, *T = tap + j->g->tap;
+    transform_weights(j->c, (uint32_t)lo, (uint32_t)hi, j->wt + j->k0 * j->ldw, j->ldw, j->U, j->g->us, tap, T);
+}
+
+static void step_gemm(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    (void)id;
+    for (size_t p = lo; p < hi; p++)
+        cpu_f32_gemm(j->kn, j->nt, j->c, j->U + p * j->g->us, j->c, j->V + p * j->g->vs, j->M + p * j->g->ms);
+}
+
+static void step_output(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    float *Y = priv_of(j, id) + j->g->z + j->g->q + j->g->tap + j->g->t, *O = Y + j->g->y;
+    for (size_t ko = lo; ko < hi; ko++)
+        transform_output(j->M + ko * j->nt, j->g->ms, j->g, j->ty0, j->ty1, j->h, j->w,
+                         j->out + (j->k0 + ko) * j->hw, Y, O);
+}
+
+/* parts of a step of `n` items that each cost `per` */
+static unsigned wparts(const cpu_exec *ex, size_t n, size_t per)
+{
+    return cpu_parts(ex ? ex->pool : NULL, n, n * per, CPU_PAR_MIN_WORK);
+}
+
+void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt,
+                        size_t ldw, const float *in, float *out, float *scratch)
+{
+    const wino_geom g = geometry(c, k, h, w);
+    cpu_pool *pool = ex ? ex->pool : NULL;
+    wino_job j = { .g = &g, .c = c, .k = k, .h = h, .w = w, .wt = wt, .in = in, .ldw = ldw, .hw = (size_t)h * w,
+                   .out = out };
+    j.U = scratch;
+    j.V = j.U + g.u;
+    j.M = j.V + g.v;
+    j.zero = j.M + g.m;
+    j.priv = j.zero + g.zero;
+    memset(j.zero, 0, (size_t)w * sizeof *j.zero);
+    for (size_t ty0 = 0; ty0 < g.th; ty0 += g.rows_blk) {
+        j.ty0 = ty0;
+        j.ty1 = ty0 + g.rows_blk < g.th ? ty0 + g.rows_blk : g.th;
+        j.nt = (j.ty1 - ty0) * g.tw;
+        cpu_pool_for(pool, c, wparts(ex, c, WINO_P * j.nt * 2), step_input, &j);
+        for (uint32_t k0 = 0; k0 < k; k0 += (uint32_t)g.k_blk) {
+            j.k0 = k0;
+            j.kn = k - k0 < g.k_blk ? k - k0 : (uint32_t)g.k_blk;
+            if (ty0 == 0 || g.k_blk < k)
+                cpu_pool_for(pool, j.kn, wparts(ex, j.kn, (size_t)WINO_P * c), step_weights, &j);
+            cpu_pool_for(pool, WINO_P, wparts(ex, WINO_P, (size_t)j.kn * j.nt * c), step_gemm, &j);
+            cpu_pool_for(pool, j.kn, wparts(ex, j.kn, WINO_P * j.nt * 2), step_output, &j);
+        }
+    }
+}
+
 void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
                       float *out, float *scratch)
 {
-    const wino_geom g = geometry(c, k, h, w);
-    float *U = scratch, *V = U + g.u, *M = V + g.v, *zero = M + g.m, *Z = zero + g.zero, *Q = Z + g.z,
-          *tap = Q + g.q, *T = tap + g.tap, *Y = T + g.t, *O = Y + g.y;
-    memset(zero, 0, (size_t)w * sizeof *zero);
-    const size_t hw = (size_t)h * w;
-    for (size_t ty0 = 0; ty0 < g.th; ty0 += g.rows_blk) {
-        size_t ty1 = ty0 + g.rows_blk < g.th ? ty0 + g.rows_blk : g.th;
-        size_t nt = (ty1 - ty0) * g.tw;
-        for (uint32_t ci = 0; ci < c; ci++)
-            transform_input(in + ci * hw, h, w, &g, ty0, ty1, V + ci * nt, g.vs, zero, Z, Q);
-        for (uint32_t k0 = 0; k0 < k; k0 += (uint32_t)g.k_blk) {
-            uint32_t kn = k - k0 < g.k_blk ? k - k0 : (uint32_t)g.k_blk;
-            if (ty0 == 0 || g.k_blk < k)
-                transform_weights(c, kn, wt + k0 * ldw, ldw, U, g.us, tap, T);
-            for (int p = 0; p < WINO_P; p++)
-                cpu_f32_gemm(kn, nt, c, U + p * g.us, c, V + p * g.vs, M + p * g.ms);
-            for (uint32_t ko = 0; ko < kn; ko++)
-                transform_output(M + ko * nt, g.ms, &g, ty0, ty1, h, w, out + (k0 + ko) * hw, Y, O);
-        }
-    }
+    cpu_wino_conv3x3_x(NULL, c, k, h, w, wt, ldw, in, out, scratch);
 }

@@ -21,14 +21,25 @@ extern "C" {
 #endif
 
 /**
- * Set the number of threads OpenBLAS uses for the GEMMs (process-wide: it
- * affects every cpu backend instance). The other kernels run on the calling
- * thread. @return SUSHI_OK or SUSHI_ERR_RANGE (n < 1 or n > 1024).
- * Not thread-safe with concurrent runs. @since 0.1
+ * Set the default number of threads of cpu backend instances: an instance
+ * whose param "threads" was never set runs every float32 kernel (GEMMs,
+ * Winograd transforms, depthwise, pooling, adds, SE, epilogues) split over
+ * this many threads: its own pool of n - 1 workers plus the calling thread.
+ * Since 0.3 OpenBLAS itself is kept on one thread (the cpu backend sets
+ * OpenBLAS's process-wide thread count to 1 when an instance is created or a
+ * calibration starts, and splits its GEMMs over its own threads), so `n`
+ * means the same for every kernel and threads are never oversubscribed by
+ * nested pools. (0.1 and 0.2 passed n to OpenBLAS for the GEMMs only.)
+ * Results are bit-for-bit deterministic for a given thread count and agree
+ * across counts within rounding (docs/cpu.md, "Threads"). The int8 path runs
+ * on the calling thread. Default 1.
+ * @return SUSHI_OK or SUSHI_ERR_RANGE (n < 1 or n > 1024).
+ * Thread-safe (instances read it at their next run). @since 0.1
  */
 SUSHI_API int sushi_cpu_set_threads(int n);
 
-/** Threads OpenBLAS uses now. Thread-safe. @since 0.1 */
+/** The default thread count of cpu backend instances (sushi_cpu_set_threads()).
+ * Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cpu_get_threads(void);
 
 /** Memory a SubNet needs on the cpu backend, known before it runs. @since 0.1 */

@@ -2,7 +2,8 @@
  * Concurrency: one shared context and SuperNet; N threads, each with its own
  * cpu backend instance (forward runs) and its own cycle backend + policy +
  * scheduler (served queries). Every thread also parses configs and makes
- * SubNets and SubGraphs from the shared SuperNet. Each thread's outputs must
+ * SubNets and SubGraphs from the shared SuperNet. Each cpu instance runs its
+ * kernels on a pool of 2 threads of its own. Each thread's outputs must
  * be bit-identical to a single-thread run of the same work. Built twice: with
  * the project's sanitizers (test 'concurrency-threads') and with
  * ThreadSanitizer on the whole library (test 'concurrency-tsan').
@@ -75,6 +76,9 @@ static void *job(void *arg)
     /* own cpu backend: forward runs */
     if (have_cpu) {
         TRY(sushi_backend_create(sn, "cpu", &cpu));
+        /* each instance splits its kernels over its own pool of 2 threads
+         * (docs/cpu.md "Threads"): NTHREADS instances x 2 threads at once */
+        TRY(sushi_backend_set_param(cpu, "threads", 2));
         for (int k = 0; k < 2; k++) {
             sushi_run_args a = { .size = sizeof a, .input = img, .input_len = img_n,
                                  .output = w->logits[k], .output_len = n_classes };

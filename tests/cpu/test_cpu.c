@@ -94,6 +94,10 @@ static void check_golden(const char *family)
     sushi_supernet *sn = builtin(family);
     sushi_backend *b = NULL;
     cr_assert_eq(sushi_backend_create(sn, "cpu", &b), SUSHI_OK);
+    /* the golden comparison at another thread count (meson: cpu-golden-t2, -t3) */
+    const char *nt = getenv("SUSHI_TEST_CPU_THREADS");
+    if (nt)
+        cr_assert_eq(sushi_backend_set_param(b, "threads", atof(nt)), SUSHI_OK, "threads %s", nt);
     while ((e = readdir(d))) {
         if (!strstr(e->d_name, family) || !strstr(e->d_name, ".json"))
             continue;
@@ -697,6 +701,72 @@ Test(cpu, threads_share_one_supernet_and_subnet)
     }
     free(x);
     sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+/* logits of s on x by a fresh instance with `threads` threads */
+static void run_threads(const sushi_supernet *sn, const sushi_subnet *s, const float *x, int threads, float *out)
+{
+    sushi_backend *b = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &b), SUSHI_OK);
+    cr_assert_eq(sushi_backend_set_param(b, "threads", threads), SUSHI_OK);
+    double v = 0;
+    cr_assert_eq(sushi_backend_get_param(b, "threads", &v), SUSHI_OK);
+    cr_expect_eq(v, threads);
+    /* twice: the second run reuses the plan and the pool */
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(run(b, s, x, out, false), SUSHI_OK);
+    sushi_backend_destroy(b);
+}
+
+/* Every kernel splits over the instance's threads by a fixed rule: the same
+ * count gives the same bits, other counts agree within rounding. */
+static void threads_agree(const char *family, const char *cfg)
+{
+    sushi_supernet *sn = builtin(family);
+    sushi_subnet *s = subnet(sn, cfg);
+    float *x = make_inputs(s, 11, 1);
+    uint32_t nc = sn->num_classes;
+    float *ref = calloc(nc, sizeof *ref), *a = calloc(nc, sizeof *a), *b = calloc(nc, sizeof *b);
+    run_threads(sn, s, x, 1, ref);
+    double refmax = 0.0;
+    for (uint32_t i = 0; i < nc; i++)
+        refmax = fmax(refmax, fabs(ref[i]));
+    for (int t = 2; t <= 3; t++) {
+        run_threads(sn, s, x, t, a);
+        run_threads(sn, s, x, t, b);
+        cr_expect_eq(memcmp(a, b, nc * sizeof *a), 0, "%s %s: %d threads not deterministic", family, cfg, t);
+        double err = 0.0;
+        for (uint32_t i = 0; i < nc; i++)
+            err = fmax(err, fabs(a[i] - ref[i]));
+        cr_expect(err <= 1e-5 * refmax, "%s %s: %d threads differ from 1 by %g (max |logit| %g)", family, cfg, t, err,
+                  refmax);
+    }
+    free(ref), free(a), free(b), free(x);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+Test(cpu, threads_mbv3_deterministic_and_close_to_one_thread) { threads_agree("ofa-mbv3-w1.0", "max@96"); }
+Test(cpu, threads_resnet_deterministic_and_close_to_one_thread) { threads_agree("ofa-resnet50", "max@96"); }
+
+Test(cpu, threads_param_is_per_instance_and_bounded)
+{
+    sushi_supernet *sn = builtin("ofa-mbv3-w1.0");
+    sushi_backend *b1 = NULL, *b2 = NULL;
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &b1), SUSHI_OK);
+    cr_assert_eq(sushi_backend_create(sn, "cpu", &b2), SUSHI_OK);
+    cr_expect_eq(sushi_backend_set_param(b1, "threads", 0), SUSHI_ERR_RANGE);
+    cr_expect_eq(sushi_backend_set_param(b1, "threads", 2.5), SUSHI_ERR_RANGE);
+    cr_expect_eq(sushi_backend_set_param(b1, "threads", 1025), SUSHI_ERR_RANGE);
+    cr_expect_eq(sushi_backend_set_param(b1, "threads", 3), SUSHI_OK);
+    double v1 = 0, v2 = 0;
+    sushi_backend_get_param(b1, "threads", &v1);
+    sushi_backend_get_param(b2, "threads", &v2);
+    cr_expect_eq(v1, 3);
+    cr_expect_eq(v2, sushi_cpu_get_threads(), "an instance without the param follows the process default");
+    sushi_backend_destroy(b1);
+    sushi_backend_destroy(b2);
     sushi_supernet_destroy(sn);
 }
 

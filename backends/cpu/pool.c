@@ -1,0 +1,208 @@
+/* The cpu backend's thread pool (docs/cpu.md, "Threads").
+ *
+ * One pool per backend instance: `n - 1` worker threads plus the calling
+ * thread, which always runs part 0 itself. A parallel loop splits [0, total)
+ * into `parts` contiguous ranges by a fixed rule (part i = [total i / parts,
+ * total (i + 1) / parts)), so which element a thread computes depends only on
+ * the thread count, never on timing: results are deterministic for a given
+ * count. Workers wait for a job by spinning on the job generation for a short
+ * while (a layer's next loop usually follows within microseconds) and then
+ * sleep on a condition variable; the caller waits for the parts the same way.
+ * OpenBLAS runs single-threaded inside the parts (cpu.c), so the pool's
+ * threads are the only ones that compute. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+
+/* Spin iterations before sleeping (about 10-40 us on current x86 cores). */
+#define POOL_SPIN 20000
+
+struct cpu_pool {
+    const sushi_context *ctx;
+    unsigned n;             /* threads, the caller included */
+    unsigned started;       /* worker threads created */
+    pthread_t *th;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    atomic_uint_fast64_t gen; /* job generation; bumped under mu */
+    atomic_uint pending;      /* workers that have not finished the current job */
+    atomic_bool quit;
+    /* the current job: written by the caller before gen is bumped */
+    cpu_task_fn fn;
+    void *arg;
+    size_t total;
+    unsigned parts;
+};
+
+typedef struct worker_arg {
+    cpu_pool *p;
+    unsigned id;
+} worker_arg;
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void run_part(cpu_pool *p, unsigned id)
+{
+    if (id >= p->parts)
+        return;
+    size_t lo = p->total * id / p->parts, hi = p->total * (id + 1) / p->parts;
+    if (lo < hi)
+        p->fn(p->arg, id, lo, hi);
+}
+
+static void *worker(void *a)
+{
+    cpu_pool *p = ((worker_arg *)a)->p;
+    unsigned id = ((worker_arg *)a)->id;
+    uint_fast64_t seen = 0;
+    for (;;) {
+        uint_fast64_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        for (int i = 0; g == seen && i < POOL_SPIN && !atomic_load_explicit(&p->quit, memory_order_relaxed); i++) {
+            relax();
+            g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&p->mu);
+            while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+                   !atomic_load_explicit(&p->quit, memory_order_relaxed))
+                pthread_cond_wait(&p->go, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load_explicit(&p->quit, memory_order_acquire))
+            return NULL;
+        seen = g;
+        run_part(p, id);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static void stop_workers(cpu_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    atomic_store_explicit(&p->quit, true, memory_order_release);
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->started; i++)
+        pthread_join(p->th[i], NULL);
+    p->started = 0;
+}
+
+void cpu_pool_destroy(cpu_pool *p)
+{
+    if (!p)
+        return;
+    stop_workers(p);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    sushi_free(p->ctx, p->th);
+    sushi_free(p->ctx, p);
+}
+
+int cpu_pool_create(const sushi_context *ctx, unsigned n, cpu_pool **out)
+{
+    *out = NULL;
+    if (n < 1 || n > CPU_MAX_THREADS)
+        return SUSHI_ERR_RANGE;
+    cpu_pool *p = sushi_calloc(ctx, 1, sizeof *p);
+    if (!p)
+        return SUSHI_ERR_NOMEM;
+    p->ctx = ctx;
+    p->n = n;
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->quit, false);
+    if (pthread_mutex_init(&p->mu, NULL)) {
+        sushi_free(ctx, p);
+        return SUSHI_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->go, NULL)) {
+        pthread_mutex_destroy(&p->mu);
+        sushi_free(ctx, p);
+        return SUSHI_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->done, NULL)) {
+        pthread_cond_destroy(&p->go);
+        pthread_mutex_destroy(&p->mu);
+        sushi_free(ctx, p);
+        return SUSHI_ERR_NOMEM;
+    }
+    if (n > 1) {
+        /* thread handles followed by their arguments, one allocation */
+        p->th = sushi_calloc(ctx, n - 1, sizeof(pthread_t) + sizeof(worker_arg));
+        if (!p->th) {
+            cpu_pool_destroy(p);
+            return SUSHI_ERR_NOMEM;
+        }
+        worker_arg *wa = (worker_arg *)(void *)(p->th + (n - 1));
+        for (unsigned i = 0; i + 1 < n; i++) {
+            wa[i].p = p;
+            wa[i].id = i + 1;
+            if (pthread_create(&p->th[i], NULL, worker, &wa[i])) {
+                sushi_log(ctx, SUSHI_LOG_ERROR, "cpu: cannot start thread %u of %u", i + 2, n);
+                cpu_pool_destroy(p);
+                return SUSHI_ERR_NOMEM;
+            }
+            p->started++;
+        }
+    }
+    *out = p;
+    return SUSHI_OK;
+}
+
+unsigned cpu_pool_threads(const cpu_pool *p) { return p ? p->n : 1; }
+
+unsigned cpu_parts(const cpu_pool *p, size_t total, size_t work, size_t min_work)
+{
+    unsigned n = cpu_pool_threads(p);
+    if (n <= 1 || total <= 1 || work < 2 * min_work)
+        return 1;
+    size_t by_work = work / min_work;
+    size_t parts = n < by_work ? n : by_work;
+    if (parts > total)
+        parts = total;
+    return parts < 1 ? 1 : (unsigned)parts;
+}
+
+void cpu_pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg)
+{
+    if (total == 0)
+        return;
+    if (!p || p->n <= 1 || parts <= 1) {
+        fn(arg, 0, 0, total);
+        return;
+    }
+    if (parts > p->n)
+        parts = p->n;
+    p->fn = fn;
+    p->arg = arg;
+    p->total = total;
+    p->parts = parts;
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    run_part(p, 0);
+    for (int i = 0; i < POOL_SPIN && atomic_load_explicit(&p->pending, memory_order_acquire); i++)
+        relax();
+    if (atomic_load_explicit(&p->pending, memory_order_acquire)) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load_explicit(&p->pending, memory_order_acquire))
+            pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
