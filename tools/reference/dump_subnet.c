@@ -3,7 +3,8 @@
  *
  *   dump_subnet SUPERNET CONFIG INPUT_SEED OUT_PREFIX
  *
- * SUPERNET is a built-in name (ofa-mbv3-w1.0, ofa-mbv3-w1.2, ofa-resnet50);
+ * SUPERNET is a built-in name (ofa-mbv3-w1.0, ofa-mbv3-w1.2, ofa-resnet50)
+ * or a .sushi file (bench/cpu/bench_fair.py times the shipped model too);
  * CONFIG is OFA's JSON arch dict or min/max[@RES]. Writes OUT_PREFIX.json
  * (the description) and OUT_PREFIX.bin (float32 little-endian data; every
  * "at" in the JSON is an element offset into it). Whole tensors are written,
@@ -72,7 +73,9 @@ int main(int argc, char **argv)
     sushi_subnet *s = NULL;
     char err[256] = "";
     sushi_config cfg = SUSHI_CONFIG_INIT;
-    if (sushi_context_create(NULL, &ctx) || sushi_supernet_builtin(ctx, argv[1], 0, &sn) ||
+    if (sushi_context_create(NULL, &ctx) ||
+        (strstr(argv[1], ".sushi") ? sushi_supernet_load_file(ctx, argv[1], NULL, &sn)
+                                   : sushi_supernet_builtin(ctx, argv[1], 0, &sn)) ||
         sushi_config_parse(sn, argv[2], 0, &cfg, err, sizeof err) || sushi_subnet_create(sn, &cfg, &s)) {
         fprintf(stderr, "dump_subnet: cannot make the SubNet %s %s: %s\n", argv[1], argv[2], err);
         return 1;
