@@ -16,8 +16,8 @@
 
 #include "cpu_internal.h"
 
-/* Spin iterations before sleeping (about 10-40 us on current x86 cores). */
-#define POOL_SPIN 20000
+/* Spin iterations before sleeping (a pause each: about 50-250 us). */
+#define POOL_SPIN 4000
 
 struct cpu_pool {
     const sushi_context *ctx;
