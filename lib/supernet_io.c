@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "format.h"
 
 #define LOAD_FLAGS_KNOWN (SUSHI_LOAD_BORROW | SUSHI_LOAD_NO_VERIFY | SUSHI_LOAD_CHECK_FINITE)
@@ -195,28 +196,12 @@ int sushi_supernet_save_file(const sushi_supernet *sn, const char *path, const s
     rc = sushi_format_write(sn, mode, &buf, &size);
     if (rc)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(errno));
-        sushi_free(sn->ctx, buf);
-        return SUSHI_ERR_IO;
-    }
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = write(fd, buf + done, size - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, w < 0 ? strerror(errno) : "short write");
-            close(fd);
-            sushi_free(sn->ctx, buf);
-            return SUSHI_ERR_IO;
-        }
-        done += (size_t)w;
-    }
+    /* temporary + fsync + rename: a failed save leaves the old file intact */
+    int e = sushi_atomic_write_file(path, buf, size);
     sushi_free(sn->ctx, buf);
-    if (close(fd) != 0) {
-        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(errno));
+    if (e) {
+        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(e));
+        errno = e; /* documented: the cause of SUSHI_ERR_IO */
         return SUSHI_ERR_IO;
     }
     return SUSHI_OK;

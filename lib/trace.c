@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "internal.h"
 #include "sushi/trace.h"
 
@@ -409,9 +410,20 @@ int sushi_trace_save_csv(const sushi_trace *t, const char *path)
     bool labels = false;
     for (size_t i = 0; i < t->n && !labels; i++)
         labels = t->e[i].label >= 0;
-    FILE *fp = fopen(path, "w");
-    if (!fp)
+    /* temporary + fsync + rename: a failed save leaves the old file intact */
+    sushi_atomic_file af;
+    int e = sushi_atomic_open(&af, path);
+    if (e) {
+        errno = e; /* documented: the cause of SUSHI_ERR_IO */
         return SUSHI_ERR_IO;
+    }
+    FILE *fp = sushi_atomic_stream(&af);
+    if (!fp) {
+        e = errno;
+        sushi_atomic_abort(&af);
+        errno = e;
+        return SUSHI_ERR_IO;
+    }
     fprintf(fp, labels ? "t_s,min_accuracy,slo_s,label\n" : "t_s,min_accuracy,slo_s\n");
     for (size_t i = 0; i < t->n; i++) {
         char a[32], b[32], c[32];
@@ -427,8 +439,9 @@ int sushi_trace_save_csv(const sushi_trace *t, const char *path)
             fprintf(fp, "%s,%s,%s\n", a, b, c);
         }
     }
-    bool bad = ferror(fp) != 0;
-    if (fclose(fp) != 0 || bad)
+    if ((e = sushi_atomic_commit(&af)) != 0) {
+        errno = e;
         return SUSHI_ERR_IO;
+    }
     return SUSHI_OK;
 }

@@ -99,8 +99,12 @@ SUSHI_API int sushi_trace_load_csv(sushi_context *ctx, const char *path, sushi_t
                                    char *errbuf, size_t errbuf_size);
 
 /** Write the trace as CSV (the label column only when some entry has a
- * label). Numbers are printed so that they read back exactly.
- * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_IO. Thread-safe. @since 0.1 */
+ * label). Numbers are printed so that they read back exactly. The file is
+ * replaced atomically (since 0.3; temporary in the same directory, fsync,
+ * rename, as sushi_supernet_save_file): on failure an existing file is left
+ * untouched and no temporary remains.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_IO (errno then holds the
+ * cause, e.g. ENOSPC). Thread-safe. @since 0.1 */
 SUSHI_API int sushi_trace_save_csv(const sushi_trace *t, const char *path);
 
 /** Number of entries (0 for NULL). Thread-safe. @since 0.1 */

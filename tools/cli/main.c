@@ -1,5 +1,6 @@
 /* `sushi`: command-line front end of libsushi. Dispatches to the subcommand
  * table (commands.c); see docs/cli.md. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ static void print_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG instead
+     * of killing the process: the atomic writers remove their temporary, keep
+     * the old file and name the cause (docs/reliability.md, "Writing files"). */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         return cli_usage_error("sushi", "missing command");
     }
