@@ -274,3 +274,55 @@ int sushi_atomic_write_file(const char *path, const void *buf, size_t n)
     }
     return sushi_atomic_commit(&af);
 }
+
+int sushi_open_regular(const char *path, int *fd_out, unsigned long long *size_out)
+{
+    *fd_out = -1;
+    if (!path || !*path)
+        return ENOENT;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return SUSHI_OPEN_NOT_REGULAR;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    if (size_out)
+        *size_out = (unsigned long long)st.st_size;
+    *fd_out = fd;
+    return 0;
+}
+
+const char *sushi_open_strerror(int e)
+{
+    return e == SUSHI_OPEN_NOT_REGULAR ? "not a regular file" : strerror(e);
+}
+
+FILE *sushi_fopen_regular(const char *path, int *e_out)
+{
+    int fd;
+    int e = sushi_open_regular(path, &fd, NULL);
+    if (!e) {
+        FILE *f = fdopen(fd, "rb");
+        if (f) {
+            *e_out = 0;
+            return f;
+        }
+        e = errno;
+        close(fd);
+    }
+    *e_out = e;
+    return NULL;
+}

@@ -79,4 +79,24 @@ void sushi_atomic_abort(sushi_atomic_file *af);
 /* Open, write `n` bytes, commit; on failure abort. Returns 0 or an errno value. */
 int sushi_atomic_write_file(const char *path, const void *buf, size_t n);
 
+/* ---------- reading ---------- */
+
+/* sushi_open_regular's result for a path that exists but is not a regular file. */
+#define SUSHI_OPEN_NOT_REGULAR (-1)
+
+/* Open `path` read-only for reading a whole user file (issue 15 item 4): the
+ * open is O_NONBLOCK, so a FIFO cannot block it, then fstat refuses anything
+ * but a regular file (FIFO, device, directory, socket) before a byte is read;
+ * O_NONBLOCK is then cleared. Returns 0 with the descriptor (O_CLOEXEC) in
+ * *fd_out and, when size_out is not NULL, the size from fstat; an errno value;
+ * or SUSHI_OPEN_NOT_REGULAR. *fd_out is -1 on failure. */
+int sushi_open_regular(const char *path, int *fd_out, unsigned long long *size_out);
+
+/* Message for a result of sushi_open_regular (strerror, or "not a regular file"). */
+const char *sushi_open_strerror(int e);
+
+/* fopen(path, "rb") through sushi_open_regular. NULL on failure with *e_out
+ * set to its result (errno value or SUSHI_OPEN_NOT_REGULAR). */
+FILE *sushi_fopen_regular(const char *path, int *e_out);
+
 #endif

@@ -54,33 +54,27 @@ int sushi_supernet_load_file(sushi_context *ctx, const char *path, const sushi_l
         sushi_errf(err, errsz, "invalid argument");
         return SUSHI_ERR_INVALID;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        sushi_errf(err, errsz, "%s: %s", path, strerror(errno));
+    /* O_NONBLOCK + regular-file check before reading: a FIFO cannot block */
+    int fd;
+    unsigned long long fsize;
+    int e = sushi_open_regular(path, &fd, &fsize);
+    if (e) {
+        sushi_errf(err, errsz, "%s: %s", path, sushi_open_strerror(e));
         report(ctx, path, err);
         return SUSHI_ERR_IO;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        bool stat_ok = fstat(fd, &st) == 0;
-        sushi_errf(err, errsz, "%s: %s", path, stat_ok ? "not a regular file" : strerror(e));
-        close(fd);
-        report(ctx, path, err);
-        return SUSHI_ERR_IO;
-    }
-    if (st.st_size == 0) {
+    if (fsize == 0) {
         close(fd);
         sushi_errf(err, errsz, "byte 0: truncated (empty file)");
         report(ctx, path, err);
         return SUSHI_ERR_FORMAT;
     }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
+    if (fsize > SIZE_MAX) {
         close(fd);
         sushi_errf(err, errsz, "%s: file too large to map", path);
         return SUSHI_ERR_OVERFLOW;
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t)fsize;
     int mflags = MAP_PRIVATE;
 #ifdef MAP_POPULATE
     /* the checksum reads every byte anyway: prefault the whole file at once */
