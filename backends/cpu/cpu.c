@@ -5,13 +5,55 @@
  * it, so the pointer identifies the SubNet) and one arena that only grows.
  * Weights are never copied on the float path; the int8 path quantises the
  * SubNet's slices once and caches them with the plan. */
+#include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cblas.h>
 
 #include "cpu_internal.h"
+
+/* ---------------- OpenBLAS work buffer (issue 15 item 2) ----------------
+ * OpenBLAS 0.3.21 takes a fixed-size work buffer per calling thread from
+ * blas_memory_alloc on the first GEMM/GEMV of that thread (and one per worker
+ * thread when its pool starts). When the mmap/malloc of that buffer fails,
+ * blas_memory_alloc retries forever at 100 % CPU instead of failing: under
+ * `ulimit -v` the process hung. Before the first BLAS call of each thread we
+ * map a buffer of the same size with the same flags and unmap it at once; if
+ * that fails, the run returns SUSHI_ERR_NOMEM instead of entering OpenBLAS.
+ * Size measured with `strace -e mmap` on Debian 12's libopenblas0-pthread
+ * 0.3.21 (x86-64): mmap(NULL, 134217728, PROT_READ|PROT_WRITE,
+ * MAP_PRIVATE|MAP_ANONYMOUS) once per thread (BUFFER_SIZE is a build
+ * constant). A check, not a reservation: another thread may take the space
+ * between the check and OpenBLAS's own mmap (docs/reliability.md). */
+#define CPU_BLAS_BUFFER_BYTES ((size_t)128 << 20)
+
+static _Thread_local bool blas_buffer_ok;
+
+static int blas_buffer_check(const sushi_context *ctx)
+{
+    if (blas_buffer_ok)
+        return SUSHI_OK;
+    void *p = mmap(NULL, CPU_BLAS_BUFFER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        struct rlimit rl;
+        char lim[64] = "none";
+        if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            snprintf(lim, sizeof lim, "%llu MiB", (unsigned long long)(rl.rlim_cur >> 20));
+        sushi_log(ctx, SUSHI_LOG_ERROR,
+                  "cpu: out of memory: OpenBLAS needs a %zu MiB work buffer for this thread and it cannot be "
+                  "mapped (%s; address-space limit: %s)", CPU_BLAS_BUFFER_BYTES >> 20, strerror(e), lim);
+        return SUSHI_ERR_NOMEM;
+    }
+    munmap(p, CPU_BLAS_BUFFER_BYTES);
+    blas_buffer_ok = true;
+    return SUSHI_OK;
+}
 
 typedef struct cpu_ranges {
     sushi_subnet *s; /* retained */
@@ -238,7 +280,9 @@ static int cpu_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
         if (rc)
             return rc;
     } else {
-        rc = ensure_plan(st, s);
+        rc = blas_buffer_check(st->ctx);
+        if (!rc)
+            rc = ensure_plan(st, s);
         if (!rc)
             rc = grow_buf(st, cpu_align_up(st->plan.arena_bytes) + st->plan.scratch_bytes);
         if (!rc)
