@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "format.h"
 
 #define LOAD_FLAGS_KNOWN (SUSHI_LOAD_BORROW | SUSHI_LOAD_NO_VERIFY | SUSHI_LOAD_CHECK_FINITE)
@@ -53,33 +54,27 @@ int sushi_supernet_load_file(sushi_context *ctx, const char *path, const sushi_l
         sushi_errf(err, errsz, "invalid argument");
         return SUSHI_ERR_INVALID;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        sushi_errf(err, errsz, "%s: %s", path, strerror(errno));
+    /* O_NONBLOCK + regular-file check before reading: a FIFO cannot block */
+    int fd;
+    unsigned long long fsize;
+    int e = sushi_open_regular(path, &fd, &fsize);
+    if (e) {
+        sushi_errf(err, errsz, "%s: %s", path, sushi_open_strerror(e));
         report(ctx, path, err);
         return SUSHI_ERR_IO;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        bool stat_ok = fstat(fd, &st) == 0;
-        sushi_errf(err, errsz, "%s: %s", path, stat_ok ? "not a regular file" : strerror(e));
-        close(fd);
-        report(ctx, path, err);
-        return SUSHI_ERR_IO;
-    }
-    if (st.st_size == 0) {
+    if (fsize == 0) {
         close(fd);
         sushi_errf(err, errsz, "byte 0: truncated (empty file)");
         report(ctx, path, err);
         return SUSHI_ERR_FORMAT;
     }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
+    if (fsize > SIZE_MAX) {
         close(fd);
         sushi_errf(err, errsz, "%s: file too large to map", path);
         return SUSHI_ERR_OVERFLOW;
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t)fsize;
     int mflags = MAP_PRIVATE;
 #ifdef MAP_POPULATE
     /* the checksum reads every byte anyway: prefault the whole file at once */
@@ -195,28 +190,12 @@ int sushi_supernet_save_file(const sushi_supernet *sn, const char *path, const s
     rc = sushi_format_write(sn, mode, &buf, &size);
     if (rc)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(errno));
-        sushi_free(sn->ctx, buf);
-        return SUSHI_ERR_IO;
-    }
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = write(fd, buf + done, size - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, w < 0 ? strerror(errno) : "short write");
-            close(fd);
-            sushi_free(sn->ctx, buf);
-            return SUSHI_ERR_IO;
-        }
-        done += (size_t)w;
-    }
+    /* temporary + fsync + rename: a failed save leaves the old file intact */
+    int e = sushi_atomic_write_file(path, buf, size);
     sushi_free(sn->ctx, buf);
-    if (close(fd) != 0) {
-        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(errno));
+    if (e) {
+        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save %s: %s", path, strerror(e));
+        errno = e; /* documented: the cause of SUSHI_ERR_IO */
         return SUSHI_ERR_IO;
     }
     return SUSHI_OK;

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "atomic_file.h"
 #include "internal.h"
 #include "sushi/trace.h"
 
@@ -262,6 +264,11 @@ static int split(char *s, char **f, int cap)
     return n;
 }
 
+/* A number of the CSV. strtod reports ERANGE for overflow (refused: the value
+ * would be infinite) and for underflow; an underflow whose result is a
+ * non-zero subnormal is the correctly rounded value and is accepted, so that
+ * every finite double the writer prints reads back exactly (issue 15 item 5).
+ * A non-zero literal that rounds to zero (1e-400) is refused. */
 static bool parse_num(const char *s, double *v)
 {
     if (!*s)
@@ -269,7 +276,37 @@ static bool parse_num(const char *s, double *v)
     errno = 0;
     char *end;
     *v = strtod(s, &end);
-    return *end == '\0' && errno != ERANGE;
+    if (*end != '\0')
+        return false;
+    if (errno == ERANGE)
+        return fpclassify(*v) == FP_SUBNORMAL;
+    return true;
+}
+
+/* One line of at most SUSHI_TRACE_LINE_MAX bytes (without its '\n') into buf
+ * (size SUSHI_TRACE_LINE_MAX + 1), NUL-terminated; *len its length (NUL bytes
+ * included, so that the caller can refuse them). Returns 1 for a line, 0 at
+ * end of file, -1 for a line that is too long, -2 for a read error. *total
+ * counts the bytes read so far. */
+static int read_line(FILE *fp, char *buf, size_t *len, uint64_t *total)
+{
+    size_t n = 0;
+    int c;
+    bool any = false;
+    while ((c = getc(fp)) != EOF) {
+        any = true;
+        (*total)++;
+        if (c == '\n')
+            break;
+        if (n == SUSHI_TRACE_LINE_MAX)
+            return -1;
+        buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    *len = n;
+    if (ferror(fp))
+        return -2;
+    return any ? 1 : 0;
 }
 
 static bool parse_label(const char *s, int64_t *v)
@@ -294,9 +331,26 @@ int sushi_trace_load_csv(sushi_context *ctx, const char *path, sushi_trace **out
     *out = NULL;
     if (!path)
         return SUSHI_ERR_INVALID;
-    FILE *fp = fopen(path, "r");
+    /* a FIFO must not block the open; anything but a regular file is refused
+     * before a byte is read (issue 15 item 4) */
+    int fd;
+    unsigned long long size;
+    int oe = sushi_open_regular(path, &fd, &size);
+    if (oe) {
+        sushi_errf(err, errsz, "%s: %s%s", path, oe == SUSHI_OPEN_NOT_REGULAR ? "" : "cannot open: ",
+                   sushi_open_strerror(oe));
+        return SUSHI_ERR_IO;
+    }
+    if (size > SUSHI_TRACE_FILE_MAX) {
+        sushi_errf(err, errsz, "%s: %llu bytes, more than the limit of a trace file (%u MiB)", path, size,
+                   (unsigned)(SUSHI_TRACE_FILE_MAX >> 20));
+        close(fd);
+        return SUSHI_ERR_FORMAT;
+    }
+    FILE *fp = fdopen(fd, "r");
     if (!fp) {
         sushi_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
         return SUSHI_ERR_IO;
     }
     sushi_trace *t;
@@ -306,15 +360,36 @@ int sushi_trace_load_csv(sushi_context *ctx, const char *path, sushi_trace **out
         return rc;
     }
     size_t cap = 0;
-    char *line = NULL;
-    size_t line_cap = 0;
-    ssize_t len;
+    char *line = t_alloc(ctx, 1, SUSHI_TRACE_LINE_MAX + 1);
+    if (!line) {
+        fclose(fp);
+        sushi_trace_destroy(t);
+        return SUSHI_ERR_NOMEM;
+    }
+    size_t len;
+    uint64_t total = 0;
     unsigned long lineno = 0;
     int ncols = 0;
     double prev = -1.0;
-    while ((len = getline(&line, &line_cap, fp)) >= 0) {
+    int got;
+    while ((got = read_line(fp, line, &len, &total)) != 0) {
         lineno++;
-        if ((size_t)len != strlen(line)) {
+        if (got == -2)
+            break; /* ferror: reported below */
+        if (got == -1) {
+            sushi_errf(err, errsz, "%s:%lu: line longer than %u bytes (the limit of a trace line)", path, lineno,
+                       (unsigned)SUSHI_TRACE_LINE_MAX);
+            rc = SUSHI_ERR_FORMAT;
+            break;
+        }
+        if (total > SUSHI_TRACE_FILE_MAX) {
+            /* the file grew after fstat, or reports no size (/proc) */
+            sushi_errf(err, errsz, "%s:%lu: more than the limit of a trace file (%u MiB)", path, lineno,
+                       (unsigned)(SUSHI_TRACE_FILE_MAX >> 20));
+            rc = SUSHI_ERR_FORMAT;
+            break;
+        }
+        if (len != strlen(line)) {
             sushi_errf(err, errsz, "%s:%lu: NUL byte in line", path, lineno);
             rc = SUSHI_ERR_FORMAT;
             break;
@@ -384,7 +459,7 @@ int sushi_trace_load_csv(sushi_context *ctx, const char *path, sushi_trace **out
         sushi_errf(err, errsz, "%s: empty file (no 't_s,min_accuracy,slo_s' header)", path);
         rc = SUSHI_ERR_FORMAT;
     }
-    free(line);
+    t_free(ctx, line);
     fclose(fp);
     if (rc) {
         sushi_trace_destroy(t);
@@ -409,9 +484,20 @@ int sushi_trace_save_csv(const sushi_trace *t, const char *path)
     bool labels = false;
     for (size_t i = 0; i < t->n && !labels; i++)
         labels = t->e[i].label >= 0;
-    FILE *fp = fopen(path, "w");
-    if (!fp)
+    /* temporary + fsync + rename: a failed save leaves the old file intact */
+    sushi_atomic_file af;
+    int e = sushi_atomic_open(&af, path);
+    if (e) {
+        errno = e; /* documented: the cause of SUSHI_ERR_IO */
         return SUSHI_ERR_IO;
+    }
+    FILE *fp = sushi_atomic_stream(&af);
+    if (!fp) {
+        e = errno;
+        sushi_atomic_abort(&af);
+        errno = e;
+        return SUSHI_ERR_IO;
+    }
     fprintf(fp, labels ? "t_s,min_accuracy,slo_s,label\n" : "t_s,min_accuracy,slo_s\n");
     for (size_t i = 0; i < t->n; i++) {
         char a[32], b[32], c[32];
@@ -427,8 +513,9 @@ int sushi_trace_save_csv(const sushi_trace *t, const char *path)
             fprintf(fp, "%s,%s,%s\n", a, b, c);
         }
     }
-    bool bad = ferror(fp) != 0;
-    if (fclose(fp) != 0 || bad)
+    if ((e = sushi_atomic_commit(&af)) != 0) {
+        errno = e;
         return SUSHI_ERR_IO;
+    }
     return SUSHI_OK;
 }

@@ -5,14 +5,69 @@
  * it, so the pointer identifies the SubNet) and one arena that only grows.
  * Weights are never copied on the float path; the int8 path quantises the
  * SubNet's slices once and caches them with the plan. */
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cblas.h>
 
 #include "cpu_internal.h"
+
+/* ---------------- OpenBLAS work buffer (issue 15 item 2) ----------------
+ * OpenBLAS 0.3.21 takes a fixed-size work buffer per calling thread from
+ * blas_memory_alloc on the first GEMM/GEMV of that thread (and one per worker
+ * thread when its pool starts). When the mmap/malloc of that buffer fails,
+ * blas_memory_alloc retries forever at 100 % CPU instead of failing: under
+ * `ulimit -v` the process hung. Before the first float run of a thread with
+ * n threads (the caller and the n - 1 workers of its pool, which call
+ * OpenBLAS too: docs/cpu.md "Threads") we map n buffers of the same size with
+ * the same flags and unmap them at once; if that fails, the run returns
+ * SUSHI_ERR_NOMEM instead of entering OpenBLAS.
+ * Size measured with `strace -e mmap` on Debian 12's libopenblas0-pthread
+ * 0.3.21 (x86-64): mmap(NULL, 134217728, PROT_READ|PROT_WRITE,
+ * MAP_PRIVATE|MAP_ANONYMOUS) once per thread (BUFFER_SIZE is a build
+ * constant). A check, not a reservation: another thread may take the space
+ * between the check and OpenBLAS's own mmap (docs/reliability.md). */
+#define CPU_BLAS_BUFFER_BYTES ((size_t)128 << 20)
+
+/* buffers known to map for this calling thread's runs: one per thread that
+ * calls OpenBLAS (the caller and its pool's workers) */
+static _Thread_local unsigned blas_buffers_ok;
+
+static int blas_buffer_check(const sushi_context *ctx, unsigned n)
+{
+    if (n <= blas_buffers_ok)
+        return SUSHI_OK;
+    void *p[CPU_MAX_THREADS];
+    unsigned got = 0;
+    int e = 0;
+    for (; got < n; got++) {
+        p[got] = mmap(NULL, CPU_BLAS_BUFFER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p[got] == MAP_FAILED) {
+            e = errno;
+            break;
+        }
+    }
+    for (unsigned i = 0; i < got; i++)
+        munmap(p[i], CPU_BLAS_BUFFER_BYTES);
+    if (got < n) {
+        struct rlimit rl;
+        char lim[64] = "none";
+        if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            snprintf(lim, sizeof lim, "%llu MiB", (unsigned long long)(rl.rlim_cur >> 20));
+        sushi_log(ctx, SUSHI_LOG_ERROR,
+                  "cpu: out of memory: OpenBLAS needs a %zu MiB work buffer for each of %u threads and they cannot "
+                  "be mapped (%s; address-space limit: %s)", CPU_BLAS_BUFFER_BYTES >> 20, n, strerror(e), lim);
+        return SUSHI_ERR_NOMEM;
+    }
+    blas_buffers_ok = n;
+    return SUSHI_OK;
+}
 
 typedef struct cpu_ranges {
     sushi_subnet *s; /* retained */
@@ -262,7 +317,10 @@ static int cpu_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
         if (rc)
             return rc;
     } else {
-        rc = ensure_pool(st, st->threads ? st->threads : (unsigned)sushi_cpu_get_threads());
+        unsigned nt = st->threads ? st->threads : (unsigned)sushi_cpu_get_threads();
+        rc = blas_buffer_check(st->ctx, nt);
+        if (!rc)
+            rc = ensure_pool(st, nt);
         if (!rc)
             rc = ensure_plan(st, s);
         if (!rc)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "atomic_file.h"
 #include "internal.h"
 #include "sushi/cycle.h"
 
@@ -260,9 +261,10 @@ int sushi_cycle_topology_read(const char *path, sushi_cycle_topology_fn fn, void
         err[0] = '\0';
     if (!path || !fn)
         return SUSHI_ERR_INVALID;
-    FILE *f = fopen(path, "rb");
+    int oe;
+    FILE *f = sushi_fopen_regular(path, &oe); /* a FIFO is refused, not waited on */
     if (!f) {
-        sushi_errf(err, errsz, "%s: %s", path, strerror(errno));
+        sushi_errf(err, errsz, "%s: %s", path, sushi_open_strerror(oe));
         return SUSHI_ERR_IO;
     }
     size_t cap = 1 << 16, n = 0;

@@ -108,7 +108,15 @@ typedef struct sushi_save_options {
 
 /**
  * Write the SuperNet to a file (format v1; candidates, BN statistics and
- * provenance included). @return SUSHI_OK, SUSHI_ERR_IO, SUSHI_ERR_NOMEM,
+ * provenance included). The file is replaced atomically (since 0.3): the bytes
+ * go to a temporary `PATH.tmp.PID.N` in the same directory, which is fsynced
+ * and renamed over PATH, then the directory is fsynced; on any failure the
+ * temporary is removed and an existing PATH is left untouched. An existing
+ * file's permission bits are kept (a new file gets 0666 minus the umask); a
+ * symlink is followed (its target is replaced); a device or FIFO is written
+ * in place. Details: docs/reliability.md, "Writing files".
+ * @return SUSHI_OK, SUSHI_ERR_IO (errno then holds the cause, e.g. ENOSPC; the
+ * message goes to the context log), SUSHI_ERR_NOMEM,
  * SUSHI_ERR_INVALID (SEED asked for a non-synthetic SuperNet). Thread-safe.
  * @since 0.1
  */

@@ -84,6 +84,15 @@ SUSHI_API int sushi_trace_generate(sushi_context *ctx, const sushi_trace_gen_opt
 SUSHI_API int sushi_trace_create(sushi_context *ctx, const sushi_trace_entry *entries, size_t n,
                                  sushi_trace **out, char *errbuf, size_t errbuf_size);
 
+/** Longest line sushi_trace_load_csv() reads, in bytes without the newline
+ * (a trace line holds four numbers: 4096 is far more than any writer needs).
+ * @since 0.3 */
+#define SUSHI_TRACE_LINE_MAX 4096u
+
+/** Largest trace file sushi_trace_load_csv() reads, in bytes (256 MiB: about
+ * five million queries, 200 MB in memory). @since 0.3 */
+#define SUSHI_TRACE_FILE_MAX (256u << 20)
+
 /**
  * Read a CSV trace (format in docs/scheduler.md): header
  * `t_s,min_accuracy,slo_s` with an optional fourth column `label`; blank lines
@@ -91,16 +100,26 @@ SUSHI_API int sushi_trace_create(sushi_context *ctx, const sushi_trace_entry *en
  * errbuf: a bad header, a wrong field count, a field that is not a number,
  * NaN, infinities, negative values, min_accuracy > 1, a non-integer label,
  * and a time earlier than the previous line's (equal times are accepted).
- * An empty file body is a valid empty trace.
- * @return SUSHI_OK, SUSHI_ERR_IO (cannot open/read), SUSHI_ERR_FORMAT,
+ * An empty file body is a valid empty trace. Numbers are read exactly,
+ * subnormals included (a non-zero literal that rounds to zero, such as 1e-400,
+ * is refused as not a number). Since 0.3: `path` must name a regular file
+ * (FIFOs, devices and directories are refused with SUSHI_ERR_IO "not a regular
+ * file", without blocking: the file is opened O_NONBLOCK and checked before
+ * reading); a line longer than SUSHI_TRACE_LINE_MAX or a file larger than
+ * SUSHI_TRACE_FILE_MAX is SUSHI_ERR_FORMAT with a message naming the limit.
+ * @return SUSHI_OK, SUSHI_ERR_IO (cannot open/read, not a regular file), SUSHI_ERR_FORMAT,
  * SUSHI_ERR_INVALID, SUSHI_ERR_NOMEM. Thread-safe. @since 0.1
  */
 SUSHI_API int sushi_trace_load_csv(sushi_context *ctx, const char *path, sushi_trace **out,
                                    char *errbuf, size_t errbuf_size);
 
 /** Write the trace as CSV (the label column only when some entry has a
- * label). Numbers are printed so that they read back exactly.
- * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_IO. Thread-safe. @since 0.1 */
+ * label). Numbers are printed so that they read back exactly. The file is
+ * replaced atomically (since 0.3; temporary in the same directory, fsync,
+ * rename, as sushi_supernet_save_file): on failure an existing file is left
+ * untouched and no temporary remains.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID, SUSHI_ERR_IO (errno then holds the
+ * cause, e.g. ENOSPC). Thread-safe. @since 0.1 */
 SUSHI_API int sushi_trace_save_csv(const sushi_trace *t, const char *path);
 
 /** Number of entries (0 for NULL). Thread-safe. @since 0.1 */

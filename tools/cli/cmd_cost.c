@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "sushi/cycle.h"
 
@@ -218,9 +219,10 @@ static int cost_topology(const char *path, const sushi_cycle_model *m, const cha
     topo_job J = { .m = m, .csv = csv };
     cJSON *root = NULL;
     /* Read and check the whole file first so that an error prints nothing on stdout. */
-    FILE *f = fopen(path, "rb");
+    int oe;
+    FILE *f = sushi_fopen_regular(path, &oe); /* a FIFO is refused, not waited on */
     if (!f)
-        return cli_fail_msg(path, strerror(errno));
+        return cli_fail_msg(path, sushi_open_strerror(oe));
     size_t len = 0, cap = 1 << 16;
     char *text = malloc(cap);
     for (size_t got; text && (got = fread(text + len, 1, cap - len, f)) > 0;) {

@@ -249,21 +249,17 @@ static void *worker(void *arg)
 
 static int write_output(const sushi_supernet *out, const char *file, const char *dest)
 {
-    char tmp[4096];
     const char *target = dest ? dest : file;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", target, (long)getpid()) >= (int)sizeof tmp)
-        return cli_fail_msg("write", "output path too long");
     sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
-    int rc = sushi_supernet_save_file(out, tmp, &so);
+    errno = 0;
+    /* sushi_supernet_save_file replaces the file atomically (temporary in the
+     * same directory, fsync, rename): a failure leaves the input intact */
+    int rc = sushi_supernet_save_file(out, target, &so);
     if (rc) {
-        unlink(tmp);
-        return cli_fail(tmp, rc, NULL);
-    }
-    if (rename(tmp, target) != 0) {
-        char msg[8400];
-        snprintf(msg, sizeof msg, "rename %s -> %s: %s", tmp, target, strerror(errno));
-        unlink(tmp);
-        return cli_fail_msg("write", msg);
+        int e = errno;
+        char what[4200];
+        snprintf(what, sizeof what, "write '%.4096s'", target);
+        return cli_fail(what, rc, rc == SUSHI_ERR_IO && e ? strerror(e) : NULL);
     }
     return CLI_EXIT_OK;
 }

@@ -11,6 +11,7 @@
 #include <png.h>
 #endif
 
+#include "atomic_file.h"
 #include "cli.h"
 
 #ifdef SUSHI_CLI_HAVE_CPU
@@ -73,9 +74,10 @@ typedef struct image {
 
 static char *read_all(const char *path, size_t *len, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "rb");
+    int oe;
+    FILE *f = sushi_fopen_regular(path, &oe); /* a FIFO is refused, not waited on */
     if (!f) {
-        snprintf(err, errsz, "cannot open: %s", strerror(errno));
+        snprintf(err, errsz, "cannot open: %s", sushi_open_strerror(oe));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;

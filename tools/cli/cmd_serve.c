@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "dataset.h"
 
@@ -575,7 +576,8 @@ int sushi_cli_serve(int argc, char **argv)
     served_images images = { 0 };
     cli_progress prog = { 0 };
     run runs[MAX_POLICIES];
-    FILE *tl = NULL;
+    FILE *tl = NULL; /* stream of tl_file (atomic: temporary + rename) */
+    sushi_atomic_file tl_file;
     cJSON *root = NULL;
     sushi_trace_gen_options go = SUSHI_TRACE_GEN_OPTIONS_INIT;
     sushi_sched_info info0 = SUSHI_SCHED_INFO_INIT;
@@ -749,9 +751,13 @@ int sushi_cli_serve(int argc, char **argv)
         }
     }
     if (timeline) {
-        tl = fopen(timeline, "w");
-        if (!tl) {
-            ex = fail("%s: cannot write: %s", timeline, strerror(errno));
+        int e = sushi_atomic_open(&tl_file, timeline);
+        if (!e && !(tl = sushi_atomic_stream(&tl_file))) {
+            e = errno;
+            sushi_atomic_abort(&tl_file);
+        }
+        if (e) {
+            ex = fail("%s: cannot write: %s", timeline, strerror(e));
             goto out;
         }
         fprintf(tl, "policy,query,t_s,min_accuracy,slo_s,candidate,accuracy,predicted_s,latency_s,queue_s,"
@@ -830,13 +836,12 @@ int sushi_cli_serve(int argc, char **argv)
     }
     cli_progress_end(&prog, (uint64_t)n_pol * nq);
     if (tl) {
-        bool bad = ferror(tl) != 0;
-        if (fclose(tl) != 0 || bad) {
-            tl = NULL;
-            ex = fail("%s: write error", timeline);
+        tl = NULL;
+        int e = sushi_atomic_commit(&tl_file);
+        if (e) {
+            ex = fail("%s: cannot write: %s", timeline, strerror(e));
             goto out;
         }
-        tl = NULL;
     }
 
     const run *base = &runs[0];
@@ -941,7 +946,7 @@ int sushi_cli_serve(int argc, char **argv)
     }
 out:
     if (tl)
-        fclose(tl);
+        sushi_atomic_abort(&tl_file); /* a failed run leaves the old timeline */
     cJSON_Delete(root);
     free(qs);
     cli_progress_end(&prog, 0);

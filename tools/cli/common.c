@@ -1,5 +1,6 @@
 /* Common module of the `sushi` CLI: argument parsing, errors, loading,
  * JSON output and number formatting (see cli.h). */
+#include "atomic_file.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -261,9 +262,10 @@ static int read_config_file(const char *path, char **text_out)
     char shown[256];
     shorten(shown, sizeof shown, path);
     snprintf(what, sizeof what, "read config '%s'", shown);
-    FILE *f = fopen(path, "rb");
+    int oe;
+    FILE *f = sushi_fopen_regular(path, &oe); /* a FIFO is refused, not waited on */
     if (!f)
-        return cli_fail_msg(what, strerror(errno));
+        return cli_fail_msg(what, sushi_open_strerror(oe));
     char *buf = malloc(CLI_CONFIG_FILE_MAX + 1);
     if (!buf) {
         fclose(f);

@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
 #include <sushi/sushi.h>
+
+#include "atomic_file.h"
 
 #define IDX_MAX_ITEMS 1000000u
 
@@ -29,8 +32,15 @@ static uint32_t be32(const unsigned char *p)
 static bool idx_read(const char *path, int want_dims, idx_data *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
+    int fd;
+    int oe = sushi_open_regular(path, &fd, NULL); /* a FIFO is refused, not waited on */
+    if (oe) {
+        snprintf(err, errsz, "%s: %s", path, sushi_open_strerror(oe));
+        return false;
+    }
+    gzFile f = gzdopen(fd, "rb");
     if (!f) {
+        close(fd);
         snprintf(err, errsz, "%s: %s", path, errno ? strerror(errno) : "cannot open");
         return false;
     }

@@ -1,5 +1,8 @@
 /* `sushi`: command-line front end of libsushi. Dispatches to the subcommand
  * table (commands.c); see docs/cli.md. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,8 +26,46 @@ static void print_usage(FILE *f)
           f);
 }
 
+#ifdef SUSHI_CLI_HAVE_CPU
+/* OpenBLAS starts its worker threads when the library loads, before main, and
+ * each worker maps a 128 MiB work buffer; under an address-space limit
+ * (ulimit -v) that mapping fails and OpenBLAS retries it forever, so the
+ * process hangs (at 100 % CPU, or at exit joining the worker). When the limit
+ * leaves less than 512 MiB per OpenBLAS thread, restart this program once
+ * with OPENBLAS_NUM_THREADS lowered to what fits (at least 1): exec ends the
+ * spinning workers, and the cpu backend then checks the calling thread's
+ * buffer before its first GEMM and reports "out of memory" if it does not fit
+ * (docs/reliability.md, "Memory limits"). */
+static void fit_blas_threads_to_limit(char **argv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || getenv("SUSHI_CLI_BLAS_REEXEC"))
+        return;
+    int threads = sushi_cpu_get_threads();
+    unsigned long long fit = (unsigned long long)rl.rlim_cur / (512ull << 20);
+    if (fit < 1)
+        fit = 1;
+    if (threads <= 1 || fit >= (unsigned long long)threads)
+        return;
+    char v[24];
+    snprintf(v, sizeof v, "%llu", fit);
+    if (setenv("OPENBLAS_NUM_THREADS", v, 1) != 0 || setenv("SUSHI_CLI_BLAS_REEXEC", v, 1) != 0)
+        return;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the threads we have */
+}
+#endif
+
 int main(int argc, char **argv)
 {
+#ifdef SUSHI_CLI_HAVE_CPU
+    fit_blas_threads_to_limit(argv);
+#endif
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG instead
+     * of killing the process: the atomic writers remove their temporary, keep
+     * the old file and name the cause (docs/reliability.md, "Writing files"). */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         return cli_usage_error("sushi", "missing command");
     }

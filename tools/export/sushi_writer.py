@@ -8,7 +8,9 @@ Same logic as the independent test writer tests/format/make_fixture.py.
 
     from sushi_writer import F32, num, unit, tensor_table, write_supernet
 """
+import os
 import struct
+import tempfile
 
 ALIGN = 64
 
@@ -254,6 +256,41 @@ def write_supernet(path, top, units, candidates, tensors):
         out += enc(m)
         crc = crc32c(data, crc)
     out += enc("checksum") + b"\x1a" + struct.pack(">I", crc)
-    with open(path, "wb") as f:
-        f.write(out)
+    write_atomic(path, bytes(out))
     return len(out)
+
+
+def write_atomic(path, data):
+    """Replace `path` with `data` the way libsushi does (lib/atomic_file.h): a
+    temporary in the same directory, fsync, rename, fsync of the directory. On
+    failure the temporary is removed and an existing file is untouched."""
+    path = os.path.realpath(path)
+    d = os.path.dirname(path) or "."
+    mode = None
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if mode is None:  # a new file: 0666 minus the umask, as open() would give
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
