@@ -1,5 +1,7 @@
 /* `sushi`: command-line front end of libsushi. Dispatches to the subcommand
  * table (commands.c); see docs/cli.md. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +25,32 @@ static void print_usage(FILE *f)
           f);
 }
 
+/* Output is buffered: a write error (a full disk, /dev/full, a closed pipe
+ * reader) may only show when stdout is flushed or closed. Check that for
+ * every command, so a run whose output was lost never exits 0; one error
+ * line, and none when the command already reported a failure. */
+static int finish(int ex)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int why = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = true;
+        why = errno;
+    }
+    if (bad && ex == CLI_EXIT_OK)
+        return cli_fail_msg("write stdout", why ? strerror(why) : "write error");
+    return ex;
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    return finish(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         return cli_usage_error("sushi", "missing command");
@@ -48,11 +75,11 @@ int main(int argc, char **argv)
             return cli_usage_error("sushi", "unknown command '%s'", argv[2]);
         }
         print_usage(stdout);
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        return CLI_EXIT_OK; /* a write error is reported by main.c finish() */
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
         printf("sushi %s (libsushi %s)\n", SUSHI_VERSION_STRING, sushi_version_string());
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        return CLI_EXIT_OK; /* a write error is reported by main.c finish() */
     }
     for (const cli_command *c = cli_commands; c->name; c++)
         if (strcmp(c->name, name) == 0)
