@@ -97,7 +97,8 @@ typedef struct sushi_subnet sushi_subnet;
 /**
  * Resolve a config into a per-layer plan. BN statistics come from the
  * candidate table when the config is a candidate, else from the SuperNet's
- * default statistics (see sushi_subnet_bn_source()).
+ * default statistics (the candidate's `bn_stats`, docs/format.md section 7.2;
+ * there is no call that reports which: compare with sushi_supernet_find_candidate()).
  * @return SUSHI_OK, SUSHI_ERR_CONFIG, SUSHI_ERR_NOMEM, SUSHI_ERR_INVALID.
  * Thread-safe (the SuperNet is only read). @since 0.1
  */
