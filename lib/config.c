@@ -279,6 +279,21 @@ static int parse_json(const sushi_supernet *sn, const char *text, sushi_config *
         rc = SUSHI_ERR_CONFIG;
         goto out;
     }
+    /* cJSON keeps every member and GetObjectItem returns the first: a key
+     * given twice would silently drop the second value, so refuse it. */
+    static const char *const known[] = { "ks", "e", "d", "w", "r" };
+    for (int k = 0; k < 5; k++) {
+        int seen = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, root)
+        {
+            if (it->string && strcmp(it->string, known[k]) == 0 && ++seen > 1) {
+                sushi_errf(err, errsz, "%s: key given twice", known[k]);
+                rc = SUSHI_ERR_CONFIG;
+                goto out;
+            }
+        }
+    }
     sushi_config_extreme(sn, true, 0, c);
     double v[SUSHI_CONFIG_MAX_SLOTS];
     bool has;
@@ -335,6 +350,11 @@ out:
     return rc;
 }
 
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
 int sushi_config_parse(const sushi_supernet *sn, const char *text, uint32_t resolution, sushi_config *c,
                        char *err, size_t errsz)
 {
@@ -344,21 +364,27 @@ int sushi_config_parse(const sushi_supernet *sn, const char *text, uint32_t reso
         return SUSHI_ERR_INVALID;
     sushi_config tmp;
     int rc;
-    while (*text == ' ' || *text == '\t' || *text == '\n')
+    /* Leading and trailing white space (space, tab, CR, LF, VT, FF) is
+     * ignored in every form (docs/cli.md, "Conventions"). */
+    while (is_space(*text))
         text++;
-    if (strncmp(text, "min", 3) == 0 || strncmp(text, "max", 3) == 0) {
+    size_t len = strlen(text);
+    while (len > 0 && is_space(text[len - 1]))
+        len--;
+    if (len >= 3 && (strncmp(text, "min", 3) == 0 || strncmp(text, "max", 3) == 0)) {
         bool max = text[1] == 'a';
         uint32_t r = 0;
         const char *rest = text + 3;
-        if (*rest == '@') {
+        const char *stop = text + len;
+        if (rest < stop && *rest == '@') {
             char *end;
-            unsigned long v = strtoul(rest + 1, &end, 10);
-            if (end == rest + 1 || *end != '\0' || v == 0 || v > 65535) {
+            unsigned long v = (rest + 1 < stop && rest[1] >= '0' && rest[1] <= '9') ? strtoul(rest + 1, &end, 10) : 0;
+            if (v == 0 || end != stop || v > 65535) {
                 sushi_errf(err, errsz, "config: expected min@RES or max@RES");
                 return SUSHI_ERR_CONFIG;
             }
             r = (uint32_t)v;
-        } else if (*rest != '\0') {
+        } else if (rest != stop) {
             sushi_errf(err, errsz, "config: expected \"min\", \"max\", \"min@RES\", \"max@RES\" or a JSON arch dict");
             return SUSHI_ERR_CONFIG;
         }

@@ -159,12 +159,45 @@ int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_
 int sushi_backend_run(sushi_backend *b, const sushi_subnet *s, const sushi_run_args *args,
                       sushi_cost *cost)
 {
-    if (!b || !s || !args)
+    if (!b)
         return SUSHI_ERR_INVALID;
+    const sushi_context *ctx = b->sn->ctx;
+    /* Three different mistakes share SUSHI_ERR_INVALID (no new status codes):
+     * each gets its own log line so the caller can tell them apart. */
+    if (!s || !args) {
+        sushi_log(ctx, SUSHI_LOG_ERROR, "sushi_backend_run: %s is NULL", !s ? "the SubNet" : "args");
+        return SUSHI_ERR_INVALID;
+    }
     if (args->size < sizeof(sushi_run_args) || !cost_ok(cost))
         return SUSHI_ERR_ABI;
-    if (s->sn != b->sn)
+    if (s->sn != b->sn) {
+        sushi_log(ctx, SUSHI_LOG_ERROR,
+                  "sushi_backend_run: the SubNet comes from SuperNet '%s', the backend was created for '%s'",
+                  s->sn->name ? s->sn->name : "?", b->sn->name ? b->sn->name : "?");
         return SUSHI_ERR_INVALID;
+    }
+    if (b->entry->ops.caps & SUSHI_BACKEND_CAP_RUN) {
+        /* the buffers sushi_run_args documents: in_c * r * r inputs, the
+         * output value's floats (num_classes) of room */
+        uint64_t need_in = (uint64_t)b->sn->in_channels * s->cfg.resolution * s->cfg.resolution;
+        const sushi_value *ov = &s->values[s->output_value];
+        uint64_t need_out = (uint64_t)ov->c * ov->h * ov->w;
+        if (!args->input || !args->output) {
+            sushi_log(ctx, SUSHI_LOG_ERROR, "sushi_backend_run: args.%s is NULL", !args->input ? "input" : "output");
+            return SUSHI_ERR_INVALID;
+        }
+        if (args->input_len != need_in || args->output_len < need_out) {
+            if (args->input_len != need_in)
+                sushi_log(ctx, SUSHI_LOG_ERROR,
+                          "sushi_backend_run: args.input_len %zu, the SubNet takes %u x %u x %u = %llu floats",
+                          args->input_len, b->sn->in_channels, s->cfg.resolution, s->cfg.resolution,
+                          (unsigned long long)need_in);
+            else
+                sushi_log(ctx, SUSHI_LOG_ERROR, "sushi_backend_run: args.output_len %zu < the %llu outputs",
+                          args->output_len, (unsigned long long)need_out);
+            return SUSHI_ERR_INVALID;
+        }
+    }
     if (!b->entry->ops.run)
         return SUSHI_ERR_UNSUPPORTED;
     if (args->int8 && !(b->entry->ops.caps & SUSHI_BACKEND_CAP_INT8))

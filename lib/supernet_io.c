@@ -64,7 +64,16 @@ int sushi_supernet_load_file(sushi_context *ctx, const char *path, const sushi_l
         return SUSHI_ERR_IO;
     }
     if (fsize == 0) {
+        /* /proc and /sys files report size 0 but have content: not "empty" */
+        char probe;
+        bool has_bytes = read(fd, &probe, 1) == 1;
         close(fd);
+        if (has_bytes) {
+            sushi_errf(err, errsz, "%s: not a regular file with a size (it reports 0 bytes but has content, "
+                                   "as files under /proc and /sys do)", path);
+            report(ctx, path, err);
+            return SUSHI_ERR_IO;
+        }
         sushi_errf(err, errsz, "byte 0: truncated (empty file)");
         report(ctx, path, err);
         return SUSHI_ERR_FORMAT;

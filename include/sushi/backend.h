@@ -141,7 +141,13 @@ SUSHI_API int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const 
 /** Make g resident; reload (may be NULL) gets the cost of the change. g is copied (the caller keeps ownership). Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_cost *reload);
 
-/** Run SubNet s (which must come from the backend's SuperNet). Buffers in args are borrowed for the call. Not thread-safe (b is per thread). @since 0.1 */
+/** Run SubNet s (which must come from the backend's SuperNet). Buffers in args are borrowed for the call.
+ * @return SUSHI_OK; SUSHI_ERR_INVALID for a NULL argument, a SubNet of another SuperNet, or (backends
+ * with SUSHI_BACKEND_CAP_RUN) a NULL buffer, input_len != in_c * r * r or output_len < num_classes:
+ * each of these logs one SUSHI_LOG_ERROR line on the SuperNet's context saying which (since 0.3);
+ * SUSHI_ERR_ABI (args->size or cost->size too small), SUSHI_ERR_UNSUPPORTED (no run, or int8 without
+ * SUSHI_BACKEND_CAP_INT8), or the backend's own status.
+ * Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_run(sushi_backend *b, const sushi_subnet *s, const sushi_run_args *args,
                                 sushi_cost *cost);
 

@@ -2,8 +2,12 @@
  * @file subnet.h
  * @brief SubNet configs and sushi_subnet, a resolved, immutable per-layer plan.
  *
- * A config makes one choice per elastic slot (OFA's arch dicts: mbv3 uses
- * ks[20], e[20], d[5], r; resnet uses d[5], e[18], w[6], r). Its text form is
+ * A config makes one choice per elastic slot (OFA's arch dicts: the built-in
+ * mbv3 SuperNets use ks[20], e[20], d[5], r; ofa-resnet50 uses d[5], e[18],
+ * w[6], r). The sizes are the SuperNet's, not fixed: a custom SuperNet (another
+ * file, docs/format.md) has its own numbers of slots and groups, read them from
+ * sushi_config_extreme() (n_ks, n_e, n_d, n_w), up to SUSHI_CONFIG_MAX_SLOTS and
+ * SUSHI_CONFIG_MAX_GROUPS. Its text form is
  * OFA's JSON arch dict, e.g. {"ks":[3,5,...],"e":[3,4,...],"d":[2,3,4,4,2],"r":224};
  * the shorthands "min", "max", "min@160", "max@224" name the smallest and
  * largest SubNets at a resolution.
@@ -50,7 +54,10 @@ typedef struct sushi_config {
  * Parse a config: OFA JSON arch dict ("r" may be a number or a one-element
  * list; "ks"/"e" may be a single number meaning every slot), or a shorthand
  * "min"/"max" optionally followed by "@RES". `resolution` (0 = keep) overrides
- * the resolution. The result is validated against the SuperNet.
+ * the resolution. Leading and trailing white space (space, tab, CR, LF, VT,
+ * FF) is ignored in every form. A JSON key among "ks", "e", "d", "w", "r"
+ * given twice is refused (SUSHI_ERR_CONFIG, "r: key given twice"); other keys
+ * are ignored. The result is validated against the SuperNet.
  * @param sn the SuperNet the config is checked against.
  * @param text the config text (NUL-terminated).
  * @param resolution resolution override, 0 = keep.
@@ -90,7 +97,8 @@ typedef struct sushi_subnet sushi_subnet;
 /**
  * Resolve a config into a per-layer plan. BN statistics come from the
  * candidate table when the config is a candidate, else from the SuperNet's
- * default statistics (see sushi_subnet_bn_source()).
+ * default statistics (the candidate's `bn_stats`, docs/format.md section 7.2;
+ * there is no call that reports which: compare with sushi_supernet_find_candidate()).
  * @return SUSHI_OK, SUSHI_ERR_CONFIG, SUSHI_ERR_NOMEM, SUSHI_ERR_INVALID.
  * Thread-safe (the SuperNet is only read). @since 0.1
  */

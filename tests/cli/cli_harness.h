@@ -127,21 +127,21 @@ static double num(const cJSON *o, const char *key)
     return v->valuedouble;
 }
 
-static const char *str(const cJSON *o, const char *key)
+static inline const char *str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     cr_assert(cJSON_IsString(v), "key '%s' missing or not a string", key);
     return v->valuestring;
 }
 
-static bool boolean(const cJSON *o, const char *key)
+static inline bool boolean(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     cr_assert(cJSON_IsBool(v), "key '%s' missing or not a bool", key);
     return cJSON_IsTrue(v);
 }
 
-static const cJSON *item(const cJSON *o, const char *key)
+static inline const cJSON *item(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     cr_assert_not_null(v, "key '%s' missing", key);
@@ -150,7 +150,7 @@ static const cJSON *item(const cJSON *o, const char *key)
 
 /* ---------- library side ---------- */
 
-static sushi_supernet *builtin(const char *name)
+static inline sushi_supernet *builtin(const char *name)
 {
     sushi_context *ctx;
     cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
@@ -160,7 +160,7 @@ static sushi_supernet *builtin(const char *name)
     return sn;
 }
 
-static sushi_subnet *subnet(const sushi_supernet *sn, const char *cfg_text)
+static inline sushi_subnet *subnet(const sushi_supernet *sn, const char *cfg_text)
 {
     sushi_config cfg = SUSHI_CONFIG_INIT;
     cr_assert_eq(sushi_config_parse(sn, cfg_text, 0, &cfg, NULL, 0), SUSHI_OK);
@@ -169,7 +169,7 @@ static sushi_subnet *subnet(const sushi_supernet *sn, const char *cfg_text)
     return s;
 }
 
-static sushi_subnet_stats stats(const sushi_subnet *s)
+static inline sushi_subnet_stats stats(const sushi_subnet *s)
 {
     sushi_subnet_stats st = SUSHI_SUBNET_STATS_INIT;
     cr_assert_eq(sushi_subnet_get_stats(s, &st), SUSHI_OK);

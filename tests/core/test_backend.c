@@ -530,3 +530,70 @@ Test(backend, backend_keeps_supernet_alive)
     sushi_backend_destroy(b);
     sushi_subnet_destroy(s);
 }
+
+/* ---- sushi_backend_run: each mistake sharing SUSHI_ERR_INVALID logs its own line ---- */
+typedef struct run_log {
+    int n;
+    char last[512];
+} run_log;
+
+static void run_log_fn(void *user, int level, const char *msg)
+{
+    run_log *l = user;
+    if (level == SUSHI_LOG_ERROR) {
+        l->n++;
+        snprintf(l->last, sizeof l->last, "%s", msg);
+    }
+}
+
+Test(backend, run_invalid_arguments_each_log_what_was_wrong)
+{
+    sushi_context *ctx;
+    cr_assert_eq(sushi_context_create(NULL, &ctx), SUSHI_OK);
+    run_log lg = { 0 };
+    cr_assert_eq(sushi_context_set_log(ctx, run_log_fn, &lg, SUSHI_LOG_ERROR), SUSHI_OK);
+    sushi_supernet *sn;
+    cr_assert_eq(sushi_supernet_builtin(ctx, "ofa-mbv3-w1.0", 0, &sn), SUSHI_OK);
+    sushi_backend *b;
+    cr_assert_eq(sushi_backend_create(sn, "null", &b), SUSHI_OK);
+    sushi_subnet *s = subnet_text(sn, "min@160");
+    static float in[3 * 224 * 224], out[1000];
+    sushi_run_args a = SUSHI_RUN_ARGS_INIT;
+    a.input = in, a.input_len = 3 * 160 * 160, a.output = out, a.output_len = 1000;
+    cr_assert_eq(sushi_backend_run(b, s, &a, NULL), SUSHI_OK);
+    cr_assert_eq(lg.n, 0, "a good call logs nothing");
+
+    /* 1: NULL argument */
+    cr_assert_eq(sushi_backend_run(b, NULL, &a, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 1);
+    cr_assert_not_null(strstr(lg.last, "SubNet is NULL"), "%s", lg.last);
+    cr_assert_eq(sushi_backend_run(b, s, NULL, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 2);
+    cr_assert_not_null(strstr(lg.last, "args is NULL"), "%s", lg.last);
+    /* 2: a SubNet of another SuperNet */
+    sushi_subnet *o = subnet_text(fx_mbv3_other(), "min@160");
+    cr_assert_eq(sushi_backend_run(b, o, &a, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 3);
+    cr_assert_not_null(strstr(lg.last, "another") ? lg.last : strstr(lg.last, "backend was created for"), "%s",
+                       lg.last);
+    /* 3: buffers of the wrong size, or missing */
+    sushi_run_args bad = a;
+    bad.input_len = 3 * 224 * 224;
+    cr_assert_eq(sushi_backend_run(b, s, &bad, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 4);
+    cr_assert_not_null(strstr(lg.last, "input_len 150528"), "%s", lg.last);
+    cr_assert_not_null(strstr(lg.last, "76800"), "names the expected length: %s", lg.last);
+    bad = a, bad.output_len = 999;
+    cr_assert_eq(sushi_backend_run(b, s, &bad, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 5);
+    cr_assert_not_null(strstr(lg.last, "output_len 999"), "%s", lg.last);
+    bad = a, bad.output = NULL;
+    cr_assert_eq(sushi_backend_run(b, s, &bad, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(lg.n, 6);
+    cr_assert_not_null(strstr(lg.last, "args.output is NULL"), "%s", lg.last);
+    sushi_subnet_destroy(o);
+    sushi_subnet_destroy(s);
+    sushi_backend_destroy(b);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(ctx);
+}

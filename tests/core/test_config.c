@@ -518,3 +518,48 @@ Test(config, parse_print_equal_resnet_arch_dicts_follow_ofa, .timeout = 60)
     const sushi_supernet *nets[1] = { fx_resnet() };
     round_trip(nets, 1);
 }
+
+/* White space around a config is ignored in every form (it used to be refused
+ * after "min@64" but accepted before " min"); a key given twice is refused. */
+Test(config, parse_ignores_leading_and_trailing_white_space)
+{
+    const sushi_supernet *sn = fx_mbv3();
+    sushi_config want = cfg_extreme(sn, false, 64), c = SUSHI_CONFIG_INIT;
+    static const char *const forms[] = { "min@64", " min@64", "min@64 ", "\tmin@64\r\n", " \n min@64 \t " };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char err[256];
+        cr_assert_eq(sushi_config_parse(sn, forms[i], 0, &c, err, sizeof err), SUSHI_OK, "'%s': %s", forms[i], err);
+        cr_assert(sushi_config_equal(&c, &want), "'%s'", forms[i]);
+    }
+    cr_assert_eq(sushi_config_parse(sn, " max ", 0, &c, NULL, 0), SUSHI_OK);
+    cr_assert_eq(sushi_config_parse(sn, "  {\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"r\":64}\n ", 0, &c, NULL, 0), SUSHI_OK);
+    cr_assert(sushi_config_equal(&c, &want));
+    /* white space inside a shorthand is still malformed */
+    cr_assert_eq(sushi_config_parse(sn, "min @64", 0, &c, NULL, 0), SUSHI_ERR_CONFIG);
+    cr_assert_eq(sushi_config_parse(sn, "min@ 64", 0, &c, NULL, 0), SUSHI_ERR_CONFIG);
+    cr_assert_eq(sushi_config_parse(sn, "min@64x", 0, &c, NULL, 0), SUSHI_ERR_CONFIG);
+    cr_assert_eq(sushi_config_parse(sn, "   ", 0, &c, NULL, 0), SUSHI_ERR_CONFIG);
+}
+
+Test(config, parse_refuses_a_json_key_given_twice)
+{
+    const sushi_supernet *sn = fx_mbv3();
+    sushi_config c = SUSHI_CONFIG_INIT;
+    char err[256];
+    static const char *const dup[] = {
+        "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"d\":[4,4,4,4,4],\"r\":64}",
+        "{\"ks\":3,\"ks\":7,\"e\":3,\"d\":[2,2,2,2,2]}",
+        "{\"ks\":3,\"e\":3,\"e\":6,\"d\":[2,2,2,2,2]}",
+        "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"r\":64,\"r\":224}",
+    };
+    static const char *const key[] = { "d", "ks", "e", "r" };
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(sushi_config_parse(sn, dup[i], 0, &c, err, sizeof err), SUSHI_ERR_CONFIG, "%s", dup[i]);
+        char want[32];
+        snprintf(want, sizeof want, "%s: key given twice", key[i]);
+        cr_assert_str_eq(err, want);
+    }
+    /* unknown keys are still ignored, even twice */
+    cr_assert_eq(sushi_config_parse(sn, "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"x\":1,\"x\":2}", 0, &c, err, sizeof err),
+                 SUSHI_OK, "%s", err);
+}

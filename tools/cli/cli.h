@@ -188,10 +188,18 @@ enum { CLI_GEN_OK = 0, CLI_GEN_UNKNOWN_KEY = 1, CLI_GEN_BAD_VALUE = 2 };
  * mix, both, jitter, rate, acc_lo, acc_hi, slo_lo, slo_hi, acc (LO:HI), slo
  * (LO:HI). SLOs are seconds (suffix ms/us allowed). Values are checked against
  * the generator's domain (queries 1..1e8, regimes 1..1e6, dwell >= 1, mix,
- * both, jitter in [0, 1], rate > 0); the ranges' order is checked by the
- * caller or the generator. set (may be NULL) accumulates CLI_GEN_SET_* bits.
+ * both, jitter, acc_lo, acc_hi in [0, 1], rate > 0, SLOs > 0); the ranges'
+ * order is checked by cli_trace_gen_check() once every key is applied. set (may be NULL) accumulates CLI_GEN_SET_* bits.
  * Prints nothing; returns CLI_GEN_*. */
 int cli_trace_gen_set(sushi_trace_gen_options *o, const char *key, const char *val, unsigned *set);
+
+/* What a valid value of generator key `key` looks like, for messages
+ * ("an integer 1..100000000"). */
+const char *cli_trace_gen_expect(const char *key);
+
+/* The order of the ranges once every key is applied: false with "acc_lo 0.9 >
+ * acc_hi 0.1" (or the slo pair) in msg when a range is inverted. */
+bool cli_trace_gen_check(const sushi_trace_gen_options *o, char *msg, size_t n);
 
 /* ---------- progress on a terminal ---------- */
 

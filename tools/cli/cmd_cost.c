@@ -154,13 +154,23 @@ typedef struct topo_job {
     char err[256];
 } topo_job;
 
+/* The detail after cli_fail's status text: the line and, where it helps, why
+ * (the status itself is printed once, by cli_fail). */
+static void topo_err(topo_job *J, unsigned line, int rc)
+{
+    if (rc == SUSHI_ERR_OVERFLOW)
+        snprintf(J->err, sizeof J->err, "line %u: K*C*R*S*(X+2*pad_x)*(Y+2*pad_y) does not fit 64 bits", line);
+    else
+        snprintf(J->err, sizeof J->err, "line %u", line);
+}
+
 static int topo_row(void *user, size_t row, unsigned line, const char *name, const sushi_conv_shape *shape)
 {
     topo_job *J = user;
     sushi_layer_cost c;
     int rc = sushi_cycle_cost_conv(J->m, shape, &c);
     if (rc) {
-        snprintf(J->err, sizeof J->err, "line %u: %s", line, sushi_status_str(rc));
+        topo_err(J, line, rc);
         return rc;
     }
     J->rows++;
@@ -210,7 +220,7 @@ static int topo_check(void *user, size_t row, unsigned line, const char *name, c
     sushi_layer_cost c;
     int rc = sushi_cycle_cost_conv(J->m, shape, &c);
     if (rc)
-        snprintf(J->err, sizeof J->err, "line %u: %s", line, sushi_status_str(rc));
+        topo_err(J, line, rc);
     return rc;
 }
 
@@ -287,7 +297,7 @@ static int cost_topology(const char *path, const sushi_cycle_model *m, const cha
         printf("total  %zu rows, %llu cycles, %.6f ms, %s off-chip, %.6g J\n", J.rows,
                (unsigned long long)J.total.cycles, J.total.latency_s * 1e3, cli_fmt_mb(J.total.offchip_bytes).s,
                J.total.energy_j);
-    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    return CLI_EXIT_OK; /* a write error is reported by main.c finish() */
 }
 
 /* ---------- SubNet ---------- */
@@ -363,7 +373,7 @@ static int cost_subnet(const cost_req *q, const sushi_supernet *sn, const sushi_
             ec = cli_fail("csv", rc < 0 ? rc : SUSHI_ERR_IO, NULL);
             goto out;
         }
-        ec = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        ec = CLI_EXIT_OK; /* a write error is reported by main.c finish() */
         goto out;
     }
     sushi_subnet_stats st = SUSHI_SUBNET_STATS_INIT;
@@ -445,7 +455,7 @@ static int cost_subnet(const cost_req *q, const sushi_supernet *sn, const sushi_
                    lc[i].utilisation * 100.0);
         }
     }
-    ec = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    ec = CLI_EXIT_OK; /* a write error is reported by main.c finish() */
 out:
     cJSON_Delete(root);
     free(lc);

@@ -18,8 +18,8 @@
 #include "dataset.h"
 
 static const char eval_help[] =
-    "usage: sushi eval FILE --dataset fashion-mnist [--backend cpu] [--int8]\n"
-    "                  [--limit N] [-j N] [--data-dir DIR] [-o OUT] [--dry-run]\n"
+    "usage: sushi eval FILE --dataset fashion-mnist [--backend cpu] [--int8] [--calib N]\n"
+    "                  [--limit N] [-j N] [--data-dir DIR] [-o OUT] [--dry-run] [--json]\n"
     "\n"
     "Run every candidate SubNet of FILE on the Fashion-MNIST test images\n"
     "(t10k-images-idx3-ubyte.gz / t10k-labels-idx1-ubyte.gz, Debian package\n"
@@ -36,8 +36,8 @@ static const char eval_help[] =
     "  -b, --backend NAME     cpu (default; the only backend that runs inference)\n"
     "      --int8             int8 path: each candidate is first calibrated\n"
     "                         (sushi_cpu_calibrate_int8) on --calib training images\n"
-    "      --calib N          calibration images for --int8 (default 2000)\n"
-    "  -n, --limit N          use only the first N test images (default all 10000);\n"
+    "      --calib N          calibration images for --int8, >= 1 (default 2000)\n"
+    "  -n, --limit N          use only the first N test images, >= 1 (default all 10000);\n"
     "                         the provenance says how many were used\n"
     "  -j, --jobs N           threads, one backend instance each, candidates\n"
     "                         spread over them (default 1; OpenBLAS uses 1 thread)\n"
@@ -251,15 +251,16 @@ static int write_output(const sushi_supernet *out, const char *file, const char 
 {
     const char *target = dest ? dest : file;
     sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
+    char what[4200];
+    snprintf(what, sizeof what, "write '%.4096s'", target);
     errno = 0;
     /* sushi_supernet_save_file replaces the file atomically (temporary in the
-     * same directory, fsync, rename): a failure leaves the input intact */
+     * same directory, fsync, rename): a failure leaves the input intact. The
+     * message names the file the user asked for and the system's reason. */
     int rc = sushi_supernet_save_file(out, target, &so);
     if (rc) {
-        int e = errno;
-        char what[4200];
-        snprintf(what, sizeof what, "write '%.4096s'", target);
-        return cli_fail(what, rc, rc == SUSHI_ERR_IO && e ? strerror(e) : NULL);
+        int why = errno;
+        return cli_fail(what, rc, rc == SUSHI_ERR_IO && why ? strerror(why) : NULL);
     }
     return CLI_EXIT_OK;
 }
@@ -322,10 +323,14 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
         case OPT_CALIB:
             if (!cli_parse_u32(cmd, "--calib", arg, &n_calib))
                 return CLI_EXIT_USAGE;
+            if (n_calib < 1) /* as --limit: 0 images is never meant, omit the option for the default */
+                return cli_usage_error(cmd, "--calib must be at least 1 (omit it for the default 2000)");
             break;
         case OPT_LIMIT:
             if (!cli_parse_u32(cmd, "--limit", arg, &limit))
                 return CLI_EXIT_USAGE;
+            if (limit < 1)
+                return cli_usage_error(cmd, "--limit must be at least 1 (omit it for all test images)");
             break;
         case OPT_JOBS:
             if (!cli_parse_u32(cmd, "--jobs", arg, &jobs))
@@ -457,9 +462,12 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
             cli_fail("store int8 ranges", rc, NULL);
             goto done;
         }
+        /* write first: a failed write prints its one error line and nothing on stdout */
+        if (!dry && (ex = write_output(out, file, outp)) != CLI_EXIT_OK)
+            goto done;
         if ((ex = print_calibration(&J, sn, started, wall, json)) != CLI_EXIT_OK)
             goto done;
-        goto write;
+        goto wrote;
     }
     double *acc = malloc(J.n_cand * sizeof *acc);
     if (!acc) {
@@ -481,6 +489,10 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     if (rc) {
         free(acc);
         cli_fail("set accuracies", rc, NULL);
+        goto done;
+    }
+    if (!dry && (ex = write_output(out, file, outp)) != CLI_EXIT_OK) {
+        free(acc);
         goto done;
     }
     if (json) {
@@ -508,24 +520,22 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
         if ((ex = cli_json_print(root)) != CLI_EXIT_OK)
             goto done;
     } else {
-        printf("%4s  %10s  %8s  %8s  %7s\n", "#", "MACs", "params", "top1 %", "s");
+        printf("%4s  %10s  %8s  %8s  %7s  %s\n", "#", "MACs", "params", "top1 %", "s", "config");
         for (uint32_t i = 0; i < J.n_cand; i++) {
             sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
             sushi_supernet_candidate(sn, i, &ci);
-            printf("%4u  %10llu  %8llu  %8.2f  %7.1f\n", i, (unsigned long long)ci.macs,
-                   (unsigned long long)ci.params, 100.0 * acc[i], J.seconds[i]);
+            char *ct = cli_config_text(&ci.config);
+            printf("%4u  %10llu  %8llu  %8.2f  %7.1f  %s\n", i, (unsigned long long)ci.macs,
+                   (unsigned long long)ci.params, 100.0 * acc[i], J.seconds[i], ct ? ct : "?");
+            free(ct);
         }
         printf("%u candidates x %u images, %s, %u thread(s): %.1f s\n", J.n_cand, J.n_images,
                int8 ? "int8" : "float32", started, wall);
         free(acc);
     }
-write:
-    if (!dry) {
-        if ((ex = write_output(out, file, outp)) != CLI_EXIT_OK)
-            goto done;
-        if (!json)
-            printf("wrote %s\n", outp ? outp : file);
-    }
+wrote:
+    if (!dry && !json)
+        printf("wrote %s\n", outp ? outp : file);
     ex = CLI_EXIT_OK;
 done:
     sushi_supernet_destroy(out);

@@ -145,6 +145,11 @@ static bool pgm_token(const char *d, size_t len, size_t *pos, unsigned long *val
     return true;
 }
 
+/* Largest decoded image (PGM or PNG), in pixels: 16,777,216 = 4096 x 4096
+ * (48 MB as RGB). A PNG compresses well, so without a cap a few hundred KB
+ * could ask for gigabytes (docs/cli.md, "Input files"). */
+#define CLI_IMAGE_MAX_PIXELS (4096ull * 4096ull)
+
 static bool decode_pgm(const char *d, size_t len, image *im, char *err, size_t errsz)
 {
     size_t p = 2;
@@ -153,8 +158,13 @@ static bool decode_pgm(const char *d, size_t len, image *im, char *err, size_t e
         snprintf(err, errsz, "PGM: malformed header");
         return false;
     }
-    if (w == 0 || h == 0 || w > 65536 || h > 65536) {
+    if (w == 0 || h == 0) {
         snprintf(err, errsz, "PGM: bad size %lux%lu", w, h);
+        return false;
+    }
+    if ((unsigned long long)w * h > CLI_IMAGE_MAX_PIXELS) {
+        snprintf(err, errsz, "PGM: %lux%lu is more than the %llu pixels an input image may have", w, h,
+                 CLI_IMAGE_MAX_PIXELS);
         return false;
     }
     if (maxv == 0 || maxv > 255) {
@@ -196,9 +206,15 @@ static bool decode_png(const char *d, size_t len, image *im, char *err, size_t e
     }
     bool color = (pi.format & PNG_FORMAT_FLAG_COLOR) != 0;
     pi.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    if (pi.width == 0 || pi.height == 0 || pi.width > 65536 || pi.height > 65536) {
+    if (pi.width == 0 || pi.height == 0) {
         png_image_free(&pi);
-        snprintf(err, errsz, "PNG: bad size");
+        snprintf(err, errsz, "PNG: bad size %ux%u", (unsigned)pi.width, (unsigned)pi.height);
+        return false;
+    }
+    if ((unsigned long long)pi.width * pi.height > CLI_IMAGE_MAX_PIXELS) {
+        png_image_free(&pi);
+        snprintf(err, errsz, "PNG: %ux%u is more than the %llu pixels an input image may have", (unsigned)pi.width,
+                 (unsigned)pi.height, CLI_IMAGE_MAX_PIXELS);
         return false;
     }
     im->px = malloc(PNG_IMAGE_SIZE(pi));
@@ -474,7 +490,7 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         for (uint32_t t = 0; t < nt; t++)
             printf("%4u  %6u  %12.6g  %9.6f\n", (unsigned)t + 1, (unsigned)top[t], (double)y[top[t]],
                    exp(y[top[t]] - mx) / sum);
-        ec = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        ec = CLI_EXIT_OK; /* a write error is reported by main.c finish() */
     }
 out:
     cJSON_Delete(root);

@@ -67,21 +67,35 @@ static int usage(const char *fmt, ...)
     return 2;
 }
 
+/* The library's last error message (its log callback, below): fail() adds it
+ * to its own line when that line does not already say it, so a failure is one
+ * line on stderr (docs/cli.md, "Errors"). */
+static char last_log[512];
+
 static int fail(const char *fmt, ...)
 {
     va_list ap;
-    fputs("sushi: serve: ", stderr);
+    char line[2048];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "sushi: serve: %s", line);
+    const char *tail = strstr(last_log, ": "); /* "load x.sushi: <why>": <why> may be in line already */
+    if (last_log[0] && !strstr(line, last_log) && !(tail && strstr(line, tail + 2)))
+        fprintf(stderr, ": %s", last_log);
     fputc('\n', stderr);
+    last_log[0] = '\0';
     return 1;
 }
 
+/* Not printed: kept for the one error line fail() prints (the level is ERROR only). */
 static void log_to_stderr(void *user, int level, const char *msg)
 {
-    (void)user;
-    fprintf(stderr, "sushi: serve: %s: %s\n", level == SUSHI_LOG_ERROR ? "error" : "warning", msg);
+    (void)user, (void)level;
+    snprintf(last_log, sizeof last_log, "%s", msg);
+    for (char *c = last_log; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
 }
 
 /* ----------------------------------------------------------------- parsing */
@@ -167,11 +181,13 @@ static int configure_backend(sushi_backend *b, const setup *su)
     if (su->accel) {
         double id;
         if (!cli_accel_preset(su->accel, &id))
-            return fail("--accel %s: unknown preset (zcu104, u50)", su->accel);
+            return usage("--accel %s: unknown preset (zcu104, u50)", su->accel);
         rc = sushi_backend_set_param(b, "preset", id);
         if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
             return fail("--accel: backend %s has no 'preset' parameter (presets belong to the cycle backend)",
                         su->backend);
+        if (rc == SUSHI_ERR_RANGE)
+            return usage("--accel %s: unknown preset (zcu104, u50)", su->accel);
         if (rc)
             return fail("--accel %s: %s", su->accel, sushi_status_str(rc));
     }
@@ -421,7 +437,7 @@ static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o)
         if (r == CLI_GEN_UNKNOWN_KEY)
             return usage("--gen: unknown key '%s'", g[i].key);
         if (r != CLI_GEN_OK)
-            return usage("--gen %s=%s: bad value", g[i].key, g[i].val);
+            return usage("--gen %s=%s: expected %s", g[i].key, g[i].val, cli_trace_gen_expect(g[i].key));
     }
     return 0;
 }
@@ -545,7 +561,13 @@ int sushi_cli_serve(int argc, char **argv)
     char polbuf[512];
     int n_pol = 0;
     snprintf(polbuf, sizeof polbuf, "%s", policies);
-    for (char *tok = strtok(polbuf, ","); tok; tok = strtok(NULL, ",")) {
+    /* split by hand: strtok would silently skip the empty name of "none,,sushi" */
+    for (char *tok = polbuf, *next; tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next)
+            *next++ = '\0';
+        if (!*tok)
+            return usage("--policy %s: empty policy name", policies);
         if (n_pol == MAX_POLICIES)
             return usage("too many policies (max %d)", MAX_POLICIES);
         pol[n_pol++] = tok;
@@ -703,7 +725,16 @@ int sushi_cli_serve(int argc, char **argv)
         go.n_queries = queries ? (uint32_t)queries : 1000;
         if ((ex = apply_gen(genkv, n_gen, &go)))
             goto out;
+        char why[128];
+        if (!cli_trace_gen_check(&go, why, sizeof why)) {
+            ex = usage("--gen: %s (a range key not given takes the SuperNet's range)", why);
+            goto out;
+        }
         rc = sushi_trace_generate(ctx, &go, &trace);
+        if (rc == SUSHI_ERR_NOMEM) {
+            ex = fail("--gen: out of memory generating %u queries", go.n_queries);
+            goto out;
+        }
         if (rc) {
             ex = fail("--gen: invalid generator options (%s)", sushi_status_str(rc));
             goto out;

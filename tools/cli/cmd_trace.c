@@ -52,21 +52,35 @@ static int usage(const char *fmt, ...)
     return 2;
 }
 
+/* The library's last error message (its log callback, below): fail() adds it
+ * to its own line when that line does not already say it, so a failure is one
+ * line on stderr (docs/cli.md, "Errors"). */
+static char last_log[512];
+
 static int fail(const char *fmt, ...)
 {
     va_list ap;
-    fputs("sushi: trace: ", stderr);
+    char line[2048];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "sushi: trace: %s", line);
+    const char *tail = strstr(last_log, ": "); /* "load x.sushi: <why>": <why> may be in line already */
+    if (last_log[0] && !strstr(line, last_log) && !(tail && strstr(line, tail + 2)))
+        fprintf(stderr, ": %s", last_log);
     fputc('\n', stderr);
+    last_log[0] = '\0';
     return 1;
 }
 
+/* Not printed: kept for the one error line fail() prints (the level is ERROR only). */
 static void log_to_stderr(void *user, int level, const char *msg)
 {
-    (void)user;
-    fprintf(stderr, "sushi: trace: %s: %s\n", level == SUSHI_LOG_ERROR ? "error" : "warning", msg);
+    (void)user, (void)level;
+    snprintf(last_log, sizeof last_log, "%s", msg);
+    for (char *c = last_log; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
 }
 
 /* Ranges of a SuperNet's candidates under a backend (policy none). */
@@ -110,7 +124,7 @@ static int model_ranges(const char *spec, const char *backend, const char *accel
     if (accel) {
         double id;
         if (!cli_accel_preset(accel, &id)) {
-            ex = fail("--accel %s: unknown preset (zcu104, u50)", accel);
+            ex = usage("gen: --accel %s: unknown preset (zcu104, u50)", accel);
             goto out;
         }
         rc = sushi_backend_set_param(b, "preset", id);
@@ -182,7 +196,8 @@ static int trace_gen(int argc, char **argv)
             int r = strchr(k, '_') || strcmp(k, "n") == 0 ? CLI_GEN_UNKNOWN_KEY : cli_trace_gen_set(&g, k, val, &set);
             if (r == CLI_GEN_UNKNOWN_KEY)
                 return usage("gen: unknown option '%s'", opt);
-            ok = r == CLI_GEN_OK;
+            if (r != CLI_GEN_OK)
+                return usage("gen: %s %s: expected %s", opt, val, cli_trace_gen_expect(k));
         } else
             return usage("gen: unknown option '%s'", opt);
         if (!ok)
@@ -206,10 +221,18 @@ static int trace_gen(int argc, char **argv)
         return usage("gen: --slo %g:%g: need 0 < LO <= HI", g.slo_lo_s, g.slo_hi_s);
     sushi_trace *t;
     int rc = sushi_trace_generate(NULL, &g, &t);
+    if (rc == SUSHI_ERR_NOMEM)
+        return fail("gen: out of memory generating %u queries", g.n_queries);
     if (rc)
         return fail("gen: %s", sushi_status_str(rc));
+    /* the library returns SUSHI_ERR_IO; the system's reason (ENOSPC, EFBIG,
+     * EACCES...) is still in errno: name it */
+    errno = 0;
     rc = sushi_trace_save_csv(t, outp);
+    int why = errno;
     sushi_trace_destroy(t);
+    if (rc && why)
+        return fail("%s: cannot write (%s: %s)", outp, sushi_status_str(rc), strerror(why));
     if (rc)
         return fail("%s: cannot write (%s)", outp, sushi_status_str(rc));
     fprintf(stderr, "sushi: trace: wrote %u queries to %s (seed %llu, %u regimes, dwell %g, mix %g, both %g, "

@@ -192,7 +192,9 @@ int cli_fail_msg(const char *what, const char *message)
 int cli_help(const char *text)
 {
     fputs(text, stdout);
-    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_fail_msg("write stdout", strerror(errno));
+    return CLI_EXIT_OK;
 }
 
 /* ---------- SuperNets and configs ---------- */
@@ -247,6 +249,15 @@ int cli_load_supernet(const char *spec, sushi_supernet **out)
     sushi_context_destroy(ctx); /* the SuperNet keeps it alive */
     if (rc) {
         *out = NULL;
+        /* "ofa-resnet50" is not a file but is a built-in: say how to name it */
+        bool builtin = false;
+        for (size_t i = 0; sushi_supernet_builtin_name(i); i++)
+            builtin |= strcmp(spec, sushi_supernet_builtin_name(i)) == 0;
+        if (builtin && rc == SUSHI_ERR_IO && access(spec, F_OK) != 0) {
+            size_t n = strlen(err);
+            snprintf(err + n, sizeof err - n, " (a built-in SuperNet of that name exists: use '%s%s')",
+                     CLI_BUILTIN_PREFIX, spec);
+        }
         return cli_fail(what, rc, err);
     }
     return CLI_EXIT_OK;
@@ -618,17 +629,18 @@ int cli_trace_gen_set(sushi_trace_gen_options *o, const char *k, const char *v, 
     else if (strcmp(k, "rate") == 0)
         ok = cli_parse_double(v, &o->rate_hz) && o->rate_hz > 0;
     else if (strcmp(k, "acc_lo") == 0)
-        ok = cli_parse_double(v, &o->acc_lo), bits = CLI_GEN_SET_ACC;
+        ok = unit_interval(v, &o->acc_lo), bits = CLI_GEN_SET_ACC;
     else if (strcmp(k, "acc_hi") == 0)
-        ok = cli_parse_double(v, &o->acc_hi), bits = CLI_GEN_SET_ACC;
+        ok = unit_interval(v, &o->acc_hi), bits = CLI_GEN_SET_ACC;
     else if (strcmp(k, "slo_lo") == 0)
-        ok = cli_parse_seconds(v, &o->slo_lo_s), bits = CLI_GEN_SET_SLO;
+        ok = cli_parse_seconds(v, &o->slo_lo_s) && o->slo_lo_s > 0, bits = CLI_GEN_SET_SLO;
     else if (strcmp(k, "slo_hi") == 0)
-        ok = cli_parse_seconds(v, &o->slo_hi_s), bits = CLI_GEN_SET_SLO;
+        ok = cli_parse_seconds(v, &o->slo_hi_s) && o->slo_hi_s > 0, bits = CLI_GEN_SET_SLO;
     else if (strcmp(k, "acc") == 0)
-        ok = parse_range(v, false, &o->acc_lo, &o->acc_hi), bits = CLI_GEN_SET_ACC;
+        ok = parse_range(v, false, &o->acc_lo, &o->acc_hi) && o->acc_lo >= 0 && o->acc_hi <= 1,
+        bits = CLI_GEN_SET_ACC;
     else if (strcmp(k, "slo") == 0)
-        ok = parse_range(v, true, &o->slo_lo_s, &o->slo_hi_s), bits = CLI_GEN_SET_SLO;
+        ok = parse_range(v, true, &o->slo_lo_s, &o->slo_hi_s) && o->slo_lo_s > 0, bits = CLI_GEN_SET_SLO;
     else
         return CLI_GEN_UNKNOWN_KEY;
     if (!ok)
@@ -636,6 +648,40 @@ int cli_trace_gen_set(sushi_trace_gen_options *o, const char *k, const char *v, 
     if (set)
         *set |= bits;
     return CLI_GEN_OK;
+}
+
+const char *cli_trace_gen_expect(const char *k)
+{
+    if (strcmp(k, "queries") == 0 || strcmp(k, "n") == 0)
+        return "an integer 1..100000000";
+    if (strcmp(k, "regimes") == 0)
+        return "an integer 1..1000000";
+    if (strcmp(k, "seed") == 0)
+        return "an unsigned integer";
+    if (strcmp(k, "dwell") == 0)
+        return "a number >= 1";
+    if (strcmp(k, "rate") == 0)
+        return "a number > 0 (queries/s)";
+    if (strcmp(k, "slo_lo") == 0 || strcmp(k, "slo_hi") == 0)
+        return "seconds > 0 (suffix ms/us allowed)";
+    if (strcmp(k, "acc") == 0)
+        return "LO:HI with 0 <= LO, HI <= 1";
+    if (strcmp(k, "slo") == 0)
+        return "LO:HI in seconds, LO > 0";
+    return "a number in [0, 1]"; /* mix, both, jitter, acc_lo, acc_hi */
+}
+
+bool cli_trace_gen_check(const sushi_trace_gen_options *o, char *msg, size_t n)
+{
+    if (o->acc_lo > o->acc_hi) {
+        snprintf(msg, n, "acc_lo %g > acc_hi %g", o->acc_lo, o->acc_hi);
+        return false;
+    }
+    if (o->slo_lo_s > o->slo_hi_s) {
+        snprintf(msg, n, "slo_lo %gs > slo_hi %gs", o->slo_lo_s, o->slo_hi_s);
+        return false;
+    }
+    return true;
 }
 
 /* ---------- progress on a terminal ---------- */

@@ -1,8 +1,11 @@
 /* `sushi`: command-line front end of libsushi. Dispatches to the subcommand
  * table (commands.c); see docs/cli.md. */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,12 +39,27 @@ static void print_usage(FILE *f)
  * spinning workers, and the cpu backend then checks the calling thread's
  * buffer before its first GEMM and reports "out of memory" if it does not fit
  * (docs/reliability.md, "Memory limits"). */
+/* Threads OpenBLAS started at load: OPENBLAS_NUM_THREADS (or GOTO_ /
+ * OMP_NUM_THREADS), else one per online core (libsushi sets OpenBLAS to one
+ * thread only later, when a cpu backend is created: docs/cpu.md "Threads"). */
+static int blas_threads_at_load(void)
+{
+    const char *names[] = { "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS" };
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        if (v && atoi(v) > 0)
+            return atoi(v);
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 static void fit_blas_threads_to_limit(char **argv)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || getenv("SUSHI_CLI_BLAS_REEXEC"))
         return;
-    int threads = sushi_cpu_get_threads();
+    int threads = blas_threads_at_load();
     unsigned long long fit = (unsigned long long)rl.rlim_cur / (512ull << 20);
     if (fit < 1)
         fit = 1;
@@ -57,6 +75,26 @@ static void fit_blas_threads_to_limit(char **argv)
 }
 #endif
 
+/* Output is buffered: a write error (a full disk, /dev/full, a closed pipe
+ * reader) may only show when stdout is flushed or closed. Check that for
+ * every command, so a run whose output was lost never exits 0; one error
+ * line, and none when the command already reported a failure. */
+static int finish(int ex)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int why = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = true;
+        why = errno;
+    }
+    if (bad && ex == CLI_EXIT_OK)
+        return cli_fail_msg("write stdout", why ? strerror(why) : "write error");
+    return ex;
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
 #ifdef SUSHI_CLI_HAVE_CPU
@@ -66,6 +104,11 @@ int main(int argc, char **argv)
      * of killing the process: the atomic writers remove their temporary, keep
      * the old file and name the cause (docs/reliability.md, "Writing files"). */
     signal(SIGXFSZ, SIG_IGN);
+    return finish(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv)
+{
     if (argc < 2) {
         return cli_usage_error("sushi", "missing command");
     }
@@ -89,11 +132,11 @@ int main(int argc, char **argv)
             return cli_usage_error("sushi", "unknown command '%s'", argv[2]);
         }
         print_usage(stdout);
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        return CLI_EXIT_OK; /* a write error is reported by main.c finish() */
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
         printf("sushi %s (libsushi %s)\n", SUSHI_VERSION_STRING, sushi_version_string());
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+        return CLI_EXIT_OK; /* a write error is reported by main.c finish() */
     }
     for (const cli_command *c = cli_commands; c->name; c++)
         if (strcmp(c->name, name) == 0)
