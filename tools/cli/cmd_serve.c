@@ -49,6 +49,14 @@ static const char serve_help[] =
     "                        hls); the measured accuracy is printed beside the expected one\n"
     "  --data-dir DIR        where the IDX files are (default " CLI_FMNIST_DIR ")\n"
     "  --timeline FILE       write one CSV row per query and policy\n"
+    "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"
+    "                        of this SuperNet and backend (refused otherwise)\n"
+    "  --quantile Q          the profile's latency quantile used as the prediction: 0.5, 0.9,\n"
+    "                        0.99 (default) or 1 (max)\n"
+    "  --adapt A             auto (default: on for measured backends, cpu) | on | off (open loop):\n"
+    "                        adapt predictions to measured run latency (docs/scheduler.md)\n"
+    "  --late L              fastest (default: serve anyway) | drop: a query no candidate can\n"
+    "                        answer within its SLO minus the time it waited is dropped, counted\n"
     "  --json                print one JSON object (keys in docs/scheduler.md)\n"
     "  -h, --help            this help\n"
     "\n"
@@ -268,6 +276,16 @@ static cJSON *stats_json(const run *r, bool measured)
     json_num(o, "reload_s", s->reload_s);
     json_num(o, "decision_mean_ns", s->decision_mean_ns);
     json_num(o, "update_mean_ns", s->update_mean_ns);
+    json_num(o, "e2e_latency_mean_s", s->e2e_latency_mean_s);
+    json_num(o, "e2e_latency_p50_s", s->e2e_latency_p50_s);
+    json_num(o, "e2e_latency_p99_s", s->e2e_latency_p99_s);
+    json_num(o, "e2e_latency_max_s", s->e2e_latency_max_s);
+    json_num(o, "e2e_slo_queries", (double)s->e2e_slo_queries);
+    json_num(o, "e2e_slo_attainment", s->e2e_slo_attainment);
+    json_num(o, "service_slo_attainment", s->service_slo_attainment);
+    json_num(o, "dropped", (double)s->dropped);
+    json_num(o, "queue_mean_s", s->queue_mean_s);
+    json_num(o, "load_factor", s->load_factor);
     return o;
 }
 
@@ -448,7 +466,8 @@ int sushi_cli_serve(int argc, char **argv)
     memset(&su, 0, sizeof su);
     su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
     const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
-    const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR;
+    const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR, *profile_path = NULL;
+    sushi_profile *prof = NULL;
     uint64_t queries = 0;
     bool json = false, run_inputs = false;
     for (int i = 1; i < argc; i++) {
@@ -546,7 +565,30 @@ int sushi_cli_serve(int argc, char **argv)
             dataset_name = val;
         else if (strcmp(opt, "--data-dir") == 0)
             data_dir = val;
-        else
+        else if (strcmp(opt, "--profile") == 0)
+            profile_path = val;
+        else if (strcmp(opt, "--quantile") == 0) {
+            double d;
+            if (!cli_parse_double(val, &d) || !(d >= 0.5 && d <= 1.0))
+                return usage("--quantile %s: expected a number in [0.5, 1] (0.5, 0.9, 0.99, 1 are measured)", val);
+            su.o.quantile = d;
+        } else if (strcmp(opt, "--adapt") == 0) {
+            if (strcmp(val, "auto") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_AUTO;
+            else if (strcmp(val, "on") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_ON;
+            else if (strcmp(val, "off") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_OFF;
+            else
+                return usage("--adapt %s: expected auto, on or off", val);
+        } else if (strcmp(opt, "--late") == 0) {
+            if (strcmp(val, "fastest") == 0)
+                su.o.late = SUSHI_SCHED_LATE_FASTEST;
+            else if (strcmp(val, "drop") == 0)
+                su.o.late = SUSHI_SCHED_LATE_DROP;
+            else
+                return usage("--late %s: expected fastest or drop", val);
+        } else
             return usage("unknown option '%s'", opt);
     }
     if (!file)
@@ -629,6 +671,13 @@ int sushi_cli_serve(int argc, char **argv)
     if ((ex = load_supernet(ctx, file, &sn)))
         goto out;
     sushi_supernet_get_info(sn, &sni);
+    if (profile_path) {
+        rc = sushi_profile_load_file(ctx, profile_path, &prof);
+        if (rc) {
+            ex = fail("--profile %s: %s", profile_path, sushi_status_str(rc));
+            goto out;
+        }
+    }
 
     /* a probe scheduler (policy none) for the ranges the generator needs */
     {
@@ -793,7 +842,8 @@ int sushi_cli_serve(int argc, char **argv)
         }
         fprintf(tl, "policy,query,t_s,min_accuracy,slo_s,candidate,accuracy,predicted_s,latency_s,queue_s,"
                     "slo_met,accuracy_met,fallback,offchip_bytes,weight_bytes,hit_bytes,energy_j,updated,"
-                    "reload_bytes,reload_s,decision_ns,resolution,macs,resident_bytes%s\n",
+                    "reload_bytes,reload_s,decision_ns,resolution,macs,resident_bytes,e2e_s,budget_s,"
+                    "e2e_slo_met,dropped,load_factor%s\n",
                 dataset_name ? ",image,label,predicted,correct" : "");
     }
 
@@ -812,6 +862,17 @@ int sushi_cli_serve(int argc, char **argv)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
         if (!rc && strcmp(pol[k], "oracle") == 0)
             rc = sushi_sched_set_lookahead(s, qs, nq);
+        if (!rc && prof) {
+            rc = sushi_sched_set_profile(s, prof);
+            if (rc) {
+                sushi_sched_destroy(s);
+                sushi_policy_destroy(p);
+                sushi_backend_destroy(b);
+                ex = fail("--profile %s: cannot be used with this SuperNet and backend (%s)", profile_path,
+                          sushi_status_str(rc));
+                goto out;
+            }
+        }
         snprintf(prog.label, sizeof prog.label, "%s", pol[k]);
         uint64_t correct = 0;
         for (size_t i = 0; !rc && i < nq; i++) {
@@ -824,7 +885,7 @@ int sushi_cli_serve(int argc, char **argv)
                     break;
             }
             rc = sushi_sched_submit(s, &qs[i], &r);
-            if (!rc && dataset_name) {
+            if (!rc && dataset_name && !r.dropped) {
                 if (!r.ran) {
                     rc = SUSHI_ERR_BACKEND; /* cannot happen: the backend runs (checked) */
                     break;
@@ -835,7 +896,8 @@ int sushi_cli_serve(int argc, char **argv)
             if (!rc && tl) {
                 sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
                 sushi_sched_info si = SUSHI_SCHED_INFO_INIT;
-                sushi_supernet_candidate(sn, (uint32_t)r.candidate, &ci);
+                if (!r.dropped)
+                    sushi_supernet_candidate(sn, (uint32_t)r.candidate, &ci);
                 sushi_sched_get_info(s, &si);
                 fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu,"
                             "%u,%llu,%llu",
@@ -845,8 +907,9 @@ int sushi_cli_serve(int argc, char **argv)
                         (unsigned long long)r.hit_bytes, r.energy_j, r.updated, (unsigned long long)r.reload_bytes,
                         r.reload_s, (unsigned long long)r.decision_ns, (unsigned)r.config.resolution,
                         (unsigned long long)ci.macs, (unsigned long long)si.resident_bytes);
+                fprintf(tl, ",%.9g,%.9g,%d,%d,%.6g", r.e2e_s, r.budget_s, r.e2e_slo_met, r.dropped, r.load_factor);
                 if (dataset_name)
-                    fprintf(tl, ",%u,%u,%u,%d", img, label, pred, pred == label);
+                    fprintf(tl, ",%u,%u,%u,%d", img, label, r.dropped ? 0u : pred, !r.dropped && pred == label);
                 fputc('\n', tl);
             }
             cli_progress_update(&prog, (uint64_t)k * nq + i + 1);
@@ -899,6 +962,14 @@ int sushi_cli_serve(int argc, char **argv)
         json_num(root, "accuracy_max", info0.accuracy_max);
         json_num(root, "latency_min_s", info0.latency_min_s);
         json_num(root, "latency_max_s", info0.latency_max_s);
+        cJSON_AddBoolToObject(root, "realtime", false);
+        if (profile_path)
+            cJSON_AddStringToObject(root, "profile", profile_path);
+        else
+            cJSON_AddNullToObject(root, "profile");
+        cJSON_AddBoolToObject(root, "adaptation", runs[0].st.adaptive);
+        json_num(root, "quantile", profile_path ? su.o.quantile : NAN);
+        cJSON_AddStringToObject(root, "late", su.o.late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest");
         cJSON *tr = cJSON_AddObjectToObject(root, "trace");
         cJSON_AddStringToObject(tr, "source", trace_path ? "file" : "generated");
         if (trace_path)
@@ -974,6 +1045,19 @@ int sushi_cli_serve(int argc, char **argv)
             printf("dataset: %s test, %u images, query i classifies image i mod %u; measured top-1 beside "
                    "the candidate table's expected accuracy (acc mean)\n", dataset_name, test.n, test.n);
         print_table(runs, n_pol, base, dataset_name != NULL);
+        printf("\nend to end (SLO from arrival; prediction: %s%s, late queries: %s)\n",
+               profile_path ? "profile " : "backend model", profile_path ? profile_path : "",
+               su.o.late == SUSHI_SCHED_LATE_DROP ? "dropped" : "served by the fallback");
+        printf("%-8s %10s %10s %9s %9s %8s %7s %10s\n", "policy", "e2e mean", "e2e p99", "e2e ok", "serv ok",
+               "dropped", "adapt", "load");
+        printf("%-8s %10s %10s %9s %9s %8s %7s %10s\n", "", "ms", "ms", "%", "%", "", "", "factor");
+        for (int k = 0; k < n_pol; k++) {
+            const sushi_sched_stats *st = &runs[k].st;
+            printf("%-8s %10.4f %10.4f %9.2f %9.2f %8llu %7s %10.4f\n", runs[k].policy,
+                   st->e2e_latency_mean_s * 1e3, st->e2e_latency_p99_s * 1e3, st->e2e_slo_attainment * 100,
+                   st->service_slo_attainment * 100, (unsigned long long)st->dropped, st->adaptive ? "on" : "off",
+                   st->load_factor);
+        }
     }
 out:
     if (tl)
@@ -988,6 +1072,7 @@ out:
     hls_calib_free(&hcal);
     free(served);
     sushi_trace_destroy(trace);
+    sushi_profile_destroy(prof);
     sushi_supernet_destroy(sn);
     sushi_context_destroy(ctx);
     return ex;

@@ -50,6 +50,7 @@ ACT_NAMES = ["none", "relu", "hswish", "hsigmoid"]
 BACKEND_CAP_RUN = 1 << 0
 BACKEND_CAP_COST = 1 << 1
 BACKEND_CAP_INT8 = 1 << 2
+BACKEND_CAP_MEASURED = 1 << 3
 # context.h
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3
 UINT32_MAX = 0xFFFFFFFF
@@ -146,18 +147,22 @@ SCHED_FALLBACKS = {"accuracy_first": 0, "latency_first": 1}
 SCHED_RELOADS = {"next_query": 0, "separate": 1}
 SCHED_PARETOS = {"macs_bytes": 0, "macs": 1, "bytes": 2, "none": 3}
 SCHED_PB_AUTO = 0xFFFFFFFFFFFFFFFF
+SCHED_LATES = {"fastest": 0, "drop": 1}
+SCHED_ADAPTS = {"auto": 0, "off": 1, "on": 2}
 
 
 class SchedOptions(ctypes.Structure):       # sushi_sched_options
     _fields_ = [("size", c_size_t), ("mode", c_int), ("fallback", c_int), ("reload", c_int),
                 ("pareto", c_int), ("window", c_uint32), ("pb_bytes", c_uint64),
-                ("latency_samples", c_uint32), ("seed", c_uint64)]
+                ("latency_samples", c_uint32), ("seed", c_uint64), ("late", c_int),
+                ("adapt", c_int), ("quantile", c_double), ("adapt_window", c_uint32)]
 
 
 class Query(ctypes.Structure):              # sushi_query
     _fields_ = [("size", c_size_t), ("min_accuracy", c_double), ("slo_s", c_double),
                 ("arrival_s", c_double), ("input", POINTER(c_float)), ("input_len", c_size_t),
-                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool)]
+                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool),
+                ("start_s", c_double)]
 
 
 class Result(ctypes.Structure):             # sushi_result
@@ -168,7 +173,9 @@ class Result(ctypes.Structure):             # sushi_result
                 ("energy_offchip_j", c_double), ("slo_met", c_bool), ("accuracy_met", c_bool),
                 ("fallback", c_bool), ("ran", c_bool), ("updated", c_bool),
                 ("reload_bytes", c_uint64), ("reload_s", c_double),
-                ("reload_energy_j", c_double), ("decision_ns", c_uint64)]
+                ("reload_energy_j", c_double), ("decision_ns", c_uint64), ("e2e_s", c_double),
+                ("budget_s", c_double), ("e2e_slo_met", c_bool), ("dropped", c_bool),
+                ("adapted", c_bool), ("load_factor", c_double)]
 
 
 class SchedStats(ctypes.Structure):         # sushi_sched_stats
@@ -183,7 +190,12 @@ class SchedStats(ctypes.Structure):         # sushi_sched_stats
                 ("reloads", c_uint64), ("reload_bytes", c_uint64), ("reload_s", c_double),
                 ("energy_j", c_double), ("energy_offchip_j", c_double),
                 ("decision_mean_ns", c_double), ("decision_max_ns", c_uint64),
-                ("update_mean_ns", c_double)]
+                ("update_mean_ns", c_double), ("dropped", c_uint64),
+                ("e2e_latency_mean_s", c_double), ("e2e_latency_p50_s", c_double),
+                ("e2e_latency_p99_s", c_double), ("e2e_latency_max_s", c_double),
+                ("e2e_slo_queries", c_uint64), ("e2e_slo_attainment", c_double),
+                ("service_slo_attainment", c_double), ("adaptive", c_bool),
+                ("load_factor", c_double)]
 
 
 class SchedInfo(ctypes.Structure):          # sushi_sched_info
@@ -198,6 +210,29 @@ class SchedCandidate(ctypes.Structure):     # sushi_sched_candidate
     _fields_ = [("size", c_size_t), ("table_index", c_int32), ("accuracy", c_double),
                 ("predicted_s", c_double), ("weight_bytes", c_uint64), ("hit_bytes", c_uint64),
                 ("subnet", c_void_p)]
+
+
+# profile.h
+class ProfileOptions(ctypes.Structure):     # sushi_profile_options
+    _fields_ = [("size", c_size_t), ("warmup", c_uint32), ("reps", c_uint32), ("int8", c_bool),
+                ("seed", c_uint64)]
+
+
+class ProfileInfo(ctypes.Structure):        # sushi_profile_info
+    _fields_ = [("size", c_size_t), ("backend", c_char_p), ("supernet", c_char_p),
+                ("supernet_hash", c_char_p), ("cpu_model", c_char_p),
+                ("library_version", c_char_p), ("threads", c_uint32), ("int8", c_bool),
+                ("warmup", c_uint32), ("reps", c_uint32), ("n_entries", c_uint32),
+                ("n_params", c_uint32), ("created_unix_s", c_double)]
+
+
+class ProfileEntry(ctypes.Structure):       # sushi_profile_entry
+    _fields_ = [("size", c_size_t), ("candidate", c_int32), ("n", c_uint32), ("mean_s", c_double),
+                ("p50_s", c_double), ("p90_s", c_double), ("p99_s", c_double),
+                ("max_s", c_double)]
+
+
+PROFILE_DEFAULTS = dict(warmup=10, reps=200, int8=False, seed=0)
 
 
 # trace.h
@@ -219,7 +254,8 @@ TRACE_GEN_DEFAULTS = dict(seed=0, n_queries=1000, n_regimes=4, dwell=100.0, mix=
                           jitter=0.02, rate_hz=100.0, acc_lo=0.70, acc_hi=0.80, slo_lo_s=1e-3,
                           slo_hi_s=1e-2)
 SCHED_DEFAULTS = dict(mode=2, fallback=0, reload=0, pareto=0, window=100,
-                      pb_bytes=SCHED_PB_AUTO, latency_samples=0, seed=0)
+                      pb_bytes=SCHED_PB_AUTO, latency_samples=0, seed=0, late=0, adapt=0,
+                      quantile=0.99, adapt_window=15)
 
 
 # Callback types (context.h, backend.h, policy.h). The ops tables are
@@ -253,6 +289,8 @@ STRUCTS = {
     "sushi_sched_stats": SchedStats, "sushi_sched_info": SchedInfo,
     "sushi_sched_candidate": SchedCandidate, "sushi_trace_entry": TraceEntry,
     "sushi_trace_gen_options": TraceGenOptions,
+    "sushi_profile_options": ProfileOptions, "sushi_profile_info": ProfileInfo,
+    "sushi_profile_entry": ProfileEntry,
 }
 
 
@@ -370,6 +408,21 @@ _PROTOS = {
     "sushi_backend_cost": (c_int, [_P, _P, _P, POINTER(Cost)]),
     "sushi_backend_set_resident": (c_int, [_P, _P, POINTER(Cost)]),
     "sushi_backend_run": (c_int, [_P, _P, POINTER(RunArgs), POINTER(Cost)]),
+    # profile.h (0.3)
+    "sushi_profile_measure": (c_int, [_P, POINTER(ProfileOptions), _PP]),
+    "sushi_profile_destroy": (None, [_P]),
+    "sushi_profile_load_file": (c_int, [_P, c_char_p, _PP]),
+    "sushi_profile_load_memory": (c_int, [_P, c_void_p, c_size_t, _PP]),
+    "sushi_profile_save_file": (c_int, [_P, c_char_p]),
+    "sushi_profile_save_memory": (c_int, [_P, POINTER(c_void_p), POINTER(c_size_t)]),
+    "sushi_profile_free_buffer": (None, [_P, c_void_p]),
+    "sushi_profile_get_info": (c_int, [_P, POINTER(ProfileInfo)]),
+    "sushi_profile_param": (c_int, [_P, c_size_t, POINTER(c_char_p), POINTER(c_double)]),
+    "sushi_profile_entry_get": (c_int, [_P, c_size_t, POINTER(ProfileEntry)]),
+    "sushi_profile_quantile": (c_int, [_P, c_int32, c_double, POINTER(c_double)]),
+    "sushi_profile_check": (c_int, [_P, _P]),
+    "sushi_profile_supernet_hash": (c_int, [_P, ctypes.c_char * 65]),
+    "sushi_sched_set_profile": (c_int, [_P, _P]),
     # policy.h
     "sushi_policy_name": (c_char_p, [_P, c_size_t]),
     "sushi_policy_create": (c_int, [_P, c_char_p, _PP]),
