@@ -288,6 +288,9 @@ Test(abi, enum_values_match_pins)
     cr_assert_eq(SUSHI_OK, 0);
     cr_assert_eq(SUSHI_ERR_INVALID, -1);
     cr_assert_eq(SUSHI_ERR_TRUNCATED, -17);
+    cr_assert_eq(SUSHI_ERR_BUSY, -18);
+    cr_assert_eq(SUSHI_ERR_CANCELLED, -19);
+    cr_assert_eq(SUSHI_ERR_DROPPED, -20);
     cr_assert_eq(SUSHI_LOG_ERROR, 0);
     cr_assert_eq(SUSHI_LOG_WARN, 1);
     cr_assert_eq(SUSHI_LOG_INFO, 2);
