@@ -264,7 +264,7 @@ static int cpu_run(void *p, const sushi_subnet *s, const sushi_run_args *a, sush
 
 static const sushi_backend_ops cpu_ops = {
     .abi_version = SUSHI_BACKEND_ABI_VERSION,
-    .caps = SUSHI_BACKEND_CAP_RUN | SUSHI_BACKEND_CAP_COST | SUSHI_BACKEND_CAP_INT8,
+    .caps = SUSHI_BACKEND_CAP_RUN | SUSHI_BACKEND_CAP_COST | SUSHI_BACKEND_CAP_INT8 | SUSHI_BACKEND_CAP_MEASURED,
     .description = "reference kernels: float32 on OpenBLAS, int8 golden model of the HLS kernel",
     .create = cpu_create,
     .destroy = cpu_destroy,

@@ -35,7 +35,11 @@ extern "C" {
 enum sushi_backend_caps {
     SUSHI_BACKEND_CAP_RUN = 1u << 0,  /**< computes outputs from inputs */
     SUSHI_BACKEND_CAP_COST = 1u << 1, /**< predicts/measures latency, bytes and energy */
-    SUSHI_BACKEND_CAP_INT8 = 1u << 2  /**< runs the int8 path */
+    SUSHI_BACKEND_CAP_INT8 = 1u << 2, /**< runs the int8 path */
+    /** Its run latency is measured (wall clock on a real device, e.g. cpu),
+     * not modelled: it varies with load, so the scheduler adapts its
+     * prediction to it by default (sched.h, sushi_sched_adapt). @since 0.3 */
+    SUSHI_BACKEND_CAP_MEASURED = 1u << 3
 };
 
 /** Cost of one SubNet execution (modelled or measured). All fields are totals

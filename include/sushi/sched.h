@@ -85,6 +85,35 @@ typedef enum sushi_sched_pareto {
     SUSHI_SCHED_PARETO_NONE = 3   /**< every candidate with an accuracy */
 } sushi_sched_pareto;
 
+/** What to do with a query that no candidate can answer within its remaining
+ * end-to-end budget (sushi_query::slo_s minus the time it already waited).
+ * Values pinned. @since 0.3 */
+typedef enum sushi_sched_late {
+    /** Default: serve anyway, chosen by the fallback (sushi_sched_fallback);
+     * the end-to-end miss is reported (sushi_result::e2e_slo_met). */
+    SUSHI_SCHED_LATE_FASTEST = 0,
+    /** Serve nothing: sushi_sched_submit() returns SUSHI_OK with
+     * sushi_result::dropped set and candidate -1; the drop is counted
+     * (sushi_sched_stats::dropped) and is an end-to-end SLO miss. */
+    SUSHI_SCHED_LATE_DROP = 1
+} sushi_sched_late;
+
+/** Online adaptation of the latency prediction to measured runs
+ * (docs/scheduler.md, "Online adaptation"). Values pinned. @since 0.3 */
+typedef enum sushi_sched_adapt {
+    /** Default: on when the backend declares SUSHI_BACKEND_CAP_MEASURED
+     * (its latency is measured, e.g. cpu), off for modelled latencies
+     * (cycle, hls), which are exact. */
+    SUSHI_SCHED_ADAPT_AUTO = 0,
+    SUSHI_SCHED_ADAPT_OFF = 1, /**< open loop: predictions never change */
+    SUSHI_SCHED_ADAPT_ON = 2   /**< adapt on every run, whatever the backend */
+} sushi_sched_adapt;
+
+/** Default sushi_sched_options::quantile: the profile's p99. @since 0.3 */
+#define SUSHI_SCHED_QUANTILE_DEFAULT 0.99
+/** Default sushi_sched_options::adapt_window (runs in the load-factor median). @since 0.3 */
+#define SUSHI_SCHED_ADAPT_WINDOW_DEFAULT 15u
+
 /** pb_bytes value meaning: ask the backend (param "pb_bytes", else "pb_kib" x 1024). @since 0.1 */
 #define SUSHI_SCHED_PB_AUTO UINT64_MAX
 
@@ -106,13 +135,27 @@ typedef struct sushi_sched_options {
      * uniform reservoir sample of this size (0 = default 1,048,576). */
     uint32_t latency_samples;
     uint64_t seed;          /**< seed of the reservoir sampling */
+    /** sushi_sched_late: a query that fits no candidate's prediction within
+     * its remaining budget is served anyway (default) or dropped. @since 0.3 */
+    int late;
+    /** sushi_sched_adapt (default SUSHI_SCHED_ADAPT_AUTO). @since 0.3 */
+    int adapt;
+    /** Which latency quantile of an attached profile (sushi_sched_set_profile())
+     * is the predicted service time: 0.5, 0.9, 0.99 (default) or 1.0 (the
+     * max); also 0 = default. Without a profile it is unused. @since 0.3 */
+    double quantile;
+    /** Measured runs whose median ratio is the load factor, 1..1024 (default
+     * 15, 0 = default): a step change in load is followed after
+     * adapt_window / 2 + 1 runs. @since 0.3 */
+    uint32_t adapt_window;
 } sushi_sched_options;
 
 /** Initialiser of sushi_sched_options with every default. @since 0.1 */
 #define SUSHI_SCHED_OPTIONS_INIT                                                               \
     { sizeof(sushi_sched_options), SUSHI_SCHED_BOTH, SUSHI_SCHED_FALLBACK_ACCURACY_FIRST,      \
       SUSHI_SCHED_RELOAD_NEXT_QUERY, SUSHI_SCHED_PARETO_MACS_BYTES, 100u, SUSHI_SCHED_PB_AUTO, \
-      0u, 0u }
+      0u, 0u, SUSHI_SCHED_LATE_FASTEST, SUSHI_SCHED_ADAPT_AUTO, SUSHI_SCHED_QUANTILE_DEFAULT,   \
+      SUSHI_SCHED_ADAPT_WINDOW_DEFAULT }
 
 /**
  * Create a scheduler. Candidates: the Pareto set (opts->pareto) of the
@@ -145,7 +188,10 @@ typedef struct sushi_query {
     size_t size;          /**< sizeof(sushi_query) */
     double min_accuracy;  /**< accuracy floor in [0, 1]; 0 = none */
     double slo_s;         /**< latency SLO in seconds; 0 = none */
-    double arrival_s;     /**< arrival time (>= 0; FIFO queueing is reported, not judged) */
+    /** Arrival time (>= 0), seconds on the caller's clock. Since 0.3 the SLO
+     * counts from here: the decision uses the remaining budget
+     * slo_s - (start - arrival_s), where start is start_s. */
+    double arrival_s;
     /** Optional input image, NCHW float32 (see sushi_run_args); NULL = cost
      * only. A square in_c x R x R image whose R differs from the served
      * SubNet's resolution is resized first with sushi_input_resize()
@@ -159,10 +205,18 @@ typedef struct sushi_query {
     float *output;        /**< output buffer when input is given */
     size_t output_len;    /**< number of floats available at output */
     bool int8;            /**< run the int8 path */
+    /** When service starts, same clock as arrival_s: a real-time server
+     * passes the time it hands the query to the scheduler (> 0 and >=
+     * arrival_s, else SUSHI_ERR_INVALID). <= 0 (SUSHI_QUERY_INIT: -1; also
+     * the 0 of a designated initialiser) = simulated FIFO: start =
+     * max(arrival_s, finish of the previous query), the finish being start +
+     * service latency. @since 0.3 */
+    double start_s;
 } sushi_query;
 
-/** Initialiser of a sushi_query: no constraint, arrival 0, cost only. @since 0.1 */
-#define SUSHI_QUERY_INIT { sizeof(sushi_query), 0.0, 0.0, 0.0, NULL, 0, NULL, 0, false }
+/** Initialiser of a sushi_query: no constraint, arrival 0, cost only,
+ * simulated start. @since 0.1 */
+#define SUSHI_QUERY_INIT { sizeof(sushi_query), 0.0, 0.0, 0.0, NULL, 0, NULL, 0, false, -1.0 }
 
 /** What serving one query did. @since 0.1 */
 typedef struct sushi_result {
@@ -192,6 +246,23 @@ typedef struct sushi_result {
     double reload_s;          /**< reload time charged to this query */
     double reload_energy_j;   /**< reload energy charged to this query */
     uint64_t decision_ns;     /**< time the selection took */
+    /** End-to-end latency: queue_s (the wait, start - arrival) + latency_s;
+     * for a dropped query, the wait alone. @since 0.3 */
+    double e2e_s;
+    /** Remaining budget the decision used: slo_s - queue_s (may be <= 0);
+     * 0 when the query has no SLO. @since 0.3 */
+    double budget_s;
+    /** e2e_s <= SLO (true when no SLO; false when dropped). Since 0.3
+     * slo_met keeps its 0.1 meaning: service latency_s <= SLO. @since 0.3 */
+    bool e2e_slo_met;
+    /** Dropped (SUSHI_SCHED_LATE_DROP, nothing fitted the budget): nothing
+     * ran, candidate is -1, accuracy NaN, latency_s 0. @since 0.3 */
+    bool dropped;
+    /** The prediction was adapted to measured runs (load factor != 1 may
+     * apply). @since 0.3 */
+    bool adapted;
+    /** Load factor the prediction used (1 when not adapting). @since 0.3 */
+    double load_factor;
 } sushi_result;
 
 /** Initialiser of a sushi_result: sets size. @since 0.1 */
@@ -254,6 +325,25 @@ typedef struct sushi_sched_stats {
     double decision_mean_ns;     /**< mean time of a selection */
     uint64_t decision_max_ns;    /**< longest selection */
     double update_mean_ns;       /**< mean wall time of a cache update (policy + reload + cost table) */
+    /** Queries dropped (SUSHI_SCHED_LATE_DROP); not in `queries`. @since 0.3 */
+    uint64_t dropped;
+    double e2e_latency_mean_s;   /**< mean end-to-end latency of served queries @since 0.3 */
+    double e2e_latency_p50_s;    /**< nearest-rank, kept samples @since 0.3 */
+    double e2e_latency_p99_s;    /**< nearest-rank, kept samples @since 0.3 */
+    double e2e_latency_max_s;    /**< @since 0.3 */
+    /** Queries with an SLO, served or dropped. @since 0.3 */
+    uint64_t e2e_slo_queries;
+    /** Fraction of e2e_slo_queries whose end-to-end latency met the SLO (a
+     * drop is a miss); NaN when none. @since 0.3 */
+    double e2e_slo_attainment;
+    /** Fraction of the served queries with an SLO whose service latency met
+     * it (== slo_attainment); NaN when none. @since 0.3 */
+    double service_slo_attainment;
+    /** The prediction adapts to measured runs (resolved sushi_sched_adapt). @since 0.3 */
+    bool adaptive;
+    /** Current load factor (median of measured / profiled-median ratios;
+     * 1 before any run or when not adapting). @since 0.3 */
+    double load_factor;
 } sushi_sched_stats;
 
 /** Initialiser of a sushi_sched_stats: sets size. @since 0.1 */

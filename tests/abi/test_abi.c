@@ -320,6 +320,12 @@ Test(abi, enum_values_match_pins)
     cr_assert_eq(SUSHI_BACKEND_CAP_RUN, 1);
     cr_assert_eq(SUSHI_BACKEND_CAP_COST, 2);
     cr_assert_eq(SUSHI_BACKEND_CAP_INT8, 4);
+    cr_assert_eq(SUSHI_BACKEND_CAP_MEASURED, 8);
+    cr_assert_eq(SUSHI_SCHED_LATE_FASTEST, 0);
+    cr_assert_eq(SUSHI_SCHED_LATE_DROP, 1);
+    cr_assert_eq(SUSHI_SCHED_ADAPT_AUTO, 0);
+    cr_assert_eq(SUSHI_SCHED_ADAPT_OFF, 1);
+    cr_assert_eq(SUSHI_SCHED_ADAPT_ON, 2);
 }
 
 Test(abi, macro_values_match_pins)

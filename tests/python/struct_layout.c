@@ -124,12 +124,15 @@ int main(void)
         FIELD(sushi_sched_options, fallback) FIELD(sushi_sched_options, reload)
         FIELD(sushi_sched_options, pareto) FIELD(sushi_sched_options, window)
         FIELD(sushi_sched_options, pb_bytes) FIELD(sushi_sched_options, latency_samples)
-        FIELD(sushi_sched_options, seed)
+        FIELD(sushi_sched_options, seed) FIELD(sushi_sched_options, late)
+        FIELD(sushi_sched_options, adapt) FIELD(sushi_sched_options, quantile)
+        FIELD(sushi_sched_options, adapt_window)
     END
     STRUCT(sushi_query)
         FIELD(sushi_query, size) FIELD(sushi_query, min_accuracy) FIELD(sushi_query, slo_s)
         FIELD(sushi_query, arrival_s) FIELD(sushi_query, input) FIELD(sushi_query, input_len)
         FIELD(sushi_query, output) FIELD(sushi_query, output_len) FIELD(sushi_query, int8)
+        FIELD(sushi_query, start_s)
     END
     STRUCT(sushi_result)
         FIELD(sushi_result, size) FIELD(sushi_result, index) FIELD(sushi_result, candidate)
@@ -142,6 +145,9 @@ int main(void)
         FIELD(sushi_result, fallback) FIELD(sushi_result, ran) FIELD(sushi_result, updated)
         FIELD(sushi_result, reload_bytes) FIELD(sushi_result, reload_s)
         FIELD(sushi_result, reload_energy_j) FIELD(sushi_result, decision_ns)
+        FIELD(sushi_result, e2e_s) FIELD(sushi_result, budget_s)
+        FIELD(sushi_result, e2e_slo_met) FIELD(sushi_result, dropped)
+        FIELD(sushi_result, adapted) FIELD(sushi_result, load_factor)
     END
     STRUCT(sushi_sched_stats)
         FIELD(sushi_sched_stats, size) FIELD(sushi_sched_stats, queries)
@@ -157,7 +163,12 @@ int main(void)
         FIELD(sushi_sched_stats, reload_bytes) FIELD(sushi_sched_stats, reload_s)
         FIELD(sushi_sched_stats, energy_j) FIELD(sushi_sched_stats, energy_offchip_j)
         FIELD(sushi_sched_stats, decision_mean_ns) FIELD(sushi_sched_stats, decision_max_ns)
-        FIELD(sushi_sched_stats, update_mean_ns)
+        FIELD(sushi_sched_stats, update_mean_ns) FIELD(sushi_sched_stats, dropped)
+        FIELD(sushi_sched_stats, e2e_latency_mean_s) FIELD(sushi_sched_stats, e2e_latency_p50_s)
+        FIELD(sushi_sched_stats, e2e_latency_p99_s) FIELD(sushi_sched_stats, e2e_latency_max_s)
+        FIELD(sushi_sched_stats, e2e_slo_queries) FIELD(sushi_sched_stats, e2e_slo_attainment)
+        FIELD(sushi_sched_stats, service_slo_attainment) FIELD(sushi_sched_stats, adaptive)
+        FIELD(sushi_sched_stats, load_factor)
     END
     STRUCT(sushi_sched_info)
         FIELD(sushi_sched_info, size) FIELD(sushi_sched_info, n_candidates)
@@ -210,8 +221,10 @@ int main(void)
     sushi_trace_gen_options tg = SUSHI_TRACE_GEN_OPTIONS_INIT;
     printf(",\"sched_defaults\": {\"mode\": %d, \"fallback\": %d, \"reload\": %d, "
            "\"pareto\": %d, \"window\": %u, \"pb_bytes\": %llu, \"latency_samples\": %u, "
-           "\"seed\": %llu},\n", so.mode, so.fallback, so.reload, so.pareto, so.window,
-           (unsigned long long)so.pb_bytes, so.latency_samples, (unsigned long long)so.seed);
+           "\"seed\": %llu, \"late\": %d, \"adapt\": %d, \"quantile\": %.17g, "
+           "\"adapt_window\": %u},\n", so.mode, so.fallback, so.reload, so.pareto, so.window,
+           (unsigned long long)so.pb_bytes, so.latency_samples, (unsigned long long)so.seed,
+           so.late, so.adapt, so.quantile, so.adapt_window);
     printf("\"trace_gen_defaults\": {\"seed\": %llu, \"n_queries\": %u, \"n_regimes\": %u, "
            "\"dwell\": %.17g, \"mix\": %.17g, \"both\": %.17g, \"jitter\": %.17g, "
            "\"rate_hz\": %.17g, \"acc_lo\": %.17g, \"acc_hi\": %.17g, \"slo_lo_s\": %.17g, "
@@ -221,10 +234,15 @@ int main(void)
     printf("\"sched_enums\": {\"most_accurate\": %d, \"fastest\": %d, \"both\": %d, "
            "\"accuracy_first\": %d, \"latency_first\": %d, \"next_query\": %d, "
            "\"separate\": %d, \"macs_bytes\": %d, \"macs\": %d, \"bytes\": %d, "
-           "\"none\": %d}}\n", SUSHI_SCHED_MOST_ACCURATE, SUSHI_SCHED_FASTEST, SUSHI_SCHED_BOTH,
+           "\"none\": %d},\n", SUSHI_SCHED_MOST_ACCURATE, SUSHI_SCHED_FASTEST, SUSHI_SCHED_BOTH,
            SUSHI_SCHED_FALLBACK_ACCURACY_FIRST, SUSHI_SCHED_FALLBACK_LATENCY_FIRST,
            SUSHI_SCHED_RELOAD_NEXT_QUERY, SUSHI_SCHED_RELOAD_SEPARATE,
            SUSHI_SCHED_PARETO_MACS_BYTES, SUSHI_SCHED_PARETO_MACS, SUSHI_SCHED_PARETO_BYTES,
            SUSHI_SCHED_PARETO_NONE);
+    printf("\"sched_late\": {\"fastest\": %d, \"drop\": %d}, "
+           "\"sched_adapt\": {\"auto\": %d, \"off\": %d, \"on\": %d}, "
+           "\"backend_cap_measured\": %u}\n", SUSHI_SCHED_LATE_FASTEST, SUSHI_SCHED_LATE_DROP,
+           SUSHI_SCHED_ADAPT_AUTO, SUSHI_SCHED_ADAPT_OFF, SUSHI_SCHED_ADAPT_ON,
+           (unsigned)SUSHI_BACKEND_CAP_MEASURED);
     return 0;
 }

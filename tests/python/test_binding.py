@@ -87,6 +87,9 @@ class Layout(unittest.TestCase):
         enums = {**_ffi.SCHED_MODES, **_ffi.SCHED_FALLBACKS, **_ffi.SCHED_RELOADS,
                  **_ffi.SCHED_PARETOS}
         self.assertEqual(enums, self.c["sched_enums"])
+        self.assertEqual(_ffi.SCHED_LATES, self.c["sched_late"])
+        self.assertEqual(_ffi.SCHED_ADAPTS, self.c["sched_adapt"])
+        self.assertEqual(_ffi.BACKEND_CAP_MEASURED, self.c["backend_cap_measured"])
 
 
 class Basics(unittest.TestCase):

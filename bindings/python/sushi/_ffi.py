@@ -51,6 +51,7 @@ ACT_NAMES = ["none", "relu", "hswish", "hsigmoid"]
 BACKEND_CAP_RUN = 1 << 0
 BACKEND_CAP_COST = 1 << 1
 BACKEND_CAP_INT8 = 1 << 2
+BACKEND_CAP_MEASURED = 1 << 3
 # context.h
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3
 UINT32_MAX = 0xFFFFFFFF
@@ -124,7 +125,8 @@ class Cost(ctypes.Structure):               # sushi_cost
 
 class RunArgs(ctypes.Structure):            # sushi_run_args
     _fields_ = [("size", c_size_t), ("input", POINTER(c_float)), ("input_len", c_size_t),
-                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool)]
+                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool),
+                ("start_s", c_double)]
 
 
 class PolicyView(ctypes.Structure):         # sushi_policy_view
@@ -147,18 +149,22 @@ SCHED_FALLBACKS = {"accuracy_first": 0, "latency_first": 1}
 SCHED_RELOADS = {"next_query": 0, "separate": 1}
 SCHED_PARETOS = {"macs_bytes": 0, "macs": 1, "bytes": 2, "none": 3}
 SCHED_PB_AUTO = 0xFFFFFFFFFFFFFFFF
+SCHED_LATES = {"fastest": 0, "drop": 1}
+SCHED_ADAPTS = {"auto": 0, "off": 1, "on": 2}
 
 
 class SchedOptions(ctypes.Structure):       # sushi_sched_options
     _fields_ = [("size", c_size_t), ("mode", c_int), ("fallback", c_int), ("reload", c_int),
                 ("pareto", c_int), ("window", c_uint32), ("pb_bytes", c_uint64),
-                ("latency_samples", c_uint32), ("seed", c_uint64)]
+                ("latency_samples", c_uint32), ("seed", c_uint64), ("late", c_int),
+                ("adapt", c_int), ("quantile", c_double), ("adapt_window", c_uint32)]
 
 
 class Query(ctypes.Structure):              # sushi_query
     _fields_ = [("size", c_size_t), ("min_accuracy", c_double), ("slo_s", c_double),
                 ("arrival_s", c_double), ("input", POINTER(c_float)), ("input_len", c_size_t),
-                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool)]
+                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool),
+                ("start_s", c_double)]
 
 
 class Result(ctypes.Structure):             # sushi_result
@@ -169,7 +175,9 @@ class Result(ctypes.Structure):             # sushi_result
                 ("energy_offchip_j", c_double), ("slo_met", c_bool), ("accuracy_met", c_bool),
                 ("fallback", c_bool), ("ran", c_bool), ("updated", c_bool),
                 ("reload_bytes", c_uint64), ("reload_s", c_double),
-                ("reload_energy_j", c_double), ("decision_ns", c_uint64)]
+                ("reload_energy_j", c_double), ("decision_ns", c_uint64), ("e2e_s", c_double),
+                ("budget_s", c_double), ("e2e_slo_met", c_bool), ("dropped", c_bool),
+                ("adapted", c_bool), ("load_factor", c_double)]
 
 
 class SchedStats(ctypes.Structure):         # sushi_sched_stats
@@ -184,7 +192,12 @@ class SchedStats(ctypes.Structure):         # sushi_sched_stats
                 ("reloads", c_uint64), ("reload_bytes", c_uint64), ("reload_s", c_double),
                 ("energy_j", c_double), ("energy_offchip_j", c_double),
                 ("decision_mean_ns", c_double), ("decision_max_ns", c_uint64),
-                ("update_mean_ns", c_double)]
+                ("update_mean_ns", c_double), ("dropped", c_uint64),
+                ("e2e_latency_mean_s", c_double), ("e2e_latency_p50_s", c_double),
+                ("e2e_latency_p99_s", c_double), ("e2e_latency_max_s", c_double),
+                ("e2e_slo_queries", c_uint64), ("e2e_slo_attainment", c_double),
+                ("service_slo_attainment", c_double), ("adaptive", c_bool),
+                ("load_factor", c_double)]
 
 
 class SchedInfo(ctypes.Structure):          # sushi_sched_info
@@ -220,7 +233,8 @@ TRACE_GEN_DEFAULTS = dict(seed=0, n_queries=1000, n_regimes=4, dwell=100.0, mix=
                           jitter=0.02, rate_hz=100.0, acc_lo=0.70, acc_hi=0.80, slo_lo_s=1e-3,
                           slo_hi_s=1e-2)
 SCHED_DEFAULTS = dict(mode=2, fallback=0, reload=0, pareto=0, window=100,
-                      pb_bytes=SCHED_PB_AUTO, latency_samples=0, seed=0)
+                      pb_bytes=SCHED_PB_AUTO, latency_samples=0, seed=0, late=0, adapt=0,
+                      quantile=0.99, adapt_window=15)
 
 
 # Callback types (context.h, backend.h, policy.h). The ops tables are
