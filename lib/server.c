@@ -18,7 +18,6 @@
 #include "internal.h"
 #include "sushi/server.h"
 
-#define SERVER_CONTRACT 0 /*TEMPC*/
 #define MAX_WORKERS 256u
 #define MAX_QUEUE (1u << 20)
 #define E2E_SAMPLES (1u << 20)
@@ -144,11 +143,7 @@ static uint64_t splitmix(uint64_t *s)
 static void account(sushi_server *srv, const sushi_ticket *t, double answered_at)
 {
     srv->answered++;
-#if SERVER_CONTRACT /*TEMPC*/
     const double wait = t->q.start_s - t->q.arrival_s; /* used only for served / dropped */
-#else
-    const double wait = 0;
-#endif
     switch (t->status) {
     case SUSHI_OK: {
         srv->served++;
@@ -251,17 +246,16 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&srv->mu);
 
         reserve_e2e(srv);
-#if SERVER_CONTRACT /*TEMPC*/
+        /* service starts now: the scheduler judges the remaining budget */
         t->q.start_s = since(&srv->t0);
         if (t->q.start_s < t->q.arrival_s) /* a given arrival can be a hair ahead of the float clock */
             t->q.start_s = t->q.arrival_s;
-#endif
+        if (t->q.start_s <= 0.0) /* <= 0 would mean "simulated FIFO" to the scheduler */
+            t->q.start_s = 1e-9;
         t->r = (sushi_result)SUSHI_RESULT_INIT;
         int rc = sushi_sched_submit(w->s, &t->q, &t->r);
-#if SERVER_CONTRACT /*TEMPC*/
-        if (rc == SUSHI_OK && t->r.dropped)
+        if (rc == SUSHI_OK && t->r.dropped) /* late = drop: nothing fitted the budget */
             rc = SUSHI_ERR_DROPPED;
-#endif
         answer(srv, t, rc);
     }
     return NULL;
