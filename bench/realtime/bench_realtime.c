@@ -73,12 +73,15 @@ static void on_signal(int sig)
 
 static int hogs_start(int n, unsigned max_s)
 {
+    const pid_t parent = getpid();
     for (int i = 0; i < n && i < MAX_HOGS; i++) {
         pid_t p = fork();
         if (p < 0)
             return -1;
         if (p == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL); /* the parent died: go too */
+            if (getppid() != parent)          /* ... before prctl took effect */
+                _exit(0);
             alarm(max_s);                     /* bounded in time whatever happens */
             volatile uint64_t x = 1;
             for (;;)
@@ -131,6 +134,19 @@ static void sleep_until(const sushi_server *srv, double t)
         struct timespec ts = { (time_t)left, (long)((left - floor(left)) * 1e9) };
         nanosleep(&ts, NULL);
     }
+}
+
+/* the 1-minute load average (the machine may be shared: say so beside the figures) */
+static double loadavg(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
 }
 
 static int cmp(const void *a, const void *b)
@@ -311,7 +327,8 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t n = sushi_trace_length(tr);
-    printf("bench_realtime: %s on cpu (1 worker, 1 BLAS thread), %u Fashion-MNIST test images\n", model, test.n);
+    printf("bench_realtime: %s on cpu (1 worker, 1 BLAS thread), %u Fashion-MNIST test images; 1-min load "
+           "average %.2f on %ld online cores at start\n", model, test.n, loadavg(), n_cores);
     printf("profile (quiet, measured now): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
            "p99 %.3f ms\n", fast_p99 * 1e3, best_acc * 100, best_mean * 1e3, best_p99 * 1e3);
     printf("trace: %zu latency-bound queries, Poisson %.0f/s (= %.2f x 1 / p50 of the most accurate), SLO "
@@ -376,7 +393,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             q[i].arrival -= t0; /* phase of a query: by its trace time */
         summarise(q, n, phase_s, &test, res[cfg]);
-        fprintf(stderr, "bench_realtime: %s done\n", names[cfg]);
+        printf("%s: done, 1-min load average %.2f on %ld online cores\n", names[cfg], loadavg(), n_cores);
+        fflush(stdout);
     }
 
     static const char *const ph_names[PHASES] = { "quiet", "contended", "quiet" };
