@@ -23,10 +23,13 @@
 
 #define DEFAULT_SAMPLES (1u << 20)
 #define MAX_WINDOW 1000000u
+#define MAX_ADAPT_WINDOW 1024u
 
 /* Cost table of every candidate under one resident SubGraph. */
 typedef struct ctab {
-    double *lat;        /* predicted latency */
+    double *model;      /* the backend's cost latency under this resident SubGraph */
+    double *none;       /* the same with nothing resident (same moment: same model state) */
+    double *lat;        /* predicted latency (model, or profile, times the load factor) */
     uint64_t *off;      /* off-chip bytes */
     uint64_t *hit;      /* hit bytes */
     double *en, *en_off;
@@ -36,10 +39,12 @@ typedef struct ctab {
 
 typedef struct sched_acc {
     uint64_t queries, slo_q, slo_met, acc_q, acc_met, fallbacks;
+    uint64_t dropped, e2e_q, e2e_met;
+    double e2e_sum, e2e_max;
     uint64_t off, wb, hit, updates, reloads, reload_bytes, dec_max;
     double lat_sum, lat_max, queue_sum, acc_sum, reload_s, energy, energy_off, dec_sum, upd_sum;
-    /* latency reservoir */
-    double *smp;
+    /* latency reservoir: service latency and end-to-end latency, same slots */
+    double *smp, *smp_e2e;
     uint32_t n_smp, alloc_smp;
     uint64_t seen;
 } sched_acc;
@@ -80,8 +85,16 @@ struct sushi_sched {
     /* input resized to the served SubNet's resolution */
     float *rs_buf;
     size_t rs_cap;
+    /* prediction (docs/scheduler.md "Prediction and online adaptation") */
+    double *prof_q;             /* per position: the profile's chosen quantile; NULL = no profile */
+    double *prof_med;           /* per position: the profile's p50 */
+    double *model0;             /* per position: model latency with nothing resident */
+    bool adaptive;              /* resolved sushi_sched_adapt */
+    double load;                /* load factor L (1 = as profiled / as modelled) */
+    double *ring, *ring_sort;   /* the last adapt_window ratios measured / reference */
+    uint32_t n_ring, ring_pos;
     /* stream */
-    uint64_t served;            /* queries served since creation (never reset) */
+    uint64_t served;            /* queries submitted since creation, dropped ones too (never reset) */
     double prev_finish;
     uint64_t rng;
     sched_acc st;
@@ -106,6 +119,8 @@ static uint64_t splitmix(uint64_t *s)
 
 static void ctab_free(const sushi_context *ctx, ctab *t)
 {
+    sushi_free(ctx, t->model);
+    sushi_free(ctx, t->none);
     sushi_free(ctx, t->lat);
     sushi_free(ctx, t->off);
     sushi_free(ctx, t->hit);
@@ -118,6 +133,8 @@ static void ctab_free(const sushi_context *ctx, ctab *t)
 
 static int ctab_alloc(const sushi_context *ctx, ctab *t, uint32_t n)
 {
+    t->model = sushi_calloc(ctx, n, sizeof *t->model);
+    t->none = sushi_calloc(ctx, n, sizeof *t->none);
     t->lat = sushi_calloc(ctx, n, sizeof *t->lat);
     t->off = sushi_calloc(ctx, n, sizeof *t->off);
     t->hit = sushi_calloc(ctx, n, sizeof *t->hit);
@@ -125,9 +142,56 @@ static int ctab_alloc(const sushi_context *ctx, ctab *t, uint32_t n)
     t->en_off = sushi_calloc(ctx, n, sizeof *t->en_off);
     t->pmin = sushi_calloc(ctx, n, sizeof *t->pmin);
     t->pmin_lat = sushi_calloc(ctx, n, sizeof *t->pmin_lat);
-    if (!t->lat || !t->off || !t->hit || !t->en || !t->en_off || !t->pmin || !t->pmin_lat)
+    if (!t->model || !t->none || !t->lat || !t->off || !t->hit || !t->en || !t->en_off || !t->pmin || !t->pmin_lat)
         return SUSHI_ERR_NOMEM;
     return SUSHI_OK;
+}
+
+/* Residency factor of position i under table t: how much the backend's model
+ * says the resident SubGraph changes its latency, both costs taken at the
+ * same moment (1 on backends whose latency ignores residency, e.g. cpu). A
+ * profile is measured with nothing resident, so its latencies are scaled by
+ * this factor. */
+static double residency_scale(const ctab *t, uint32_t i)
+{
+    return t->none[i] > 0.0 ? t->model[i] / t->none[i] : 1.0;
+}
+
+/* Base prediction of position i (before the load factor) and the latency
+ * the load factor is relative to:
+ *   profile:             quantile q and p50 of the profile (x residency)
+ *   no profile, adapt:   the model at creation, nothing resident (x residency);
+ *                        frozen, because a model that itself follows the
+ *                        last runs (cpu's measured GFLOP/s) would move the
+ *                        reference under the load factor
+ *   no profile, no adapt: the model now (the open-loop behaviour of 0.2). */
+static double base_latency(const sushi_sched *s, const ctab *t, uint32_t i)
+{
+    if (s->prof_q)
+        return s->prof_q[i] * residency_scale(t, i);
+    return s->adaptive ? s->model0[i] * residency_scale(t, i) : t->model[i];
+}
+
+static double reference_latency(const sushi_sched *s, const ctab *t, uint32_t i)
+{
+    if (s->prof_q)
+        return s->prof_med[i] * residency_scale(t, i);
+    return base_latency(s, t, i);
+}
+
+/* Predicted latencies and their prefix minimum from t->model, the profile
+ * and the load factor. O(n). */
+static void ctab_predict(const sushi_sched *s, ctab *t)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        t->lat[i] = base_latency(s, t, i) * s->load;
+    uint32_t best = 0;
+    for (uint32_t j = 0; j < s->n; j++) {
+        if (t->lat[j] < t->lat[best])
+            best = j;
+        t->pmin[j] = best;
+        t->pmin_lat[j] = t->lat[best];
+    }
 }
 
 /* Predict every candidate's cost with `g` resident (NULL or empty: nothing). */
@@ -147,19 +211,21 @@ static int ctab_compute(sushi_sched *s, const sushi_subgraph *g, ctab *t)
                       sushi_backend_get_name(s->b), c.latency_s, (int)s->table[i]);
             return SUSHI_ERR_BACKEND;
         }
-        t->lat[i] = c.latency_s;
+        t->model[i] = c.latency_s;
+        t->none[i] = c.latency_s;
+        if (res) {
+            sushi_cost c0 = SUSHI_COST_INIT;
+            rc = sushi_backend_cost(s->b, s->sub[i], NULL, &c0);
+            if (rc != SUSHI_OK)
+                return rc;
+            t->none[i] = c0.latency_s >= 0.0 && isfinite(c0.latency_s) ? c0.latency_s : 0.0;
+        }
         t->off[i] = c.offchip_bytes;
         t->hit[i] = s->self_pb ? sushi_subgraph_hit_bytes(res, s->sub[i]) : c.hit_bytes;
         t->en[i] = c.energy_j;
         t->en_off[i] = c.energy_offchip_j;
     }
-    uint32_t best = 0;
-    for (uint32_t j = 0; j < s->n; j++) {
-        if (t->lat[j] < t->lat[best])
-            best = j;
-        t->pmin[j] = best;
-        t->pmin_lat[j] = t->lat[best];
-    }
+    ctab_predict(s, t);
     return SUSHI_OK;
 }
 
@@ -193,13 +259,19 @@ static uint32_t first_meeting_slo(const sushi_sched *s, const ctab *t, double sl
     return lo;
 }
 
-/* The decision. Returns a position in the sorted candidates. */
-static uint32_t select_pos(const sushi_sched *s, const ctab *t, double floor, double slo, double pend,
-                           bool *fallback)
+/* The decision. Returns a position in the sorted candidates. `slo` is the
+ * remaining budget (may be <= 0 when the query has waited past its SLO) and
+ * has_slo says whether the query has one. *late is set when the query has an
+ * SLO that is judged (not SUSHI_SCHED_FASTEST) and no candidate that meets
+ * the floor fits the budget (when no candidate meets the floor at all: no
+ * candidate fits the budget). */
+static uint32_t select_pos(const sushi_sched *s, const ctab *t, double floor, bool has_slo, double slo,
+                           double pend, bool *fallback, bool *late)
 {
     const uint32_t n = s->n;
-    bool has_a = floor > 0.0, has_l = slo > 0.0;
+    bool has_a = floor > 0.0, has_l = has_slo;
     *fallback = false;
+    *late = false;
     if (s->o.mode == SUSHI_SCHED_MOST_ACCURATE)
         has_a = false;
     else if (s->o.mode == SUSHI_SCHED_FASTEST)
@@ -221,17 +293,19 @@ static uint32_t select_pos(const sushi_sched *s, const ctab *t, double floor, do
         *fallback = true;
         return 0;
     }
-    uint32_t jl = first_meeting_slo(s, t, slo, pend);
+    uint32_t jl = slo > 0.0 ? first_meeting_slo(s, t, slo, pend) : n;
     if (!has_a) { /* SLO only: most accurate meeting it */
         if (jl < n)
             return jl;
         *fallback = true;
+        *late = true;
         return t->pmin[n - 1];
     }
     uint32_t ca = count_meeting_floor(s, floor);
     if (jl < ca) /* the most accurate meeting the SLO also meets the floor */
         return jl;
     *fallback = true;
+    *late = ca > 0 || jl >= n;
     if (s->o.fallback == SUSHI_SCHED_FALLBACK_LATENCY_FIRST)
         return jl < n ? jl : t->pmin[n - 1];
     if (ca > 0)
@@ -243,8 +317,11 @@ static int check_query(const sushi_query *q)
 {
     if (q->size < sizeof(sushi_query))
         return SUSHI_ERR_ABI;
-    if (!isfinite(q->min_accuracy) || !isfinite(q->slo_s) || !isfinite(q->arrival_s))
+    if (!isfinite(q->min_accuracy) || !isfinite(q->slo_s) || !isfinite(q->arrival_s) ||
+        !isfinite(q->start_s))
         return SUSHI_ERR_INVALID;
+    if (q->start_s > 0.0 && q->start_s < q->arrival_s)
+        return SUSHI_ERR_INVALID; /* service cannot start before arrival */
     if (q->min_accuracy < 0.0 || q->slo_s < 0.0 || q->arrival_s < 0.0)
         return SUSHI_ERR_INVALID;
     if (q->min_accuracy > 1.0)
@@ -394,7 +471,13 @@ void sushi_sched_destroy(sushi_sched *s)
     sushi_free(ctx, s->view_fut);
     sushi_free(ctx, s->view_fut2);
     sushi_free(ctx, s->st.smp);
+    sushi_free(ctx, s->st.smp_e2e);
     sushi_free(ctx, s->rs_buf);
+    sushi_free(ctx, s->prof_q);
+    sushi_free(ctx, s->prof_med);
+    sushi_free(ctx, s->model0);
+    sushi_free(ctx, s->ring);
+    sushi_free(ctx, s->ring_sort);
     sushi_supernet *sn = s->sn;
     sushi_backend *b = s->owns_refs ? s->b : NULL;
     sushi_policy *p = s->owns_refs ? s->p : NULL;
@@ -425,8 +508,17 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
         o.pareto < SUSHI_SCHED_PARETO_MACS_BYTES || o.pareto > SUSHI_SCHED_PARETO_NONE ||
         o.window < 1 || o.window > MAX_WINDOW)
         return SUSHI_ERR_INVALID;
+    if (o.late < SUSHI_SCHED_LATE_FASTEST || o.late > SUSHI_SCHED_LATE_DROP ||
+        o.adapt < SUSHI_SCHED_ADAPT_AUTO || o.adapt > SUSHI_SCHED_ADAPT_ON ||
+        !(o.quantile == 0.0 || (o.quantile >= 0.5 && o.quantile <= 1.0)) ||
+        o.adapt_window > MAX_ADAPT_WINDOW)
+        return SUSHI_ERR_INVALID;
     if (o.latency_samples == 0)
         o.latency_samples = DEFAULT_SAMPLES;
+    if (o.quantile == 0.0)
+        o.quantile = SUSHI_SCHED_QUANTILE_DEFAULT;
+    if (o.adapt_window == 0)
+        o.adapt_window = SUSHI_SCHED_ADAPT_WINDOW_DEFAULT;
 
     const sushi_context *ctx = sn->ctx;
     sushi_sched *s = sushi_calloc(ctx, 1, sizeof *s);
@@ -439,6 +531,9 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
     s->p = p;
     s->o = o;
     s->rng = o.seed ^ 0x5C4EDu;
+    s->load = 1.0;
+    s->adaptive = o.adapt == SUSHI_SCHED_ADAPT_ON ||
+                  (o.adapt == SUSHI_SCHED_ADAPT_AUTO && (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_MEASURED));
 
     int rc = read_capacity(s, o.pb_bytes);
     if (!rc)
@@ -458,7 +553,11 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
         s->view_win = sushi_calloc(ctx, o.window, sizeof *s->view_win);
         s->view_fut = sushi_calloc(ctx, o.window, sizeof *s->view_fut);
         s->view_fut2 = sushi_calloc(ctx, o.window, sizeof *s->view_fut2);
-        if (!s->win || !s->view_win || !s->view_fut || !s->view_fut2)
+        s->model0 = sushi_calloc(ctx, s->n, sizeof *s->model0);
+        s->ring = sushi_calloc(ctx, o.adapt_window, sizeof *s->ring);
+        s->ring_sort = sushi_calloc(ctx, o.adapt_window, sizeof *s->ring_sort);
+        if (!s->win || !s->view_win || !s->view_fut || !s->view_fut2 || !s->model0 || !s->ring ||
+            !s->ring_sort)
             rc = SUSHI_ERR_NOMEM;
     }
     if (!rc && !b->entry->ops.cost) {
@@ -468,6 +567,8 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
     if (!rc)
         rc = ctab_compute(s, NULL, &s->cur);
     if (!rc) {
+        memcpy(s->model0, s->cur.model, s->n * sizeof *s->model0);
+        ctab_predict(s, &s->cur);
         s->lat_min0 = s->cur.pmin_lat[s->n - 1];
         s->lat_max0 = 0.0;
         for (uint32_t i = 0; i < s->n; i++)
@@ -514,8 +615,8 @@ static size_t simulate_future(const sushi_sched *s, const ctab *t, const sushi_s
         const sushi_query *q = &s->la[qi - s->la_base];
         if (check_query(q) != SUSHI_OK)
             continue;
-        bool fb;
-        out[m++] = s->sub[select_pos(s, t, q->min_accuracy, q->slo_s, 0.0, &fb)];
+        bool fb, late;
+        out[m++] = s->sub[select_pos(s, t, q->min_accuracy, q->slo_s > 0.0, q->slo_s, 0.0, &fb, &late)];
     }
     return m;
 }
@@ -616,6 +717,69 @@ int sushi_sched_update(sushi_sched *s)
     return SUSHI_OK;
 }
 
+static void adapt_restart(sushi_sched *s)
+{
+    s->load = 1.0;
+    s->n_ring = 0;
+    s->ring_pos = 0;
+}
+
+int sushi_sched_set_profile(sushi_sched *s, const sushi_profile *p)
+{
+    if (!s)
+        return SUSHI_ERR_INVALID;
+    if (!p) {
+        sushi_free(s->ctx, s->prof_q);
+        sushi_free(s->ctx, s->prof_med);
+        s->prof_q = s->prof_med = NULL;
+        adapt_restart(s);
+        ctab_predict(s, &s->cur);
+        s->lat_min0 = s->lat_max0 = s->model0[0];
+        for (uint32_t i = 0; i < s->n; i++) {
+            s->lat_min0 = s->model0[i] < s->lat_min0 ? s->model0[i] : s->lat_min0;
+            s->lat_max0 = s->model0[i] > s->lat_max0 ? s->model0[i] : s->lat_max0;
+        }
+        return SUSHI_OK;
+    }
+    int rc = sushi_profile_check(p, s->b);
+    if (rc != SUSHI_OK)
+        return rc;
+    double *q = sushi_calloc(s->ctx, s->n, sizeof *q);
+    double *med = sushi_calloc(s->ctx, s->n, sizeof *med);
+    if (!q || !med) {
+        sushi_free(s->ctx, q);
+        sushi_free(s->ctx, med);
+        return SUSHI_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < s->n && rc == SUSHI_OK; i++) {
+        rc = sushi_profile_quantile(p, s->table[i], s->o.quantile, &q[i]);
+        if (rc == SUSHI_OK)
+            rc = sushi_profile_quantile(p, s->table[i], 0.5, &med[i]);
+        if (rc != SUSHI_OK)
+            sushi_log(s->ctx, SUSHI_LOG_ERROR, "sched: the profile has no entry for candidate %d: %s",
+                      (int)s->table[i], sushi_status_str(rc));
+    }
+    if (rc != SUSHI_OK) {
+        sushi_free(s->ctx, q);
+        sushi_free(s->ctx, med);
+        return rc;
+    }
+    sushi_free(s->ctx, s->prof_q);
+    sushi_free(s->ctx, s->prof_med);
+    s->prof_q = q;
+    s->prof_med = med;
+    adapt_restart(s);
+    ctab_predict(s, &s->cur);
+    s->lat_min0 = s->lat_max0 = q[0];
+    for (uint32_t i = 0; i < s->n; i++) {
+        s->lat_min0 = q[i] < s->lat_min0 ? q[i] : s->lat_min0;
+        s->lat_max0 = q[i] > s->lat_max0 ? q[i] : s->lat_max0;
+    }
+    sushi_log(s->ctx, SUSHI_LOG_INFO, "sched: predicting from a profile (quantile %g)%s", s->o.quantile,
+              s->adaptive ? ", adapted to measured runs" : "");
+    return SUSHI_OK;
+}
+
 int sushi_sched_set_lookahead(sushi_sched *s, const sushi_query *future, size_t n)
 {
     if (!s || (!future && n))
@@ -642,6 +806,10 @@ static int reserve_sample(sushi_sched *s)
     if (!p)
         return SUSHI_ERR_NOMEM;
     a->smp = p;
+    double *e = sushi_realloc(s->ctx, a->smp_e2e, (size_t)n * sizeof *e);
+    if (!e)
+        return SUSHI_ERR_NOMEM; /* smp grew, alloc_smp not yet: retried next time */
+    a->smp_e2e = e;
     a->alloc_smp = n;
     return SUSHI_OK;
 }
@@ -676,18 +844,53 @@ static int input_for(sushi_sched *s, const sushi_query *q, uint32_t r, const flo
     return SUSHI_OK;
 }
 
-static void add_sample(sushi_sched *s, double x)
+static void add_sample(sushi_sched *s, double x, double e2e)
 {
     sched_acc *a = &s->st;
     a->seen++;
     if (a->n_smp < s->o.latency_samples) {
+        a->smp_e2e[a->n_smp] = e2e;
         a->smp[a->n_smp++] = x; /* reserve_sample made room */
         return;
     }
     uint64_t j = splitmix(&s->rng) % a->seen; /* Algorithm R */
-    if (j < a->n_smp)
+    if (j < a->n_smp) {
         a->smp[j] = x;
+        a->smp_e2e[j] = e2e;
+    }
 }
+
+/* ------------------------------------------------------------- adaptation */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Feed one measured run of position j (its service latency without any
+ * charged reload) to the estimator: the ratio measured / reference enters a
+ * ring of the last adapt_window ratios, the load factor becomes their median
+ * (the mean of the two middle ones for an even count), and the predictions
+ * are rescaled. */
+static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
+{
+    double ref = reference_latency(s, &s->cur, j);
+    if (!(ref > 0.0) || !(measured > 0.0) || !isfinite(measured) || !isfinite(ref))
+        return;
+    double r = measured / ref;
+    s->ring[s->ring_pos] = r;
+    s->ring_pos = (s->ring_pos + 1) % s->o.adapt_window;
+    if (s->n_ring < s->o.adapt_window)
+        s->n_ring++;
+    memcpy(s->ring_sort, s->ring, s->n_ring * sizeof *s->ring_sort);
+    qsort(s->ring_sort, s->n_ring, sizeof *s->ring_sort, cmp_double);
+    uint32_t m = s->n_ring;
+    s->load = m % 2 ? s->ring_sort[m / 2] : 0.5 * (s->ring_sort[m / 2 - 1] + s->ring_sort[m / 2]);
+    ctab_predict(s, &s->cur);
+}
+
+/* ------------------------------------------------------------------ submit */
 
 int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
 {
@@ -708,27 +911,64 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     }
     const bool charge = s->o.reload == SUSHI_SCHED_RELOAD_NEXT_QUERY;
     const double pend = charge ? s->pend_s : 0.0;
+    /* end to end: the SLO counts from arrival; the budget is what is left at
+     * the start of service */
+    const double start = q->start_s > 0.0 ? q->start_s
+                         : (q->arrival_s > s->prev_finish ? q->arrival_s : s->prev_finish);
+    const double waited = start - q->arrival_s;
+    const bool has_slo = q->slo_s > 0.0;
+    const double budget = has_slo ? q->slo_s - waited : 0.0;
 
     uint64_t t0 = now_ns();
-    bool fallback;
-    uint32_t j = select_pos(s, &s->cur, q->min_accuracy, q->slo_s, pend, &fallback);
+    bool fallback, late;
+    uint32_t j = select_pos(s, &s->cur, q->min_accuracy, has_slo, budget, pend, &fallback, &late);
     uint64_t dec = now_ns() - t0;
+    sched_acc *a = &s->st;
+
+    if (late && s->o.late == SUSHI_SCHED_LATE_DROP) {
+        /* nothing runs: the reload charge waits for the next served query,
+         * the window and the policy see nothing */
+        memset(r, 0, sizeof *r);
+        r->size = sizeof *r;
+        r->index = s->served++;
+        r->candidate = -1;
+        r->accuracy = NAN;
+        r->queue_s = waited;
+        r->e2e_s = waited;
+        r->budget_s = budget;
+        r->dropped = true;
+        r->fallback = true;
+        r->slo_met = false;
+        r->e2e_slo_met = false;
+        r->accuracy_met = q->min_accuracy <= 0.0;
+        r->decision_ns = dec;
+        r->adapted = s->adaptive;
+        r->load_factor = s->load;
+        if (start > s->prev_finish)
+            s->prev_finish = start;
+        a->dropped++;
+        a->e2e_q++;
+        a->dec_sum += (double)dec;
+        if (dec > a->dec_max)
+            a->dec_max = dec;
+        return SUSHI_OK;
+    }
 
     const sushi_subnet *sub = s->sub[j];
-    double lat = s->cur.lat[j], en = s->cur.en[j], en_off = s->cur.en_off[j];
+    double lat = s->cur.model[j], en = s->cur.en[j], en_off = s->cur.en_off[j];
     uint64_t off = s->cur.off[j], hit = s->cur.hit[j];
     bool ran = false;
     if (q->input && (sushi_backend_caps(s->b) & SUSHI_BACKEND_CAP_RUN)) {
-        sushi_run_args a = SUSHI_RUN_ARGS_INIT;
-        rc = input_for(s, q, sub->cfg.resolution, &a.input, &a.input_len);
+        sushi_run_args ra = SUSHI_RUN_ARGS_INIT;
+        rc = input_for(s, q, sub->cfg.resolution, &ra.input, &ra.input_len);
         if (rc != SUSHI_OK)
             return rc;
-        a.output = q->output;
-        a.output_len = q->output_len;
-        a.int8 = q->int8;
+        ra.output = q->output;
+        ra.output_len = q->output_len;
+        ra.int8 = q->int8;
         sushi_cost c = SUSHI_COST_INIT;
         uint64_t r0 = now_ns();
-        rc = sushi_backend_run(s->b, sub, &a, &c);
+        rc = sushi_backend_run(s->b, sub, &ra, &c);
         uint64_t wall = now_ns() - r0;
         if (rc != SUSHI_OK)
             return rc;
@@ -757,6 +997,8 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     r->ran = ran;
     r->updated = s->pend_updated;
     r->decision_ns = dec;
+    r->adapted = s->adaptive;
+    r->load_factor = s->load;
     if (charge) {
         r->latency_s += s->pend_s;
         r->offchip_bytes += s->pend_bytes;
@@ -770,10 +1012,12 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     s->pend_s = s->pend_en = s->pend_en_off = 0.0;
     s->pend_bytes = 0;
     s->pend_updated = false;
-    r->slo_met = q->slo_s <= 0.0 || r->latency_s <= q->slo_s;
+    r->slo_met = !has_slo || r->latency_s <= q->slo_s;
     r->accuracy_met = q->min_accuracy <= 0.0 || r->accuracy >= q->min_accuracy;
-    double start = q->arrival_s > s->prev_finish ? q->arrival_s : s->prev_finish;
-    r->queue_s = start - q->arrival_s;
+    r->queue_s = waited;
+    r->e2e_s = waited + r->latency_s;
+    r->budget_s = budget;
+    r->e2e_slo_met = !has_slo || r->e2e_s <= q->slo_s;
     s->prev_finish = start + r->latency_s;
 
     /* window and policy */
@@ -781,17 +1025,25 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     s->served++;
     rc = sushi_policy_observe(s->p, sub);
 
+    /* the estimator learns from measured runs only */
+    if (ran && s->adaptive)
+        adapt_observe(s, j, lat);
+
     /* statistics (the reload bytes/energy are in the totals since the update) */
-    sched_acc *a = &s->st;
     a->queries++;
     a->lat_sum += r->latency_s;
     if (r->latency_s > a->lat_max)
         a->lat_max = r->latency_s;
+    a->e2e_sum += r->e2e_s;
+    if (r->e2e_s > a->e2e_max)
+        a->e2e_max = r->e2e_s;
     a->queue_sum += r->queue_s;
     a->acc_sum += r->accuracy;
-    if (q->slo_s > 0.0) {
+    if (has_slo) {
         a->slo_q++;
         a->slo_met += r->slo_met;
+        a->e2e_q++;
+        a->e2e_met += r->e2e_slo_met;
     }
     if (q->min_accuracy > 0.0) {
         a->acc_q++;
@@ -806,17 +1058,11 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     a->dec_sum += (double)dec;
     if (dec > a->dec_max)
         a->dec_max = dec;
-    add_sample(s, r->latency_s);
+    add_sample(s, r->latency_s, r->e2e_s);
     return rc;
 }
 
 /* ------------------------------------------------------------------- stats */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double nearest_rank(const double *v, uint32_t n, double p)
 {
@@ -849,11 +1095,23 @@ int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st)
         qsort(v, a->n_smp, sizeof *v, cmp_double);
         st->latency_p50_s = nearest_rank(v, a->n_smp, 0.50);
         st->latency_p99_s = nearest_rank(v, a->n_smp, 0.99);
+        memcpy(v, a->smp_e2e, (size_t)a->n_smp * sizeof *v);
+        qsort(v, a->n_smp, sizeof *v, cmp_double);
+        st->e2e_latency_p50_s = nearest_rank(v, a->n_smp, 0.50);
+        st->e2e_latency_p99_s = nearest_rank(v, a->n_smp, 0.99);
         sushi_free(s->ctx, v);
     }
+    st->e2e_latency_mean_s = a->e2e_sum / nq;
+    st->e2e_latency_max_s = a->e2e_max;
+    st->dropped = a->dropped;
+    st->e2e_slo_queries = a->e2e_q;
+    st->e2e_slo_attainment = a->e2e_q ? (double)a->e2e_met / (double)a->e2e_q : NAN;
+    st->adaptive = s->adaptive;
+    st->load_factor = s->load;
     st->queue_mean_s = a->queue_sum / nq;
     st->slo_queries = a->slo_q;
     st->slo_attainment = a->slo_q ? (double)a->slo_met / (double)a->slo_q : NAN;
+    st->service_slo_attainment = st->slo_attainment;
     st->accuracy_queries = a->acc_q;
     st->accuracy_attainment = a->acc_q ? (double)a->acc_met / (double)a->acc_q : NAN;
     st->accuracy_mean = a->queries ? a->acc_sum / nq : NAN;
@@ -878,10 +1136,11 @@ int sushi_sched_reset_stats(sushi_sched *s)
 {
     if (!s)
         return SUSHI_ERR_INVALID;
-    double *smp = s->st.smp;
+    double *smp = s->st.smp, *smp_e2e = s->st.smp_e2e;
     uint32_t alloc = s->st.alloc_smp;
     memset(&s->st, 0, sizeof s->st);
     s->st.smp = smp;
+    s->st.smp_e2e = smp_e2e;
     s->st.alloc_smp = alloc;
     return SUSHI_OK;
 }

@@ -25,6 +25,7 @@
  *
  *   bench_realtime [--model FILE] [--data-dir DIR] [--phase-s S] [--load F]
  *                  [--late drop|fastest] [--quantile Q] [--seed N] [--hogs N]
+ *                  [--reps N] [--warmup N]   (profile: timed and untimed runs per candidate)
  */
 #include <errno.h>
 #include <math.h>
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     long n_cores = sysconf(_SC_NPROCESSORS_ONLN);
     int hog_n = n_cores > 0 ? (int)n_cores : 1;
+    sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -221,6 +223,10 @@ int main(int argc, char **argv)
             quantile = atof(v);
         else if (!strcmp(a, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--reps"))
+            po.reps = (uint32_t)atoi(v);
+        else if (!strcmp(a, "--warmup"))
+            po.warmup = (uint32_t)atoi(v);
         else if (!strcmp(a, "--hogs"))
             hog_n = atoi(v);
         else if (!strcmp(a, "--late"))
@@ -249,6 +255,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_realtime: %s: %s\n", model, sushi_status_name(rc));
         return 1;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines appear as they are printed */
     if (!cli_dataset_load(data_dir, "t10k", true, &test, err, sizeof err)) {
         fprintf(stderr, "bench_realtime: %s\n", err);
         return 1;
@@ -269,7 +276,6 @@ int main(int argc, char **argv)
     /* a profile measured now (quiet), and the Pareto candidates' latencies */
     sushi_backend *b = NULL;
     sushi_profile *prof = NULL;
-    sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
     rc = sushi_backend_create(sn, "cpu", &b);
     if (!rc)
         rc = sushi_profile_measure(b, &po, &prof);
@@ -329,7 +335,7 @@ int main(int argc, char **argv)
     size_t n = sushi_trace_length(tr);
     printf("bench_realtime: %s on cpu (1 worker, 1 BLAS thread), %u Fashion-MNIST test images; 1-min load "
            "average %.2f on %ld online cores at start\n", model, test.n, loadavg(), n_cores);
-    printf("profile (quiet, measured now): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
+    printf("profile (measured at start, without hogs): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
            "p99 %.3f ms\n", fast_p99 * 1e3, best_acc * 100, best_mean * 1e3, best_p99 * 1e3);
     printf("trace: %zu latency-bound queries, Poisson %.0f/s (= %.2f x 1 / p50 of the most accurate), SLO "
            "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s\n",

@@ -27,6 +27,7 @@
 #include "sushi/backend.h"
 #include "sushi/export.h"
 #include "sushi/policy.h"
+#include "sushi/profile.h"
 #include "sushi/subgraph.h"
 #include "sushi/subnet.h"
 #include "sushi/supernet.h"
@@ -279,6 +280,23 @@ typedef struct sushi_result {
  * Not thread-safe. @since 0.1
  */
 SUSHI_API int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r);
+
+/**
+ * Predict service time from a measured latency profile (profile.h) instead
+ * of the backend's cost model: candidate i's prediction becomes the
+ * profile's opts->quantile latency of i, scaled by the backend model's
+ * residency factor (cost with the resident SubGraph / cost with nothing
+ * resident: 1 on cpu) and, when adapting, by the load factor
+ * (docs/scheduler.md). The profile is checked first (sushi_profile_check():
+ * same SuperNet content hash, same backend) and must have an entry for every
+ * candidate of the scheduler; on any failure nothing changes. The values are
+ * copied: p may be destroyed afterwards. NULL p detaches (back to the
+ * model). Attaching or detaching restarts the load factor at 1.
+ * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL s, or p is of another SuperNet or
+ * backend; logged with both identities), SUSHI_ERR_NOT_FOUND (a candidate
+ * has no entry; logged), SUSHI_ERR_NOMEM. Not thread-safe. @since 0.3
+ */
+SUSHI_API int sushi_sched_set_profile(sushi_sched *s, const sushi_profile *p);
 
 /** Re-choose the resident SubGraph now from the SubNets served since the last
  * update (on demand; the Q counter restarts). @return SUSHI_OK or the

@@ -15,6 +15,7 @@
 #include "sushi/policy.h"
 #include "sushi/trace.h"
 #include "sushi/sched.h"
+#include "sushi/profile.h"
 #include "sushi/cpu.h"
 #include "sushi/cycle.h"
 #include "sushi/hls.h"

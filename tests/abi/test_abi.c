@@ -187,6 +187,47 @@ Test(abi, layout_run_args_matches_pins)
     OFF(sushi_run_args, int8, 40);
 }
 
+Test(abi, layout_profile_structs_match_pins)
+{
+    SKIP_UNLESS_LP64();
+    SIZE(sushi_profile_options, 32);
+    OFF(sushi_profile_options, size, 0);
+    OFF(sushi_profile_options, warmup, 8);
+    OFF(sushi_profile_options, reps, 12);
+    OFF(sushi_profile_options, int8, 16);
+    OFF(sushi_profile_options, seed, 24);
+    SIZE(sushi_profile_info, 80);
+    OFF(sushi_profile_info, size, 0);
+    OFF(sushi_profile_info, backend, 8);
+    OFF(sushi_profile_info, supernet, 16);
+    OFF(sushi_profile_info, supernet_hash, 24);
+    OFF(sushi_profile_info, cpu_model, 32);
+    OFF(sushi_profile_info, library_version, 40);
+    OFF(sushi_profile_info, threads, 48);
+    OFF(sushi_profile_info, int8, 52);
+    OFF(sushi_profile_info, warmup, 56);
+    OFF(sushi_profile_info, reps, 60);
+    OFF(sushi_profile_info, n_entries, 64);
+    OFF(sushi_profile_info, n_params, 68);
+    OFF(sushi_profile_info, created_unix_s, 72);
+    SIZE(sushi_profile_entry, 56);
+    OFF(sushi_profile_entry, size, 0);
+    OFF(sushi_profile_entry, candidate, 8);
+    OFF(sushi_profile_entry, n, 12);
+    OFF(sushi_profile_entry, mean_s, 16);
+    OFF(sushi_profile_entry, p50_s, 24);
+    OFF(sushi_profile_entry, p90_s, 32);
+    OFF(sushi_profile_entry, p99_s, 40);
+    OFF(sushi_profile_entry, max_s, 48);
+    sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
+    sushi_profile_info pi = SUSHI_PROFILE_INFO_INIT;
+    sushi_profile_entry pe = SUSHI_PROFILE_ENTRY_INIT;
+    cr_assert_eq(po.size, sizeof po);
+    cr_assert_eq(pi.size, sizeof pi);
+    cr_assert_eq(pe.size, sizeof pe);
+    cr_assert_eq(SUSHI_PROFILE_HASH_HEX, 65);
+}
+
 Test(abi, layout_backend_ops_matches_pins)
 {
     SKIP_UNLESS_LP64();

@@ -277,3 +277,109 @@ Test(cli, check_finite_refuses_nan_weights_naming_the_tensor)
     expect_error(&r, 2);
     run_free(&r);
 }
+
+/* ---------- run timing and profiles (0.3) ---------- */
+
+Test(cli_run_cost, run_reports_median_and_p99_of_repeated_runs)
+{
+    run_result r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@128", "--backend", "null", "--warmup",
+                       "1", "--repeat", "5", "--json");
+    cJSON *j = json_ok(&r);
+    cr_assert_eq(num(j, "warmup"), 1);
+    cr_assert_eq(num(j, "repeat"), 5);
+    double med = num(j, "time_median_s"), p99 = num(j, "time_p99_s");
+    cr_assert_eq(num(j, "time_s"), med);
+    cr_assert(num(j, "time_min_s") <= med && med <= p99 && p99 <= num(j, "time_max_s"));
+    cr_assert_eq(num(j, "threads"), 0, "null has no threads param");
+    cJSON_Delete(j);
+    run_free(&r);
+    r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@128", "--backend", "null", "--repeat", "0");
+    expect_error(&r, 2);
+    run_free(&r);
+    r = RUN("run", "builtin:ofa-mbv3-w1.0", "--config", "min@128", "--backend", "null", "--threads", "2");
+    expect_error(&r, 1);
+    cr_assert_not_null(strstr(r.err, "threads"), "%s", r.err);
+    run_free(&r);
+}
+
+static const char *fmnist_model(void)
+{
+    static char path[1024];
+    const char *src = getenv("SUSHI_SRCDIR");
+    cr_assert_not_null(src, "SUSHI_SRCDIR must point at the source tree");
+    snprintf(path, sizeof path, "%s/models/fmnist-mbv3.sushi", src);
+    return path;
+}
+
+Test(cli_run_cost, profile_measure_show_and_use_in_serve)
+{
+    if (!have_backend("cpu"))
+        cr_skip_test("cpu backend not built");
+    make_tmpdir();
+    char prof[1100], bad[1100];
+    snprintf(prof, sizeof prof, "%s/fmnist.profile", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.profile", tmpdir);
+    run_result r = RUN("profile", fmnist_model(), "--backend", "cpu", "--warmup", "0", "--reps", "2", "-o", prof,
+                       "--json");
+    cJSON *j = json_ok(&r);
+    cr_assert_str_eq(str(j, "backend"), "cpu");
+    cr_assert_eq(num(j, "threads"), 1, "cpu profiles default to one thread");
+    cr_assert_eq(num(j, "reps"), 2);
+    cr_assert_eq(strlen(str(j, "supernet_hash")), 64);
+    const cJSON *entries = item(j, "entries");
+    cr_assert_eq(cJSON_GetArraySize(entries), 64);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, entries) {
+        cr_assert_eq(num(e, "n"), 2);
+        cr_assert(num(e, "p50_s") > 0 && num(e, "p50_s") <= num(e, "p99_s") && num(e, "p99_s") <= num(e, "max_s"));
+    }
+    char *first = cJSON_PrintUnformatted(entries);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* --show reads back the same entries */
+    r = RUN("profile", "--show", prof, "--json");
+    j = json_ok(&r);
+    char *again = cJSON_PrintUnformatted(item(j, "entries"));
+    cr_assert_str_eq(first, again);
+    free(first);
+    free(again);
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* serve predicts from it, with the 0.3 keys */
+    r = RUN("serve", fmnist_model(), "--backend", "cpu", "--run", "--profile", prof, "--late", "drop",
+            "--policy", "none", "--gen", "seed=1,queries=40", "--json");
+    j = json_ok(&r);
+    cr_assert(!boolean(j, "realtime"));
+    cr_assert_str_eq(str(j, "profile"), prof);
+    cr_assert(boolean(j, "adaptation"), "auto: on for cpu");
+    cr_assert_str_eq(str(j, "late"), "drop");
+    const cJSON *p = cJSON_GetArrayItem(item(j, "policies"), 0);
+    double served = num(p, "queries"), dropped = num(p, "dropped");
+    cr_assert_eq(served + dropped, 40);
+    (void)num(p, "e2e_latency_mean_s");
+    (void)num(p, "e2e_latency_p99_s");
+    (void)num(p, "service_slo_attainment");
+    const cJSON *att = item(p, "e2e_slo_attainment");
+    cr_assert(cJSON_IsNumber(att) || cJSON_IsNull(att));
+    cJSON_Delete(j);
+    run_free(&r);
+
+    /* a profile of another SuperNet is refused */
+    r = RUN("serve", "builtin:ofa-mbv3-w1.0", "--backend", "cpu", "--profile", prof, "--queries", "3");
+    cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+    cr_assert_str_empty(r.out);
+    cr_assert_not_null(strstr(r.err, "measured on another SuperNet"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "--profile"), "%s", r.err);
+    run_free(&r);
+    /* a corrupt one is a one-line error */
+    write_file(bad, "\xa1\x66" "format" "\x01", 9);
+    r = RUN("profile", "--show", bad);
+    expect_error(&r, 1);
+    run_free(&r);
+    r = RUN("profile", fmnist_model(), "--backend", "cpu");
+    expect_error(&r, 2);
+    run_free(&r);
+    remove_tmpdir();
+}

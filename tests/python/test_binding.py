@@ -696,6 +696,40 @@ class Scheduling(unittest.TestCase):
             s.set_lookahead(None)
 
 
+class Profiles(unittest.TestCase):
+    """Latency profiles and end-to-end deadlines (profile.h, sched.h 0.3) on the null backend."""
+
+    def test_profile_measure_round_trip_and_scheduler(self):
+        with sushi.SuperNet.builtin(SMALL) as sn, sn.backend("null") as b:
+            p = sushi.Profile.measure(b, warmup=0, reps=3)
+            info = p.info
+            self.assertEqual(info["backend"], "null")
+            self.assertEqual(info["supernet_hash"], sushi.Profile.supernet_hash(sn))
+            self.assertEqual(info["reps"], 3)
+            self.assertEqual(len(p.entries), sn.info["n_candidates"])
+            e = p.entries[0]
+            self.assertLessEqual(e["p50_s"], e["p99_s"])
+            self.assertEqual(p.quantile(0, 1.0), e["max_s"])
+            q = sushi.Profile.from_bytes(p.to_bytes(), sn.context)
+            self.assertEqual(q.to_bytes(), p.to_bytes())
+            p.check(b)
+            with sushi.Scheduler(sn, b, "none", profile=p, late="drop", adapt="off") as s:
+                c0 = s.candidates[0]
+                self.assertAlmostEqual(c0["predicted_s"], p.quantile(c0["table_index"], 0.99),
+                                       delta=1e-15)
+                r = s.submit(slo_s=1e-12, arrival_s=1.0, start_s=2.0)
+                self.assertTrue(r["dropped"])
+                self.assertEqual(r["candidate"], -1)
+                self.assertAlmostEqual(r["e2e_s"], 1.0)
+                st = s.stats
+                self.assertEqual(st["dropped"], 1)
+                self.assertEqual(st["e2e_slo_attainment"], 0.0)
+            with self.assertRaises(sushi.SushiError):
+                sushi.Profile.from_bytes(b"\xa0")
+            q.close()
+            p.close()
+
+
 class CountingAllocator:
     """Allocator hooks that count live blocks, to prove handles are freed."""
 

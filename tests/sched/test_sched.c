@@ -411,6 +411,7 @@ Test(sched, select_matches_reference_on_hand_built_tables)
             cr_assert_eq(info.n_candidates, 96);
             for (int k = 0; k < 3000; k++) {
                 sushi_query q = SUSHI_QUERY_INIT;
+                q.arrival_s = (double)k; /* 1 s apart: no waiting, the budget is the SLO */
                 double u = urand();
                 q.min_accuracy = u < 0.25 ? 0.0 : 0.58 + 0.25 * urand();
                 double v = urand();
@@ -480,8 +481,10 @@ Test(sched, select_specific_cases)
         sushi_query q = SUSHI_QUERY_INIT;
         q.min_accuracy = cases[k].acc;
         q.slo_s = cases[k].slo;
+        q.arrival_s = (double)k; /* 1 s apart: no query waits, the budget is the SLO */
         sushi_result r = SUSHI_RESULT_INIT;
         cr_assert_eq(sushi_sched_submit(s, &q, &r), SUSHI_OK);
+        cr_assert_eq(r.queue_s, 0.0);
         cr_assert_eq(r.candidate, cases[k].want, "case %zu: got %d", k, r.candidate);
         cr_assert_eq(r.fallback, cases[k].fb, "case %zu", k);
         cr_assert_eq(r.slo_met, cases[k].slo_met, "case %zu", k);

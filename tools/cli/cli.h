@@ -53,6 +53,7 @@ int cli_cmd_eval(int argc, char **argv);     /* cmd_eval.c */
 int cli_cmd_calibrate(int argc, char **argv); /* cmd_eval.c (needs the cpu backend) */
 int cli_cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cli_cmd_cost(int argc, char **argv);     /* cmd_cost.c (needs the cycle backend) */
+int cli_cmd_profile(int argc, char **argv);  /* cmd_profile.c */
 
 /* ---------- argument parsing ---------- */
 

@@ -19,10 +19,12 @@
 
 static const char run_help[] =
     "usage: sushi run FILE --config CFG [--backend cpu|hls|null] [--int8]\n"
-    "                 [--input FILE] [--json]\n"
+    "                 [--input FILE] [--warmup N] [--repeat N] [--threads N] [--json]\n"
     "\n"
     "Run one SubNet of the SuperNet in FILE (a .sushi file or builtin:NAME) on\n"
-    "one input (batch 1) and print its top-5 classes and the time of the run.\n"
+    "one input (batch 1) and print its top-5 classes and the time of the runs:\n"
+    "N untimed warm-up runs, then M timed runs; the median and p99 (nearest rank)\n"
+    "of the M wall-clock times are reported, not one cold sample.\n"
     "\n"
     "options:\n"
     "  -c, --config CFG       the SubNet (as for 'sushi subnet')\n"
@@ -39,10 +41,13 @@ static const char run_help[] =
     "                         resizes them bilinearly as in training.\n"
     "                         Default: pattern input k = 0:\n"
     "                         x[i] = ((37*i + 11 + 53*k) mod 256) / 255 * 2 - 1\n"
+    "      --warmup N         untimed warm-up runs first (default 3)\n"
+    "      --repeat M         timed runs, 1..100000 (default 20)\n"
+    "      --threads N        threads of the backend (its 'threads' param: cpu)\n"
     "      --json             print one JSON object on stdout (keys in docs/cli.md)\n"
     "  -h, --help             show this help\n";
 
-enum { OPT_CONFIG = 1, OPT_BACKEND, OPT_INT8, OPT_INPUT, OPT_JSON };
+enum { OPT_CONFIG = 1, OPT_BACKEND, OPT_INT8, OPT_INPUT, OPT_JSON, OPT_WARMUP, OPT_REPEAT, OPT_THREADS };
 
 static const cli_option run_opts[] = {
     { "config", 'c', true, OPT_CONFIG },
@@ -50,6 +55,9 @@ static const cli_option run_opts[] = {
     { "int8", 0, false, OPT_INT8 },
     { "input", 'i', true, OPT_INPUT },
     { "json", 0, false, OPT_JSON },
+    { "warmup", 0, true, OPT_WARMUP },
+    { "repeat", 0, true, OPT_REPEAT },
+    { "threads", 0, true, OPT_THREADS },
     { NULL, 0, false, 0 }
 };
 
@@ -314,8 +322,25 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+typedef struct run_timing {
+    uint32_t warmup, repeat, threads; /* threads 0 = leave the backend's default */
+} run_timing;
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double rank_q(const double *v, uint32_t n, double q)
+{
+    double r = ceil(q * n);
+    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
+    return v[k < n ? k : n - 1];
+}
+
 static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet *s, const char *backend,
-                  bool int8, const char *input, bool json)
+                  bool int8, const char *input, bool json, const run_timing *tm)
 {
     sushi_supernet_info in = SUSHI_SUPERNET_INFO_INIT;
     int rc = sushi_supernet_get_info(sn, &in);
@@ -329,10 +354,11 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     uint32_t C = in.in_channels, R = cfg->resolution, K = in.num_classes;
     size_t n_in = (size_t)C * R * R;
     float *x = malloc(n_in * sizeof *x), *y = calloc(K ? K : 1, sizeof *y), *ranges = NULL, *calib = NULL;
+    double *times = calloc(tm->repeat, sizeof *times);
     sushi_backend *b = NULL;
     cJSON *root = NULL;
     int ec = CLI_EXIT_OK;
-    if (!x || !y) {
+    if (!x || !y || !times) {
         ec = cli_fail_msg("run", "out of memory");
         goto out;
     }
@@ -350,6 +376,18 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         ec = cli_fail(backend, rc, rc == SUSHI_ERR_NOT_FOUND ? "no such backend in this build" : NULL);
         goto out;
     }
+    double threads_used = 0.0;
+    if (tm->threads) {
+        rc = sushi_backend_set_param(b, "threads", (double)tm->threads);
+        if (rc) {
+            ec = cli_fail("--threads", rc,
+                          rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED ? "this backend has no threads"
+                                                                                     : NULL);
+            goto out;
+        }
+    }
+    if (sushi_backend_get_param(b, "threads", &threads_used) != SUSHI_OK)
+        threads_used = 0.0;
     /* int8 ranges: stored in the file for this SubNet's candidate (`sushi
      * calibrate`), else calibrated here on the pattern inputs (cpu) or by the
      * hls backend on its default set */
@@ -398,9 +436,19 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     if (hls)
         int8 = true;
     a.int8 = int8;
-    double t0 = now_s();
-    rc = sushi_backend_run(b, s, &a, NULL);
-    double dt = now_s() - t0;
+    rc = SUSHI_OK;
+    for (uint32_t k = 0; !rc && k < tm->warmup + tm->repeat; k++) {
+        double t0 = now_s();
+        rc = sushi_backend_run(b, s, &a, NULL);
+        double dt = now_s() - t0;
+        if (k >= tm->warmup)
+            times[k - tm->warmup] = dt;
+    }
+    double t_sum = 0.0;
+    for (uint32_t k = 0; k < tm->repeat; k++)
+        t_sum += times[k];
+    qsort(times, tm->repeat, sizeof *times, cmp_dbl);
+    const double t_med = rank_q(times, tm->repeat, 0.5), t_p99 = rank_q(times, tm->repeat, 0.99);
     if (rc) {
         const char *why = NULL;
         if (int8 && rc == SUSHI_ERR_UNSUPPORTED)
@@ -454,7 +502,15 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
             cli_json_num(o, "score", exp(y[top[t]] - mx) / sum);
             cli_json_num(o, "logit", y[top[t]]);
         }
-        cli_json_num(root, "time_s", dt);
+        cli_json_num(root, "time_s", t_med);
+        cli_json_num(root, "time_median_s", t_med);
+        cli_json_num(root, "time_p99_s", t_p99);
+        cli_json_num(root, "time_mean_s", t_sum / tm->repeat);
+        cli_json_num(root, "time_min_s", times[0]);
+        cli_json_num(root, "time_max_s", times[tm->repeat - 1]);
+        cli_json_num(root, "warmup", tm->warmup);
+        cli_json_num(root, "repeat", tm->repeat);
+        cli_json_num(root, "threads", threads_used);
         ec = cli_json_print(root);
         root = NULL;
     } else {
@@ -467,7 +523,10 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
         if (ranges_key)
             printf("ranges    %s\n", ranges_text);
         printf("input     %s\n", input ? input : "pattern k=0 (docs/cli.md)");
-        printf("time      %.6f s\n", dt);
+        if (threads_used > 0)
+            printf("threads   %g\n", threads_used);
+        printf("time      median %.6f s, p99 %.6f s (%u timed runs after %u warm-up runs)\n", t_med, t_p99,
+               tm->repeat, tm->warmup);
         printf("\n%4s  %6s  %12s  %9s\n", "rank", "class", "logit", "prob");
         for (uint32_t t = 0; t < nt; t++)
             printf("%4u  %6u  %12.6g  %9.6f\n", (unsigned)t + 1, (unsigned)top[t], (double)y[top[t]],
@@ -481,6 +540,7 @@ out:
     free(y);
     free(ranges);
     free(calib);
+    free(times);
     return ec;
 }
 
@@ -490,6 +550,7 @@ int cli_cmd_run(int argc, char **argv)
     cli_parser_init(&p, argc, argv, run_opts);
     const char *file = NULL, *config = NULL, *backend = "cpu", *input = NULL, *arg;
     bool json = false, int8 = false;
+    run_timing tm = { 3, 20, 0 };
     int id;
     while ((id = cli_next(&p, &arg)) != CLI_ARG_END) {
         switch (id) {
@@ -509,6 +570,24 @@ int cli_cmd_run(int argc, char **argv)
         case OPT_INT8: int8 = true; break;
         case OPT_INPUT: input = arg; break;
         case OPT_JSON: json = true; break;
+        case OPT_WARMUP:
+            if (!cli_parse_u32(p.cmd, "--warmup", arg, &tm.warmup))
+                return CLI_EXIT_USAGE;
+            if (tm.warmup > 100000)
+                return cli_usage_error(p.cmd, "--warmup %s: expected 0..100000", arg);
+            break;
+        case OPT_REPEAT:
+            if (!cli_parse_u32(p.cmd, "--repeat", arg, &tm.repeat))
+                return CLI_EXIT_USAGE;
+            if (tm.repeat < 1 || tm.repeat > 100000)
+                return cli_usage_error(p.cmd, "--repeat %s: expected 1..100000", arg);
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_u32(p.cmd, "--threads", arg, &tm.threads))
+                return CLI_EXIT_USAGE;
+            if (tm.threads < 1 || tm.threads > 1024)
+                return cli_usage_error(p.cmd, "--threads %s: expected 1..1024", arg);
+            break;
         default: return cli_usage_error(p.cmd, "internal: unhandled option");
         }
     }
@@ -528,7 +607,7 @@ int cli_cmd_run(int argc, char **argv)
     if (!ec)
         ec = cli_create_subnet(sn, &cfg, &s);
     if (!ec)
-        ec = do_run(file, sn, s, backend, int8, input, json);
+        ec = do_run(file, sn, s, backend, int8, input, json, &tm);
     sushi_subnet_destroy(s);
     sushi_supernet_destroy(sn);
     return ec;

@@ -54,6 +54,14 @@ static const char serve_help[] =
     "                        measured end to end, queueing included (needs --dataset or --run and a\n"
     "                        backend that runs; not with policy oracle). See docs/server.md\n"
     "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
+    "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"
+    "                        of this SuperNet and backend (refused otherwise)\n"
+    "  --quantile Q          the profile's latency quantile used as the prediction: 0.5, 0.9,\n"
+    "                        0.99 (default) or 1 (max)\n"
+    "  --adapt A             auto (default: on for measured backends, cpu) | on | off (open loop):\n"
+    "                        adapt predictions to measured run latency (docs/scheduler.md)\n"
+    "  --late L              fastest (default: serve anyway) | drop: a query no candidate can\n"
+    "                        answer within its SLO minus the time it waited is dropped, counted\n"
     "  --json                print one JSON object (keys in docs/scheduler.md)\n"
     "  -h, --help            this help\n"
     "\n"
@@ -257,6 +265,16 @@ static cJSON *stats_json(const run *r, bool measured)
     json_num(o, "reload_s", s->reload_s);
     json_num(o, "decision_mean_ns", s->decision_mean_ns);
     json_num(o, "update_mean_ns", s->update_mean_ns);
+    json_num(o, "e2e_latency_mean_s", s->e2e_latency_mean_s);
+    json_num(o, "e2e_latency_p50_s", s->e2e_latency_p50_s);
+    json_num(o, "e2e_latency_p99_s", s->e2e_latency_p99_s);
+    json_num(o, "e2e_latency_max_s", s->e2e_latency_max_s);
+    json_num(o, "e2e_slo_queries", (double)s->e2e_slo_queries);
+    json_num(o, "e2e_slo_attainment", s->e2e_slo_attainment);
+    json_num(o, "service_slo_attainment", s->service_slo_attainment);
+    json_num(o, "dropped", (double)s->dropped);
+    json_num(o, "queue_mean_s", s->queue_mean_s);
+    json_num(o, "load_factor", s->load_factor);
     return o;
 }
 
@@ -436,14 +454,20 @@ static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o)
 typedef struct rt_setup_ctx {
     const setup *su;
     const hls_calib *hcal;
+    const sushi_profile *prof; /* --profile, or NULL */
 } rt_setup_ctx;
 
 static int rt_setup(void *user, uint32_t worker, sushi_backend *b, sushi_sched *s)
 {
     const rt_setup_ctx *c = user;
     (void)worker;
-    if (s)
-        return SUSHI_OK;
+    if (s) { /* scheduler stage: the latency profile, checked against this SuperNet and backend */
+        int rc = c->prof ? sushi_sched_set_profile(s, c->prof) : SUSHI_OK;
+        if (rc)
+            fprintf(stderr, "sushi: serve: --profile: cannot be used with this SuperNet and backend (%s)\n",
+                    sushi_status_str(rc));
+        return rc;
+    }
     if (configure_backend(b, c->su)) /* printed its message */
         return SUSHI_ERR_INVALID;
     return hls_give_ranges(b, c->hcal);
@@ -451,11 +475,11 @@ static int rt_setup(void *user, uint32_t worker, sushi_backend *b, sushi_sched *
 
 /* One policy replayed in real time (serve_realtime.c); the timeline rows are
  * written in query order afterwards. Returns an exit code. */
-static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, const hls_calib *hcal, const char *policy,
-                                 uint32_t workers, const sushi_query *qs, size_t nq, served_images *images,
+static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, const hls_calib *hcal,
+                                 const sushi_profile *prof, const char *policy, uint32_t workers, const sushi_query *qs, size_t nq, served_images *images,
                                  const float *synthetic, const sushi_supernet_info *sni, FILE *tl, run *out)
 {
-    rt_setup_ctx sc = { su, hcal };
+    rt_setup_ctx sc = { su, hcal, prof };
     cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
                       .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
     float *inputs = NULL;
@@ -504,6 +528,7 @@ static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, cons
                 (unsigned long long)r->hit_bytes, r->energy_j, r->updated, (unsigned long long)r->reload_bytes,
                 r->reload_s, (unsigned long long)r->decision_ns, (unsigned)r->config.resolution,
                 (unsigned long long)ci.macs);
+        fprintf(tl, ",%.9g,%.9g,%d,%d,%.6g", r->e2e_s, r->budget_s, r->e2e_slo_met, r->dropped, r->load_factor);
         if (labels) {
             uint32_t img = (uint32_t)(i % a.n_inputs);
             fprintf(tl, ",%u,%u,%u,%d", img, labels[img], dropped ? 0u : o.pred[i],
@@ -521,7 +546,8 @@ int sushi_cli_serve(int argc, char **argv)
     memset(&su, 0, sizeof su);
     su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
     const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
-    const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR;
+    const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR, *profile_path = NULL;
+    sushi_profile *prof = NULL;
     uint64_t queries = 0;
     bool json = false, run_inputs = false, realtime = false;
     uint64_t workers = 0;
@@ -626,7 +652,30 @@ int sushi_cli_serve(int argc, char **argv)
             dataset_name = val;
         else if (strcmp(opt, "--data-dir") == 0)
             data_dir = val;
-        else
+        else if (strcmp(opt, "--profile") == 0)
+            profile_path = val;
+        else if (strcmp(opt, "--quantile") == 0) {
+            double d;
+            if (!cli_parse_double(val, &d) || !(d >= 0.5 && d <= 1.0))
+                return usage("--quantile %s: expected a number in [0.5, 1] (0.5, 0.9, 0.99, 1 are measured)", val);
+            su.o.quantile = d;
+        } else if (strcmp(opt, "--adapt") == 0) {
+            if (strcmp(val, "auto") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_AUTO;
+            else if (strcmp(val, "on") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_ON;
+            else if (strcmp(val, "off") == 0)
+                su.o.adapt = SUSHI_SCHED_ADAPT_OFF;
+            else
+                return usage("--adapt %s: expected auto, on or off", val);
+        } else if (strcmp(opt, "--late") == 0) {
+            if (strcmp(val, "fastest") == 0)
+                su.o.late = SUSHI_SCHED_LATE_FASTEST;
+            else if (strcmp(val, "drop") == 0)
+                su.o.late = SUSHI_SCHED_LATE_DROP;
+            else
+                return usage("--late %s: expected fastest or drop", val);
+        } else
             return usage("unknown option '%s'", opt);
     }
     if (!file)
@@ -709,6 +758,13 @@ int sushi_cli_serve(int argc, char **argv)
     if ((ex = load_supernet(ctx, file, &sn)))
         goto out;
     sushi_supernet_get_info(sn, &sni);
+    if (profile_path) {
+        rc = sushi_profile_load_file(ctx, profile_path, &prof);
+        if (rc) {
+            ex = fail("--profile %s: %s", profile_path, sushi_status_str(rc));
+            goto out;
+        }
+    }
 
     /* a probe scheduler (policy none) for the ranges the generator needs */
     {
@@ -866,7 +922,8 @@ int sushi_cli_serve(int argc, char **argv)
         }
         fprintf(tl, "policy,query,t_s,min_accuracy,slo_s,candidate,accuracy,predicted_s,latency_s,queue_s,"
                     "slo_met,accuracy_met,fallback,offchip_bytes,weight_bytes,hit_bytes,energy_j,updated,"
-                    "reload_bytes,reload_s,decision_ns,resolution,macs,resident_bytes%s\n",
+                    "reload_bytes,reload_s,decision_ns,resolution,macs,resident_bytes,e2e_s,budget_s,"
+                    "e2e_slo_met,dropped,load_factor%s\n",
                 dataset_name ? ",image,label,predicted,correct" : "");
     }
 
@@ -874,7 +931,7 @@ int sushi_cli_serve(int argc, char **argv)
     cli_progress_start(&prog, (uint64_t)n_pol * nq, "queries");
     for (int k = 0; realtime && k < n_pol; k++) {
         runs[k].policy = pol[k];
-        if ((ex = serve_realtime_policy(sn, &su, &hcal, pol[k], workers ? (uint32_t)workers : 1, qs, nq,
+        if ((ex = serve_realtime_policy(sn, &su, &hcal, prof, pol[k], workers ? (uint32_t)workers : 1, qs, nq,
                                         dataset_name ? &images : NULL, input, &sni, tl, &runs[k])))
             goto out;
         cli_progress_update(&prog, (uint64_t)(k + 1) * nq);
@@ -892,6 +949,17 @@ int sushi_cli_serve(int argc, char **argv)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
         if (!rc && strcmp(pol[k], "oracle") == 0)
             rc = sushi_sched_set_lookahead(s, qs, nq);
+        if (!rc && prof) {
+            rc = sushi_sched_set_profile(s, prof);
+            if (rc) {
+                sushi_sched_destroy(s);
+                sushi_policy_destroy(p);
+                sushi_backend_destroy(b);
+                ex = fail("--profile %s: cannot be used with this SuperNet and backend (%s)", profile_path,
+                          sushi_status_str(rc));
+                goto out;
+            }
+        }
         snprintf(prog.label, sizeof prog.label, "%s", pol[k]);
         uint64_t correct = 0;
         for (size_t i = 0; !rc && i < nq; i++) {
@@ -904,7 +972,7 @@ int sushi_cli_serve(int argc, char **argv)
                     break;
             }
             rc = sushi_sched_submit(s, &qs[i], &r);
-            if (!rc && dataset_name) {
+            if (!rc && dataset_name && !r.dropped) {
                 if (!r.ran) {
                     rc = SUSHI_ERR_BACKEND; /* cannot happen: the backend runs (checked) */
                     break;
@@ -915,7 +983,8 @@ int sushi_cli_serve(int argc, char **argv)
             if (!rc && tl) {
                 sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
                 sushi_sched_info si = SUSHI_SCHED_INFO_INIT;
-                sushi_supernet_candidate(sn, (uint32_t)r.candidate, &ci);
+                if (!r.dropped)
+                    sushi_supernet_candidate(sn, (uint32_t)r.candidate, &ci);
                 sushi_sched_get_info(s, &si);
                 fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu,"
                             "%u,%llu,%llu",
@@ -925,8 +994,9 @@ int sushi_cli_serve(int argc, char **argv)
                         (unsigned long long)r.hit_bytes, r.energy_j, r.updated, (unsigned long long)r.reload_bytes,
                         r.reload_s, (unsigned long long)r.decision_ns, (unsigned)r.config.resolution,
                         (unsigned long long)ci.macs, (unsigned long long)si.resident_bytes);
+                fprintf(tl, ",%.9g,%.9g,%d,%d,%.6g", r.e2e_s, r.budget_s, r.e2e_slo_met, r.dropped, r.load_factor);
                 if (dataset_name)
-                    fprintf(tl, ",%u,%u,%u,%d", img, label, pred, pred == label);
+                    fprintf(tl, ",%u,%u,%u,%d", img, label, r.dropped ? 0u : pred, !r.dropped && pred == label);
                 fputc('\n', tl);
             }
             cli_progress_update(&prog, (uint64_t)k * nq + i + 1);
@@ -983,6 +1053,13 @@ int sushi_cli_serve(int argc, char **argv)
         json_num(root, "accuracy_max", info0.accuracy_max);
         json_num(root, "latency_min_s", info0.latency_min_s);
         json_num(root, "latency_max_s", info0.latency_max_s);
+        if (profile_path)
+            cJSON_AddStringToObject(root, "profile", profile_path);
+        else
+            cJSON_AddNullToObject(root, "profile");
+        cJSON_AddBoolToObject(root, "adaptation", runs[0].st.adaptive);
+        json_num(root, "quantile", profile_path ? su.o.quantile : NAN);
+        cJSON_AddStringToObject(root, "late", su.o.late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest");
         cJSON *tr = cJSON_AddObjectToObject(root, "trace");
         cJSON_AddStringToObject(tr, "source", trace_path ? "file" : "generated");
         if (trace_path)
@@ -1062,6 +1139,19 @@ int sushi_cli_serve(int argc, char **argv)
             printf("dataset: %s test, %u images, query i classifies image i mod %u; measured top-1 beside "
                    "the candidate table's expected accuracy (acc mean)\n", dataset_name, test.n, test.n);
         print_table(runs, n_pol, base, dataset_name != NULL);
+        printf("\nend to end (SLO from arrival; prediction: %s%s, late queries: %s)\n",
+               profile_path ? "profile " : "backend model", profile_path ? profile_path : "",
+               su.o.late == SUSHI_SCHED_LATE_DROP ? "dropped" : "served by the fallback");
+        printf("%-8s %10s %10s %9s %9s %8s %7s %10s\n", "policy", "e2e mean", "e2e p99", "e2e ok", "serv ok",
+               "dropped", "adapt", "load");
+        printf("%-8s %10s %10s %9s %9s %8s %7s %10s\n", "", "ms", "ms", "%", "%", "", "", "factor");
+        for (int k = 0; k < n_pol; k++) {
+            const sushi_sched_stats *st = &runs[k].st;
+            printf("%-8s %10.4f %10.4f %9.2f %9.2f %8llu %7s %10.4f\n", runs[k].policy,
+                   st->e2e_latency_mean_s * 1e3, st->e2e_latency_p99_s * 1e3, st->e2e_slo_attainment * 100,
+                   st->service_slo_attainment * 100, (unsigned long long)st->dropped, st->adaptive ? "on" : "off",
+                   st->load_factor);
+        }
     }
 out:
     if (tl)
@@ -1076,6 +1166,7 @@ out:
     hls_calib_free(&hcal);
     free(served);
     sushi_trace_destroy(trace);
+    sushi_profile_destroy(prof);
     sushi_supernet_destroy(sn);
     sushi_context_destroy(ctx);
     return ex;

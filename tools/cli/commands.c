@@ -22,5 +22,7 @@ const cli_command cli_commands[] = {
 #endif
     { "serve", "serve a query stream with the scheduler; compare caching policies", sushi_cli_serve },
     { "trace", "generate a query trace CSV (trace gen)", sushi_cli_trace },
+    { "profile", "measure every candidate's latency on a backend into a profile for serve --profile",
+      cli_cmd_profile },
     { NULL, NULL, NULL }
 };

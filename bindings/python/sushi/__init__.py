@@ -35,7 +35,8 @@ import os
 from . import _ffi
 
 __all__ = ["SushiError", "Context", "SuperNet", "Config", "SubNet", "SubGraph", "Backend",
-           "Policy", "Scheduler", "Server", "Ticket", "Trace", "version", "version_number", "status_name", "status_str", "builtin_names",
+           "Policy", "Scheduler", "Server", "Ticket", "Trace", "Profile", "version", "version_number", "status_name",
+           "status_str", "builtin_names",
            "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_ffi.LOG_ERROR, _ffi.LOG_WARN, _ffi.LOG_INFO,
@@ -913,7 +914,10 @@ class Scheduler(_Handle):
     ("both", "most_accurate", "fastest"), `fallback` ("accuracy_first",
     "latency_first"), `reload` ("next_query", "separate"), `pareto`
     ("macs_bytes", "macs", "bytes", "none"), `window` (Q), `pb_bytes` (None =
-    ask the backend), `latency_samples`, `seed` (docs/scheduler.md).
+    ask the backend), `latency_samples`, `seed`, and since 0.3 `late`
+    ("fastest", "drop"), `adapt` ("auto", "on", "off"), `quantile` (of an
+    attached Profile, default 0.99), `adapt_window` (default 15), `profile`
+    (a Profile to predict from; see set_profile) (docs/scheduler.md).
     Not thread-safe: one per thread.
     """
 
@@ -921,13 +925,17 @@ class Scheduler(_Handle):
 
     def __init__(self, supernet, backend, policy, *, mode="both", fallback="accuracy_first",
                  reload="next_query", pareto="macs_bytes", window=100, pb_bytes=None,
-                 latency_samples=0, seed=0):
+                 latency_samples=0, seed=0, late="fastest", adapt="auto", quantile=0.99,
+                 adapt_window=15, profile=None):
         opts = _ffi.new(_ffi.SchedOptions, mode=_enum(_ffi.SCHED_MODES, mode, "mode"),
                         fallback=_enum(_ffi.SCHED_FALLBACKS, fallback, "fallback"),
                         reload=_enum(_ffi.SCHED_RELOADS, reload, "reload"),
                         pareto=_enum(_ffi.SCHED_PARETOS, pareto, "pareto"), window=int(window),
                         pb_bytes=_ffi.SCHED_PB_AUTO if pb_bytes is None else int(pb_bytes),
-                        latency_samples=int(latency_samples), seed=int(seed))
+                        latency_samples=int(latency_samples), seed=int(seed),
+                        late=_enum(_ffi.SCHED_LATES, late, "late"),
+                        adapt=_enum(_ffi.SCHED_ADAPTS, adapt, "adapt"), quantile=float(quantile),
+                        adapt_window=int(adapt_window))
         owned = []
         try:
             if isinstance(backend, str):
@@ -950,6 +958,19 @@ class Scheduler(_Handle):
         self._q = _ffi.new(_ffi.Query)
         self._r = _ffi.new(_ffi.Result)
         self._r.config.size = ctypes.sizeof(_ffi.Config)
+        if profile is not None:
+            try:
+                self.set_profile(profile)
+            except BaseException:
+                self.close()
+                raise
+
+    def set_profile(self, profile):
+        """Predict service time from a measured Profile (its `quantile`),
+        after checking it was measured on this SuperNet and backend
+        (SushiError SUSHI_ERR_INVALID otherwise). The values are copied.
+        None goes back to the backend's model."""
+        _check(lib.sushi_sched_set_profile(self, profile), "sushi_sched_set_profile")
 
     def close(self):
         if self._ptr is None:
@@ -973,13 +994,17 @@ class Scheduler(_Handle):
     def policy(self):
         return self._policy
 
-    def submit(self, min_accuracy=0.0, slo_s=0.0, arrival_s=0.0, input=None, int8=False):
+    def submit(self, min_accuracy=0.0, slo_s=0.0, arrival_s=0.0, input=None, int8=False,
+               start_s=-1.0):
         """Serve one query; returns a dict of sushi_result ("config" is a
         Config; "output" holds the logits when `input` was given and the
-        backend ran it)."""
+        backend ran it). The SLO counts from `arrival_s`; `start_s` is when
+        service starts on the same clock (<= 0: a simulated FIFO server).
+        A dropped query (late="drop") has "dropped" True and candidate -1."""
         q = self._q
         q.min_accuracy, q.slo_s, q.arrival_s, q.int8 = (float(min_accuracy), float(slo_s),
                                                         float(arrival_s), bool(int8))
+        q.start_s = float(start_s)
         out = None
         if input is not None:
             import numpy as np
@@ -997,7 +1022,7 @@ class Scheduler(_Handle):
         finally:
             q.input = q.output = None
         d = _struct_dict(r)
-        d["config"] = Config(r.config)
+        d["config"] = None if r.dropped else Config(r.config)
         if out is not None and r.ran:
             d["output"] = out
         return d
@@ -1078,6 +1103,97 @@ class Scheduler(_Handle):
 
     def __repr__(self):
         return "<sushi.Scheduler closed>" if self.closed else "<sushi.Scheduler>"
+
+
+# -------------------------------------------------------------------- profile
+class Profile(_Handle):
+    """sushi_profile: measured latency of every candidate on one backend
+    (docs/profile.md). ``Profile.measure(backend, warmup=10, reps=200,
+    int8=False)``, ``Profile.load(path, context)``, ``Profile.from_bytes``;
+    ``save(path)``, ``to_bytes()``, ``info``, ``entries``,
+    ``quantile(candidate, q)``, ``check(backend)``. Immutable; its read
+    methods are thread-safe."""
+
+    _destroy = _ffi.lib.sushi_profile_destroy if _ffi.has("sushi_profile_destroy") else None
+
+    @classmethod
+    def measure(cls, backend, warmup=10, reps=200, int8=False, seed=0):
+        """Run every candidate of the backend's SuperNet (warm-up, then timed runs)."""
+        o = _ffi.new(_ffi.ProfileOptions, warmup=int(warmup), reps=int(reps), int8=bool(int8),
+                     seed=int(seed))
+        ptr = _new_handle(lib.sushi_profile_measure, backend, ctypes.byref(o))
+        return cls(ptr, backend.supernet.context)
+
+    @classmethod
+    def load(cls, path, context=None):
+        ctx = Context() if context is None else context
+        return cls(_new_handle(lib.sushi_profile_load_file, ctx, _b(path)), ctx)
+
+    @classmethod
+    def from_bytes(cls, buf, context=None):
+        ctx = Context() if context is None else context
+        data = bytes(buf)
+        return cls(_new_handle(lib.sushi_profile_load_memory, ctx, data, len(data)), ctx)
+
+    def save(self, path):
+        """Write atomically (temporary file, fsync, rename)."""
+        _check(lib.sushi_profile_save_file(self, _b(path)), "sushi_profile_save_file")
+
+    def to_bytes(self):
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(lib.sushi_profile_save_memory(self, ctypes.byref(p), ctypes.byref(n)),
+               "sushi_profile_save_memory")
+        try:
+            return ctypes.string_at(p.value, n.value)
+        finally:
+            lib.sushi_profile_free_buffer(self, p)
+
+    @property
+    def info(self):
+        """dict: backend, supernet, supernet_hash, cpu_model, library_version,
+        threads, int8, warmup, reps, n_entries, created_unix_s, params (dict)."""
+        i = _ffi.new(_ffi.ProfileInfo)
+        _check(lib.sushi_profile_get_info(self, ctypes.byref(i)), "sushi_profile_get_info")
+        d = _struct_dict(i, skip=("size", "n_params"))
+        params = {}
+        for k in range(i.n_params):
+            key, val = ctypes.c_char_p(), ctypes.c_double()
+            _check(lib.sushi_profile_param(self, k, ctypes.byref(key), ctypes.byref(val)),
+                   "sushi_profile_param")
+            params[_s(key.value)] = val.value
+        d["params"] = params
+        return d
+
+    @property
+    def entries(self):
+        """list of dicts: candidate, n, mean_s, p50_s, p90_s, p99_s, max_s."""
+        out = []
+        for k in range(self.info["n_entries"]):
+            e = _ffi.new(_ffi.ProfileEntry)
+            _check(lib.sushi_profile_entry_get(self, k, ctypes.byref(e)), "sushi_profile_entry_get")
+            out.append(_struct_dict(e))
+        return out
+
+    def quantile(self, candidate, q=0.99):
+        """Latency quantile q (0.5, 0.9, 0.99, 1 stored; others interpolated) in seconds."""
+        v = ctypes.c_double()
+        _check(lib.sushi_profile_quantile(self, int(candidate), float(q), ctypes.byref(v)),
+               "sushi_profile_quantile")
+        return v.value
+
+    def check(self, backend):
+        """Raise SushiError unless measured on this backend's SuperNet and backend."""
+        _check(lib.sushi_profile_check(self, backend), "sushi_profile_check")
+
+    @staticmethod
+    def supernet_hash(supernet):
+        """The SuperNet content hash a profile records (64 hex digits)."""
+        buf = (ctypes.c_char * 65)()
+        _check(lib.sushi_profile_supernet_hash(supernet, buf), "sushi_profile_supernet_hash")
+        return buf.value.decode()
+
+    def __repr__(self):
+        return "<sushi.Profile closed>" if self.closed else "<sushi.Profile>"
 
 
 # ---------------------------------------------------------------------- trace

@@ -125,8 +125,7 @@ class Cost(ctypes.Structure):               # sushi_cost
 
 class RunArgs(ctypes.Structure):            # sushi_run_args
     _fields_ = [("size", c_size_t), ("input", POINTER(c_float)), ("input_len", c_size_t),
-                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool),
-                ("start_s", c_double)]
+                ("output", POINTER(c_float)), ("output_len", c_size_t), ("int8", c_bool)]
 
 
 class PolicyView(ctypes.Structure):         # sushi_policy_view
@@ -214,6 +213,29 @@ class SchedCandidate(ctypes.Structure):     # sushi_sched_candidate
                 ("subnet", c_void_p)]
 
 
+# profile.h
+class ProfileOptions(ctypes.Structure):     # sushi_profile_options
+    _fields_ = [("size", c_size_t), ("warmup", c_uint32), ("reps", c_uint32), ("int8", c_bool),
+                ("seed", c_uint64)]
+
+
+class ProfileInfo(ctypes.Structure):        # sushi_profile_info
+    _fields_ = [("size", c_size_t), ("backend", c_char_p), ("supernet", c_char_p),
+                ("supernet_hash", c_char_p), ("cpu_model", c_char_p),
+                ("library_version", c_char_p), ("threads", c_uint32), ("int8", c_bool),
+                ("warmup", c_uint32), ("reps", c_uint32), ("n_entries", c_uint32),
+                ("n_params", c_uint32), ("created_unix_s", c_double)]
+
+
+class ProfileEntry(ctypes.Structure):       # sushi_profile_entry
+    _fields_ = [("size", c_size_t), ("candidate", c_int32), ("n", c_uint32), ("mean_s", c_double),
+                ("p50_s", c_double), ("p90_s", c_double), ("p99_s", c_double),
+                ("max_s", c_double)]
+
+
+PROFILE_DEFAULTS = dict(warmup=10, reps=200, int8=False, seed=0)
+
+
 # trace.h
 class TraceEntry(ctypes.Structure):         # sushi_trace_entry
     _fields_ = [("size", c_size_t), ("t_s", c_double), ("min_accuracy", c_double),
@@ -294,6 +316,8 @@ STRUCTS = {
     "sushi_sched_candidate": SchedCandidate, "sushi_trace_entry": TraceEntry,
     "sushi_trace_gen_options": TraceGenOptions,
     "sushi_server_options": ServerOptions, "sushi_server_stats": ServerStats,
+    "sushi_profile_options": ProfileOptions, "sushi_profile_info": ProfileInfo,
+    "sushi_profile_entry": ProfileEntry,
 }
 
 
@@ -411,6 +435,21 @@ _PROTOS = {
     "sushi_backend_cost": (c_int, [_P, _P, _P, POINTER(Cost)]),
     "sushi_backend_set_resident": (c_int, [_P, _P, POINTER(Cost)]),
     "sushi_backend_run": (c_int, [_P, _P, POINTER(RunArgs), POINTER(Cost)]),
+    # profile.h (0.3)
+    "sushi_profile_measure": (c_int, [_P, POINTER(ProfileOptions), _PP]),
+    "sushi_profile_destroy": (None, [_P]),
+    "sushi_profile_load_file": (c_int, [_P, c_char_p, _PP]),
+    "sushi_profile_load_memory": (c_int, [_P, c_void_p, c_size_t, _PP]),
+    "sushi_profile_save_file": (c_int, [_P, c_char_p]),
+    "sushi_profile_save_memory": (c_int, [_P, POINTER(c_void_p), POINTER(c_size_t)]),
+    "sushi_profile_free_buffer": (None, [_P, c_void_p]),
+    "sushi_profile_get_info": (c_int, [_P, POINTER(ProfileInfo)]),
+    "sushi_profile_param": (c_int, [_P, c_size_t, POINTER(c_char_p), POINTER(c_double)]),
+    "sushi_profile_entry_get": (c_int, [_P, c_size_t, POINTER(ProfileEntry)]),
+    "sushi_profile_quantile": (c_int, [_P, c_int32, c_double, POINTER(c_double)]),
+    "sushi_profile_check": (c_int, [_P, _P]),
+    "sushi_profile_supernet_hash": (c_int, [_P, ctypes.c_char * 65]),
+    "sushi_sched_set_profile": (c_int, [_P, _P]),
     # policy.h
     "sushi_policy_name": (c_char_p, [_P, c_size_t]),
     "sushi_policy_create": (c_int, [_P, c_char_p, _PP]),
