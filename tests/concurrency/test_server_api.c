@@ -247,3 +247,63 @@ Test(server, ticket_wait_checks_its_arguments)
     sushi_ticket_destroy(t);
     sushi_server_destroy(srv);
 }
+
+Test(server, late_drop_answers_dropped_and_counts_a_miss)
+{
+    sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
+    so.late = SUSHI_SCHED_LATE_DROP;
+    sushi_server_options o = opts();
+    o.sched = &so;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    /* arrived 20 ms ago with a 1 ms SLO: no budget left for any candidate */
+    sushi_query q = gate_query(out, 4, 0.001);
+    q.arrival_s = 0.0;
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_ERR_DROPPED, "status %s", sushi_status_name(status));
+    cr_assert(r.dropped);
+    cr_assert_eq(r.candidate, -1);
+    cr_assert_geq(r.queue_s, 0.02, "the wait is counted from the given arrival: %g", r.queue_s);
+    sushi_ticket_destroy(t);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_DRAIN), SUSHI_OK);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(srv, &st), SUSHI_OK);
+    cr_assert_eq(st.dropped, 1);
+    cr_assert_eq(st.served, 0);
+    cr_assert_eq(st.slo_queries, 1);
+    cr_assert_eq(st.e2e_slo_attainment, 0.0);
+    sushi_sched_stats ws = SUSHI_SCHED_STATS_INIT;
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 0, &ws), SUSHI_OK);
+    cr_assert_eq(ws.dropped, 1);
+    sushi_server_destroy(srv);
+}
+
+Test(server, worker_sets_service_start_so_the_scheduler_sees_the_wait)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    struct timespec ts = { 0, 30 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    sushi_query q = gate_query(out, 4, 10.0);
+    q.arrival_s = 0.0; /* arrived at creation, 30 ms ago */
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_OK);
+    /* queue_s = start - arrival (not the simulated FIFO's 0), budget = SLO - wait */
+    cr_assert_geq(r.queue_s, 0.03, "queue_s %g", r.queue_s);
+    cr_assert_float_eq(r.budget_s, 10.0 - r.queue_s, 1e-9);
+    cr_assert_geq(r.e2e_s, r.queue_s + r.latency_s - 1e-12);
+    cr_assert(r.e2e_slo_met);
+    sushi_ticket_destroy(t);
+    sushi_server_destroy(srv);
+}
