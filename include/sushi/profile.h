@@ -89,8 +89,9 @@ SUSHI_API void sushi_profile_destroy(sushi_profile *p);
  */
 SUSHI_API int sushi_profile_load_file(sushi_context *ctx, const char *path, sushi_profile **out);
 
-/** Load a profile from `size` bytes at `data` (copied; same checks as
- * sushi_profile_load_file()). @since 0.3 */
+/** Load a profile from `size` bytes at `data` (read during the call only;
+ * same checks and statuses as sushi_profile_load_file(), without
+ * SUSHI_ERR_IO). Thread-safe on distinct outputs. @since 0.3 */
 SUSHI_API int sushi_profile_load_memory(sushi_context *ctx, const void *data, size_t size,
                                         sushi_profile **out);
 
@@ -107,7 +108,8 @@ SUSHI_API int sushi_profile_save_file(const sushi_profile *p, const char *path);
  * SUSHI_ERR_NOMEM. Thread-safe. @since 0.3 */
 SUSHI_API int sushi_profile_save_memory(const sushi_profile *p, void **data_out, size_t *size_out);
 
-/** Free a buffer of sushi_profile_save_memory(). NULL data is a no-op. @since 0.3 */
+/** Free a buffer of sushi_profile_save_memory() (p: the profile that made
+ * it). NULL data is a no-op. Thread-safe. @since 0.3 */
 SUSHI_API void sushi_profile_free_buffer(const sushi_profile *p, void *data);
 
 /** What a profile was measured on. Strings live as long as the profile. @since 0.3 */

@@ -41,8 +41,9 @@ static const char run_help[] =
     "                         resizes them bilinearly as in training.\n"
     "                         Default: pattern input k = 0:\n"
     "                         x[i] = ((37*i + 11 + 53*k) mod 256) / 255 * 2 - 1\n"
-    "      --warmup N         untimed warm-up runs first (default 3)\n"
-    "      --repeat M         timed runs, 1..100000 (default 20)\n"
+    "      --warmup N         untimed warm-up runs first (default 3 on cpu, whose latency\n"
+    "                         is measured; 0 on hls and null, whose runs are simulations)\n"
+    "      --repeat M         timed runs, 1..100000 (default 20 on cpu, 1 on hls and null)\n"
     "      --threads N        threads of the backend (its 'threads' param: cpu)\n"
     "      --json             print one JSON object on stdout (keys in docs/cli.md)\n"
     "  -h, --help             show this help\n";
@@ -324,7 +325,14 @@ static double now_s(void)
 
 typedef struct run_timing {
     uint32_t warmup, repeat, threads; /* threads 0 = leave the backend's default */
+    bool warmup_set, repeat_set;      /* else: defaults by backend (below) */
 } run_timing;
+
+/* Defaults: a backend whose latency is measured (SUSHI_BACKEND_CAP_MEASURED:
+ * cpu) gets 3 warm-up and 20 timed runs; a modelled one (hls, null), whose
+ * run is a simulation, one timed run. */
+#define RUN_WARMUP_MEASURED 3u
+#define RUN_REPEAT_MEASURED 20u
 
 static int cmp_dbl(const void *a, const void *b)
 {
@@ -354,11 +362,11 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     uint32_t C = in.in_channels, R = cfg->resolution, K = in.num_classes;
     size_t n_in = (size_t)C * R * R;
     float *x = malloc(n_in * sizeof *x), *y = calloc(K ? K : 1, sizeof *y), *ranges = NULL, *calib = NULL;
-    double *times = calloc(tm->repeat, sizeof *times);
+    double *times = NULL;
     sushi_backend *b = NULL;
     cJSON *root = NULL;
     int ec = CLI_EXIT_OK;
-    if (!x || !y || !times) {
+    if (!x || !y) {
         ec = cli_fail_msg("run", "out of memory");
         goto out;
     }
@@ -374,6 +382,19 @@ static int do_run(const char *file, const sushi_supernet *sn, const sushi_subnet
     rc = sushi_backend_create(sn, backend, &b);
     if (rc) {
         ec = cli_fail(backend, rc, rc == SUSHI_ERR_NOT_FOUND ? "no such backend in this build" : NULL);
+        goto out;
+    }
+    run_timing tmv = *tm;
+    if (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_MEASURED) {
+        if (!tmv.warmup_set)
+            tmv.warmup = RUN_WARMUP_MEASURED;
+        if (!tmv.repeat_set)
+            tmv.repeat = RUN_REPEAT_MEASURED;
+    }
+    tm = &tmv;
+    times = calloc(tm->repeat, sizeof *times);
+    if (!times) {
+        ec = cli_fail_msg("run", "out of memory");
         goto out;
     }
     double threads_used = 0.0;
@@ -550,7 +571,7 @@ int cli_cmd_run(int argc, char **argv)
     cli_parser_init(&p, argc, argv, run_opts);
     const char *file = NULL, *config = NULL, *backend = "cpu", *input = NULL, *arg;
     bool json = false, int8 = false;
-    run_timing tm = { 3, 20, 0 };
+    run_timing tm = { 0, 1, 0, false, false };
     int id;
     while ((id = cli_next(&p, &arg)) != CLI_ARG_END) {
         switch (id) {
@@ -575,12 +596,14 @@ int cli_cmd_run(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             if (tm.warmup > 100000)
                 return cli_usage_error(p.cmd, "--warmup %s: expected 0..100000", arg);
+            tm.warmup_set = true;
             break;
         case OPT_REPEAT:
             if (!cli_parse_u32(p.cmd, "--repeat", arg, &tm.repeat))
                 return CLI_EXIT_USAGE;
             if (tm.repeat < 1 || tm.repeat > 100000)
                 return cli_usage_error(p.cmd, "--repeat %s: expected 1..100000", arg);
+            tm.repeat_set = true;
             break;
         case OPT_THREADS:
             if (!cli_parse_u32(p.cmd, "--threads", arg, &tm.threads))
