@@ -5,6 +5,12 @@
  * 0 is success, every error is negative. Values are pinned forever and the
  * table is append-only: a code once released never changes its number or
  * meaning (see docs/abi.md).
+ *
+ * Added in 0.3 (@since 0.3): SUSHI_ERR_BUSY (a bounded queue is full: the
+ * call did not block and nothing was queued), SUSHI_ERR_CANCELLED (a query
+ * answered at shutdown without being served), SUSHI_ERR_DROPPED (a query not
+ * served because no candidate fit its remaining latency budget under the
+ * scheduler's "drop" late policy).
  */
 #ifndef SUSHI_STATUS_H
 #define SUSHI_STATUS_H
@@ -34,7 +40,10 @@ extern "C" {
     X(ERR_CONFIG, -14, "malformed or invalid SubNet config")                  \
     X(ERR_INTEGRITY, -15, "checksum mismatch")                                \
     X(ERR_BACKEND, -16, "backend failure")                                    \
-    X(ERR_TRUNCATED, -17, "output buffer too small")
+    X(ERR_TRUNCATED, -17, "output buffer too small")                          \
+    X(ERR_BUSY, -18, "queue full")                                            \
+    X(ERR_CANCELLED, -19, "cancelled before it was served")                   \
+    X(ERR_DROPPED, -20, "dropped: no candidate fit the remaining budget")
 
 /** Status code. 0 = success, negative = error. @since 0.1 */
 typedef enum sushi_status {

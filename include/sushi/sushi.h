@@ -20,5 +20,6 @@
 #include "sushi/cycle.h"
 #include "sushi/hls.h"
 #include "sushi/input.h"
+#include "sushi/server.h"
 
 #endif

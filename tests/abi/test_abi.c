@@ -272,6 +272,62 @@ Test(abi, layout_policy_ops_matches_pins)
     OFF(sushi_policy_ops, choose, 40);
 }
 
+Test(abi, layout_server_options_matches_pins) /* 0.3 */
+{
+    SKIP_UNLESS_LP64();
+    SIZE(sushi_server_options, 72);
+    OFF(sushi_server_options, size, 0);
+    OFF(sushi_server_options, backend, 8);
+    OFF(sushi_server_options, policy, 16);
+    OFF(sushi_server_options, workers, 24);
+    OFF(sushi_server_options, queue_capacity, 28);
+    OFF(sushi_server_options, sched, 32);
+    OFF(sushi_server_options, callback, 40);
+    OFF(sushi_server_options, callback_user, 48);
+    OFF(sushi_server_options, setup, 56);
+    OFF(sushi_server_options, setup_user, 64);
+}
+
+Test(abi, layout_server_stats_matches_pins) /* 0.3 */
+{
+    SKIP_UNLESS_LP64();
+    SIZE(sushi_server_stats, 144);
+    OFF(sushi_server_stats, size, 0);
+    OFF(sushi_server_stats, workers, 8);
+    OFF(sushi_server_stats, queue_capacity, 12);
+    OFF(sushi_server_stats, queue_depth, 16);
+    OFF(sushi_server_stats, queue_max_depth, 20);
+    OFF(sushi_server_stats, submitted, 24);
+    OFF(sushi_server_stats, rejected, 32);
+    OFF(sushi_server_stats, answered, 40);
+    OFF(sushi_server_stats, served, 48);
+    OFF(sushi_server_stats, dropped, 56);
+    OFF(sushi_server_stats, cancelled, 64);
+    OFF(sushi_server_stats, failed, 72);
+    OFF(sushi_server_stats, slo_queries, 80);
+    OFF(sushi_server_stats, e2e_slo_attainment, 88);
+    OFF(sushi_server_stats, e2e_mean_s, 96);
+    OFF(sushi_server_stats, e2e_p50_s, 104);
+    OFF(sushi_server_stats, e2e_p99_s, 112);
+    OFF(sushi_server_stats, e2e_max_s, 120);
+    OFF(sushi_server_stats, wait_mean_s, 128);
+    OFF(sushi_server_stats, accuracy_mean, 136);
+}
+
+Test(abi, server_enums_and_flags_match_pins) /* 0.3 */
+{
+    cr_assert_eq(SUSHI_SERVER_SHUTDOWN_DRAIN, 0);
+    cr_assert_eq(SUSHI_SERVER_SHUTDOWN_CANCEL, 1);
+    cr_assert_eq(SUSHI_SERVER_SUBMIT_ARRIVAL, 1u);
+    sushi_server_options o = SUSHI_SERVER_OPTIONS_INIT;
+    cr_assert_eq(o.size, sizeof o);
+    cr_assert_eq(o.workers, 1u);
+    cr_assert_eq(o.queue_capacity, 64u);
+    cr_assert_null(o.backend);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(st.size, sizeof st);
+}
+
 Test(abi, layout_size_field_first_in_every_size_versioned_struct)
 {
     /* the version of a per-call struct is its size, in its first field */
@@ -329,6 +385,9 @@ Test(abi, enum_values_match_pins)
     cr_assert_eq(SUSHI_OK, 0);
     cr_assert_eq(SUSHI_ERR_INVALID, -1);
     cr_assert_eq(SUSHI_ERR_TRUNCATED, -17);
+    cr_assert_eq(SUSHI_ERR_BUSY, -18);
+    cr_assert_eq(SUSHI_ERR_CANCELLED, -19);
+    cr_assert_eq(SUSHI_ERR_DROPPED, -20);
     cr_assert_eq(SUSHI_LOG_ERROR, 0);
     cr_assert_eq(SUSHI_LOG_WARN, 1);
     cr_assert_eq(SUSHI_LOG_INFO, 2);

@@ -28,6 +28,9 @@ static const struct {
     { -15, "SUSHI_ERR_INTEGRITY" },
     { -16, "SUSHI_ERR_BACKEND" },
     { -17, "SUSHI_ERR_TRUNCATED" },
+    { -18, "SUSHI_ERR_BUSY" },      /* 0.3 */
+    { -19, "SUSHI_ERR_CANCELLED" }, /* 0.3 */
+    { -20, "SUSHI_ERR_DROPPED" },   /* 0.3 */
 };
 #define N_PINNED (sizeof pinned / sizeof pinned[0])
 
@@ -61,6 +64,9 @@ Test(status, enum_values_match_pinned_table)
     cr_assert_eq(SUSHI_ERR_INTEGRITY, -15);
     cr_assert_eq(SUSHI_ERR_BACKEND, -16);
     cr_assert_eq(SUSHI_ERR_TRUNCATED, -17);
+    cr_assert_eq(SUSHI_ERR_BUSY, -18);
+    cr_assert_eq(SUSHI_ERR_CANCELLED, -19);
+    cr_assert_eq(SUSHI_ERR_DROPPED, -20);
 }
 
 Test(status, map_prefix_equals_pinned_table_append_only)

@@ -17,6 +17,7 @@
 #include "atomic_file.h"
 #include "cli.h"
 #include "dataset.h"
+#include "serve_realtime.h"
 
 #define MAX_POLICIES 16
 #define MAX_PARAMS 32
@@ -49,6 +50,11 @@ static const char serve_help[] =
     "                        hls); the measured accuracy is printed beside the expected one\n"
     "  --data-dir DIR        where the IDX files are (default " CLI_FMNIST_DIR ")\n"
     "  --timeline FILE       write one CSV row per query and policy\n"
+    "  --realtime            real-time replay: issue each query at its trace arrival time (monotonic\n"
+    "                        clock) to a threaded server that runs it on the backend; latency is\n"
+    "                        measured end to end, queueing included (needs --dataset or --run and a\n"
+    "                        backend that runs; not with policy oracle). See docs/server.md\n"
+    "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
     "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"
     "                        of this SuperNet and backend (refused otherwise)\n"
     "  --quantile Q          the profile's latency quantile used as the prediction: 0.5, 0.9,\n"
@@ -460,6 +466,97 @@ static int apply_gen(const kv *g, int n, sushi_trace_gen_options *o)
     return 0;
 }
 
+/* --realtime: each worker's backend gets the same parameters (and int8
+ * ranges for hls) as the replay's backend. */
+typedef struct rt_setup_ctx {
+    const setup *su;
+    const hls_calib *hcal;
+    const sushi_profile *prof; /* --profile, or NULL */
+} rt_setup_ctx;
+
+static int rt_setup(void *user, uint32_t worker, sushi_backend *b, sushi_sched *s)
+{
+    const rt_setup_ctx *c = user;
+    (void)worker;
+    if (s) { /* scheduler stage: the latency profile, checked against this SuperNet and backend */
+        int rc = c->prof ? sushi_sched_set_profile(s, c->prof) : SUSHI_OK;
+        if (rc)
+            fprintf(stderr, "sushi: serve: --profile: cannot be used with this SuperNet and backend (%s)\n",
+                    sushi_status_str(rc));
+        return rc;
+    }
+    if (configure_backend(b, c->su)) /* printed its message */
+        return SUSHI_ERR_INVALID;
+    return hls_give_ranges(b, c->hcal);
+}
+
+/* One policy replayed in real time (serve_realtime.c); the timeline rows are
+ * written in query order afterwards. Returns an exit code. */
+static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, const hls_calib *hcal,
+                                 const sushi_profile *prof, const char *policy, uint32_t workers, const sushi_query *qs, size_t nq, served_images *images,
+                                 const float *synthetic, const sushi_supernet_info *sni, FILE *tl, run *out)
+{
+    rt_setup_ctx sc = { su, hcal, prof };
+    cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
+                      .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
+    float *inputs = NULL;
+    uint8_t *labels = NULL;
+    if (images) { /* every distinct image once, as floats */
+        const uint32_t r = images->d->r;
+        a.n_inputs = nq < images->d->n ? nq : images->d->n;
+        a.input_len = (size_t)r * r;
+        inputs = malloc(a.n_inputs * a.input_len * sizeof *inputs);
+        if (!inputs)
+            return fail("out of memory");
+        for (size_t k = 0; k < a.n_inputs; k++) {
+            int rc = image_input(sn, images, (uint32_t)k);
+            if (rc) {
+                free(inputs);
+                return fail("--dataset: input of image %zu: %s", k, sushi_status_str(rc));
+            }
+            memcpy(inputs + k * a.input_len, images->x, a.input_len * sizeof *inputs);
+        }
+        a.inputs = inputs;
+        a.labels = labels = images->d->y;
+    } else {
+        a.inputs = synthetic;
+        a.n_inputs = 1;
+        a.input_len = (size_t)sni->in_channels * sni->default_resolution * sni->default_resolution;
+    }
+    cli_rt_out o;
+    int rc = cli_serve_realtime(&a, &o);
+    free(inputs);
+    if (rc)
+        return fail("policy %s: real-time replay: %s", policy, sushi_status_str(rc));
+    out->st = o.st;
+    out->correct = o.correct;
+    for (size_t i = 0; tl && i < nq; i++) {
+        const sushi_result *r = &o.r[i];
+        bool dropped = o.status[i] == SUSHI_ERR_DROPPED;
+        sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+        if (!dropped)
+            sushi_supernet_candidate(sn, (uint32_t)r->candidate, &ci);
+        /* resident_bytes is not sampled per query in real time: left empty */
+        fprintf(tl, "%s,%zu,%.9g,%.6g,%.9g,%d,%.6g,%.9g,%.9g,%.9g,%d,%d,%d,%llu,%llu,%llu,%.9g,%d,%llu,%.9g,%llu,"
+                    "%u,%llu,",
+                policy, i, qs[i].arrival_s, qs[i].min_accuracy, qs[i].slo_s, r->candidate, r->accuracy,
+                r->predicted_s, r->latency_s, r->queue_s, r->slo_met, r->accuracy_met, r->fallback,
+                (unsigned long long)r->offchip_bytes, (unsigned long long)r->weight_bytes,
+                (unsigned long long)r->hit_bytes, r->energy_j, r->updated, (unsigned long long)r->reload_bytes,
+                r->reload_s, (unsigned long long)r->decision_ns, (unsigned)r->config.resolution,
+                (unsigned long long)ci.macs);
+        fprintf(tl, ",%.9g,%.9g,%d,%d,%.6g", r->e2e_s, r->budget_s, r->e2e_slo_met, r->dropped, r->load_factor);
+        if (labels) {
+            uint32_t img = (uint32_t)(i % a.n_inputs);
+            fprintf(tl, ",%u,%u,%u,%d", img, labels[img], dropped ? 0u : o.pred[i],
+                    !dropped && o.pred[i] == labels[img]);
+        }
+        fputc('\n', tl);
+    }
+    cli_rt_out_free(&o);
+    return 0;
+}
+
 int sushi_cli_serve(int argc, char **argv)
 {
     setup su;
@@ -469,7 +566,8 @@ int sushi_cli_serve(int argc, char **argv)
     const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR, *profile_path = NULL;
     sushi_profile *prof = NULL;
     uint64_t queries = 0;
-    bool json = false, run_inputs = false;
+    bool json = false, run_inputs = false, realtime = false;
+    uint64_t workers = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -490,7 +588,7 @@ int sushi_cli_serve(int argc, char **argv)
             *eq = '\0';
             val = strchr(a, '=') + 1;
         }
-        bool flag = strcmp(opt, "--json") == 0 || strcmp(opt, "--run") == 0;
+        bool flag = strcmp(opt, "--json") == 0 || strcmp(opt, "--run") == 0 || strcmp(opt, "--realtime") == 0;
         if (!flag && !val) {
             if (i + 1 >= argc)
                 return usage("%s needs a value", opt);
@@ -499,6 +597,12 @@ int sushi_cli_serve(int argc, char **argv)
         uint64_t u;
         if (strcmp(opt, "--json") == 0)
             json = true;
+        else if (strcmp(opt, "--realtime") == 0)
+            realtime = true;
+        else if (strcmp(opt, "--workers") == 0) {
+            if (!parse_u64(val, &workers) || workers < 1 || workers > 256)
+                return usage("--workers %s: expected 1..256", val);
+        }
         else if (strcmp(opt, "--run") == 0)
             run_inputs = true;
         else if (strcmp(opt, "--backend") == 0)
@@ -597,6 +701,10 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("missing --backend");
     if (trace_path && gen)
         return usage("--trace and --gen are exclusive");
+    if (workers && !realtime)
+        return usage("--workers needs --realtime");
+    if (realtime && !dataset_name && !run_inputs)
+        return usage("--realtime runs every query: give --dataset NAME or --run");
     if (dataset_name && strcmp(dataset_name, CLI_FMNIST_NAME) != 0)
         return usage("--dataset %s: unknown dataset (known: " CLI_FMNIST_NAME ")", dataset_name);
     const char *pol[MAX_POLICIES];
@@ -616,6 +724,9 @@ int sushi_cli_serve(int argc, char **argv)
     }
     if (n_pol == 0)
         return usage("--policy: empty list");
+    for (int k = 0; realtime && k < n_pol; k++)
+        if (strcmp(pol[k], "oracle") == 0)
+            return usage("--realtime: policy oracle needs the future; a real-time server has none");
     kv genkv[16];
     int n_gen = 0;
     if (gen && !parse_kv_list(gen, genkv, 16, &n_gen))
@@ -687,6 +798,12 @@ int sushi_cli_serve(int argc, char **argv)
         if ((ex = make_backend(sn, &su, &b)))
             goto out;
         bool can_run = (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_RUN) != 0;
+        if (realtime && !can_run) {
+            sushi_backend_destroy(b);
+            ex = usage("--realtime needs a backend that runs inference (cpu, hls); backend %s only models cost",
+                       su.backend);
+            goto out;
+        }
         if (dataset_name && !can_run) {
             sushi_backend_destroy(b);
             ex = usage("--dataset needs a backend that runs inference (cpu, hls); backend %s only models "
@@ -849,7 +966,14 @@ int sushi_cli_serve(int argc, char **argv)
 
     /* serve once per policy */
     cli_progress_start(&prog, (uint64_t)n_pol * nq, "queries");
-    for (int k = 0; k < n_pol; k++) {
+    for (int k = 0; realtime && k < n_pol; k++) {
+        runs[k].policy = pol[k];
+        if ((ex = serve_realtime_policy(sn, &su, &hcal, prof, pol[k], workers ? (uint32_t)workers : 1, qs, nq,
+                                        dataset_name ? &images : NULL, input, &sni, tl, &runs[k])))
+            goto out;
+        cli_progress_update(&prog, (uint64_t)(k + 1) * nq);
+    }
+    for (int k = 0; !realtime && k < n_pol; k++) {
         sushi_backend *b = NULL;
         sushi_policy *p = NULL;
         sushi_sched *s = NULL;
@@ -952,6 +1076,9 @@ int sushi_cli_serve(int argc, char **argv)
             cJSON_AddStringToObject(root, "accel", su.accel);
         else
             cJSON_AddNullToObject(root, "accel");
+        cJSON_AddBoolToObject(root, "realtime", realtime);
+        if (realtime)
+            json_num(root, "workers", workers ? (double)workers : 1.0);
         json_num(root, "window", su.o.window);
         json_num(root, "pb_bytes", (double)info0.pb_bytes);
         cJSON_AddStringToObject(root, "mode", mode_name(su.o.mode));
@@ -962,7 +1089,6 @@ int sushi_cli_serve(int argc, char **argv)
         json_num(root, "accuracy_max", info0.accuracy_max);
         json_num(root, "latency_min_s", info0.latency_min_s);
         json_num(root, "latency_max_s", info0.latency_max_s);
-        cJSON_AddBoolToObject(root, "realtime", false);
         if (profile_path)
             cJSON_AddStringToObject(root, "profile", profile_path);
         else
@@ -1041,6 +1167,10 @@ int sushi_cli_serve(int argc, char **argv)
                    "jitter %g, rate %g/s, accuracy %.4f..%.4f, SLO %.4f..%.4f ms\n", nq,
                    (unsigned long long)go.seed, go.n_regimes, go.dwell, go.mix, go.both, go.jitter, go.rate_hz,
                    go.acc_lo, go.acc_hi, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3);
+        if (realtime)
+            printf("real time: each query issued at its trace arrival time to a server with %llu worker(s); "
+                   "latencies measured, SLOs end to end (queueing included)\n",
+                   (unsigned long long)(workers ? workers : 1));
         if (dataset_name)
             printf("dataset: %s test, %u images, query i classifies image i mod %u; measured top-1 beside "
                    "the candidate table's expected accuracy (acc mean)\n", dataset_name, test.n, test.n);

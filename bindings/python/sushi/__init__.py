@@ -35,7 +35,8 @@ import os
 from . import _ffi
 
 __all__ = ["SushiError", "Context", "SuperNet", "Config", "SubNet", "SubGraph", "Backend",
-           "Policy", "Scheduler", "Trace", "Profile", "version", "version_number", "status_name", "status_str", "builtin_names",
+           "Policy", "Scheduler", "Server", "Ticket", "Trace", "Profile", "version", "version_number", "status_name",
+           "status_str", "builtin_names",
            "LOG_ERROR", "LOG_WARN", "LOG_INFO", "LOG_DEBUG"]
 
 LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = (_ffi.LOG_ERROR, _ffi.LOG_WARN, _ffi.LOG_INFO,
@@ -1265,3 +1266,189 @@ class Trace(_Handle):
 
     def __repr__(self):
         return "<sushi.Trace closed>" if self.closed else f"<sushi.Trace {len(self)} queries>"
+
+
+# --------------------------------------------------------------------- server
+class Ticket(_Handle):
+    """One query submitted to a :class:`Server`: ``wait(timeout=None)`` and
+    ``poll()`` return ``(status, result)`` once it is answered (status 0 =
+    served; ``SUSHI_ERR_DROPPED``, ``SUSHI_ERR_CANCELLED`` or another negative
+    status otherwise; result is a dict of sushi_result with "output" holding
+    the logits when an input was given and it ran), or None while it is not.
+    The ticket keeps the query's input and output buffers alive until then."""
+
+    _destroy = _ffi.lib.sushi_ticket_destroy if _ffi.has("sushi_ticket_destroy") else None
+
+    def __init__(self, ptr, server, buffers, user):
+        super().__init__(ptr, server)
+        self._buffers = buffers      # (input, output) numpy arrays or None
+        self.user = user
+        self._answer = None
+
+    def _fetch(self, timeout):
+        if self._answer is not None:
+            return self._answer
+        st = ctypes.c_int(1)
+        r = _ffi.new(_ffi.Result)
+        rc = lib.sushi_ticket_wait(self, -1.0 if timeout is None else float(timeout), ctypes.byref(st),
+                                   ctypes.byref(r))
+        if rc == _ffi.STATUS["ERR_STATE"]:
+            return None
+        _check(rc, "sushi_ticket_wait")
+        d = _struct_dict(r)
+        d["config"] = Config(r.config) if st.value == 0 else None
+        if self._buffers and self._buffers[1] is not None and r.ran:
+            d["output"] = self._buffers[1]
+        self._answer = (st.value, d)
+        self._buffers = None
+        return self._answer
+
+    def wait(self, timeout=None):
+        """Block until answered (None = forever) and return (status, result),
+        or None when `timeout` seconds passed first. Releases the GIL."""
+        return self._fetch(timeout)
+
+    def poll(self):
+        """(status, result) when answered, else None; never blocks."""
+        return self._fetch(0.0)
+
+    @property
+    def done(self):
+        return self.poll() is not None
+
+    def __repr__(self):
+        return "<sushi.Ticket %s>" % ("answered" if self._answer else "pending")
+
+
+class Server(_Handle):
+    """sushi_server: a bounded queue and `workers` threads, each with its own
+    `backend` instance, `policy` instance and scheduler over `supernet`
+    (docs/server.md). ``submit()`` is thread-safe and never blocks: it returns
+    a :class:`Ticket`, or raises SushiError ``SUSHI_ERR_BUSY`` when the queue
+    is full. ``shutdown(cancel=False)`` serves (or, with cancel, answers
+    ``SUSHI_ERR_CANCELLED``) every queued query and joins the workers;
+    ``close()`` cancels. `callback(user, status, result)` (optional) is called
+    on a worker thread for every answered query (with the GIL; keep it short).
+    `sched` takes the Scheduler keywords (mode, fallback, window, late,
+    adapt, quantile, ...). Every accepted query is answered exactly once.
+    """
+
+    _destroy = _ffi.lib.sushi_server_destroy if _ffi.has("sushi_server_destroy") else None
+
+    def __init__(self, supernet, backend, policy="sushi", *, workers=1, queue_capacity=64,
+                 callback=None, **sched):
+        so = _ffi.new(_ffi.SchedOptions)
+        defaults = {"mode": "both", "fallback": "accuracy_first", "reload": "next_query",
+                    "pareto": "macs_bytes", "window": 100, "pb_bytes": None, "latency_samples": 0,
+                    "seed": 0, "late": "fastest", "adapt": "auto", "quantile": 0.99, "adapt_window": 15}
+        unknown = set(sched) - set(defaults)
+        if unknown:
+            raise TypeError(f"unknown scheduler option(s): {sorted(unknown)}")
+        o = dict(defaults, **sched)
+        so.mode = _enum(_ffi.SCHED_MODES, o["mode"], "mode")
+        so.fallback = _enum(_ffi.SCHED_FALLBACKS, o["fallback"], "fallback")
+        so.reload = _enum(_ffi.SCHED_RELOADS, o["reload"], "reload")
+        so.pareto = _enum(_ffi.SCHED_PARETOS, o["pareto"], "pareto")
+        so.window = int(o["window"])
+        so.pb_bytes = _ffi.SCHED_PB_AUTO if o["pb_bytes"] is None else int(o["pb_bytes"])
+        so.latency_samples, so.seed = int(o["latency_samples"]), int(o["seed"])
+        so.late = _enum(_ffi.SCHED_LATES, o["late"], "late")
+        so.adapt = _enum(_ffi.SCHED_ADAPTS, o["adapt"], "adapt")
+        so.quantile, so.adapt_window = float(o["quantile"]), int(o["adapt_window"])
+        self._sched_opts = so
+        self._user_cb = callback
+        self._pending = {}       # id -> Ticket, until answered
+        self._next_id = 0
+        self._cb = _ffi.SERVER_CALLBACK(self._on_done) if callback else _ffi.SERVER_CALLBACK()
+        opts = _ffi.new(_ffi.ServerOptions, backend=_b(backend), policy=_b(policy),
+                        workers=int(workers), queue_capacity=int(queue_capacity),
+                        sched=ctypes.pointer(so), callback=self._cb)
+        ptr = _new_handle(lib.sushi_server_create, supernet, ctypes.byref(opts))
+        super().__init__(ptr, supernet)
+        self._n_in = supernet.info["in_channels"]
+        self._n_out = supernet.info["num_classes"]
+
+    def _on_done(self, user, query_user, status, r):
+        # a worker thread (or the closing thread for cancelled queries), with the GIL
+        t = self._pending.get(query_user or 0)
+        if t is None or self._user_cb is None:
+            return
+        d = _struct_dict(r[0])
+        d["config"] = Config(r[0].config) if status == 0 else None
+        if t._buffers and t._buffers[1] is not None and r[0].ran:
+            d["output"] = t._buffers[1]
+        try:
+            self._user_cb(t.user, status, d)
+        except Exception:  # never let an exception unwind into C
+            import traceback
+            traceback.print_exc()
+
+    def _prune(self):
+        for k in [k for k, t in self._pending.items() if t.poll() is not None]:
+            del self._pending[k]
+
+    def now(self):
+        """The server clock (seconds of CLOCK_MONOTONIC since creation)."""
+        return lib.sushi_server_now(self)
+
+    def submit(self, min_accuracy=0.0, slo_s=0.0, input=None, arrival_s=None, int8=False, user=None):
+        """Queue one query; returns a Ticket. `arrival_s` (server clock, not
+        later than now) is kept when given, else the arrival is stamped now.
+        `input` (numpy-compatible, NCHW float32 at any square size) is copied
+        and really classified; the logits come back in result["output"]."""
+        self._prune()
+        q = _ffi.new(_ffi.Query, min_accuracy=float(min_accuracy), slo_s=float(slo_s),
+                     arrival_s=0.0 if arrival_s is None else float(arrival_s), int8=bool(int8),
+                     start_s=-1.0)
+        bufs = None
+        if input is not None:
+            import numpy as np
+            a = np.array(input, dtype=np.float32).reshape(-1)  # a copy the caller cannot change
+            out = np.zeros(self._n_out, dtype=np.float32)
+            fp = ctypes.POINTER(ctypes.c_float)
+            q.input, q.input_len = a.ctypes.data_as(fp), a.size
+            q.output, q.output_len = out.ctypes.data_as(fp), out.size
+            bufs = (a, out)
+        self._next_id += 1
+        qid = self._next_id
+        t = Ticket(None, self, bufs, user)
+        self._pending[qid] = t   # before submit: the callback may run at once
+        out_t = ctypes.c_void_p()
+        rc = lib.sushi_server_submit(self, ctypes.byref(q), 0 if arrival_s is None else _ffi.SERVER_SUBMIT_ARRIVAL,
+                                     ctypes.c_void_p(qid), ctypes.byref(out_t))
+        if rc != 0:
+            del self._pending[qid]
+            t._buffers = None
+            _check(rc, "sushi_server_submit")
+        t._ptr = out_t.value
+        return t
+
+    def shutdown(self, cancel=False):
+        """Stop accepting queries; serve (or cancel) the queued ones; join the workers."""
+        _check(lib.sushi_server_shutdown(self, _ffi.SERVER_SHUTDOWN_CANCEL if cancel else
+                                         _ffi.SERVER_SHUTDOWN_DRAIN), "sushi_server_shutdown")
+        self._prune()
+
+    def close(self):
+        super().close()  # cancels what is queued; every query is answered
+        for t in self._pending.values():
+            t.poll()
+        self._pending.clear()
+
+    @property
+    def stats(self):
+        """dict of sushi_server_stats (submitted, rejected, served, dropped,
+        cancelled, e2e_slo_attainment, e2e_p99_s, ...)."""
+        st = _ffi.new(_ffi.ServerStats)
+        _check(lib.sushi_server_get_stats(self, ctypes.byref(st)), "sushi_server_get_stats")
+        return _struct_dict(st)
+
+    def worker_stats(self, i):
+        """dict of sushi_sched_stats of worker i (after shutdown())."""
+        st = _ffi.new(_ffi.SchedStats)
+        _check(lib.sushi_server_get_worker_stats(self, int(i), ctypes.byref(st)),
+               "sushi_server_get_worker_stats")
+        return _struct_dict(st)
+
+    def __repr__(self):
+        return "<sushi.Server closed>" if self.closed else "<sushi.Server>"

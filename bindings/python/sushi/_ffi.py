@@ -34,6 +34,7 @@ STATUS = {
     "ERR_UNSUPPORTED": -9, "ERR_STATE": -10, "ERR_EXISTS": -11, "ERR_ABI": -12,
     "ERR_INFEASIBLE": -13, "ERR_CONFIG": -14, "ERR_INTEGRITY": -15,
     "ERR_BACKEND": -16, "ERR_TRUNCATED": -17,
+    "ERR_BUSY": -18, "ERR_CANCELLED": -19, "ERR_DROPPED": -20,
 }
 # supernet.h
 LOAD_BORROW = 1 << 0
@@ -276,6 +277,31 @@ class PolicyOps(ctypes.Structure):          # sushi_policy_ops
                 ("destroy", c_void_p), ("observe", c_void_p), ("choose", c_void_p)]
 
 
+# server.h
+SERVER_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_int, POINTER(Result))
+SERVER_SETUP = ctypes.CFUNCTYPE(c_int, c_void_p, c_uint32, c_void_p, c_void_p)
+SERVER_SUBMIT_ARRIVAL = 1
+SERVER_SHUTDOWN_DRAIN, SERVER_SHUTDOWN_CANCEL = 0, 1
+
+
+class ServerOptions(ctypes.Structure):      # sushi_server_options
+    _fields_ = [("size", c_size_t), ("backend", c_char_p), ("policy", c_char_p),
+                ("workers", c_uint32), ("queue_capacity", c_uint32),
+                ("sched", POINTER(SchedOptions)), ("callback", SERVER_CALLBACK),
+                ("callback_user", c_void_p), ("setup", SERVER_SETUP), ("setup_user", c_void_p)]
+
+
+class ServerStats(ctypes.Structure):        # sushi_server_stats
+    _fields_ = [("size", c_size_t), ("workers", c_uint32), ("queue_capacity", c_uint32),
+                ("queue_depth", c_uint32), ("queue_max_depth", c_uint32),
+                ("submitted", c_uint64), ("rejected", c_uint64), ("answered", c_uint64),
+                ("served", c_uint64), ("dropped", c_uint64), ("cancelled", c_uint64),
+                ("failed", c_uint64), ("slo_queries", c_uint64),
+                ("e2e_slo_attainment", c_double), ("e2e_mean_s", c_double),
+                ("e2e_p50_s", c_double), ("e2e_p99_s", c_double), ("e2e_max_s", c_double),
+                ("wait_mean_s", c_double), ("accuracy_mean", c_double)]
+
+
 #: Every mirrored struct, by its C name (used by the layout test).
 STRUCTS = {
     "sushi_allocator": Allocator, "sushi_load_options": LoadOptions,
@@ -289,6 +315,7 @@ STRUCTS = {
     "sushi_sched_stats": SchedStats, "sushi_sched_info": SchedInfo,
     "sushi_sched_candidate": SchedCandidate, "sushi_trace_entry": TraceEntry,
     "sushi_trace_gen_options": TraceGenOptions,
+    "sushi_server_options": ServerOptions, "sushi_server_stats": ServerStats,
     "sushi_profile_options": ProfileOptions, "sushi_profile_info": ProfileInfo,
     "sushi_profile_entry": ProfileEntry,
 }
@@ -459,6 +486,17 @@ _PROTOS = {
     "sushi_trace_length": (c_size_t, [_P]),
     "sushi_trace_get": (c_int, [_P, c_size_t, POINTER(TraceEntry)]),
     "sushi_trace_destroy": (None, [_P]),
+    # server.h
+    "sushi_server_create": (c_int, [_P, POINTER(ServerOptions), _PP]),
+    "sushi_server_submit": (c_int, [_P, POINTER(Query), c_uint32, c_void_p, _PP]),
+    "sushi_server_now": (c_double, [_P]),
+    "sushi_server_shutdown": (c_int, [_P, c_int]),
+    "sushi_server_destroy": (None, [_P]),
+    "sushi_server_get_stats": (c_int, [_P, POINTER(ServerStats)]),
+    "sushi_server_get_worker_stats": (c_int, [_P, c_uint32, POINTER(SchedStats)]),
+    "sushi_ticket_wait": (c_int, [_P, c_double, POINTER(c_int), POINTER(Result)]),
+    "sushi_ticket_poll": (c_int, [_P, POINTER(c_int), POINTER(Result)]),
+    "sushi_ticket_destroy": (None, [_P]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():

@@ -1,0 +1,309 @@
+/* sushi_server: arguments, options, misuse and single-thread behaviour
+ * (Criterion). The threaded cases are in test_server.c. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <time.h>
+#include <sushi/sushi.h>
+
+#include "server_gate.h"
+
+static sushi_context *ctx;
+static sushi_supernet *sn;
+static float out[4];
+
+static void setup(void)
+{
+    gate_reset();
+    cr_assert_eq(gate_setup(&ctx, &sn), SUSHI_OK);
+}
+
+static void teardown(void)
+{
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(ctx);
+}
+
+TestSuite(server, .init = setup, .fini = teardown);
+
+static sushi_server_options opts(void)
+{
+    sushi_server_options o = SUSHI_SERVER_OPTIONS_INIT;
+    o.backend = "gate";
+    return o;
+}
+
+Test(server, create_bad_arguments_return_invalid_and_null)
+{
+    sushi_server *srv = (sushi_server *)1;
+    sushi_server_options o = opts();
+    cr_assert_eq(sushi_server_create(NULL, &o, &srv), SUSHI_ERR_INVALID);
+    cr_assert_null(srv);
+    cr_assert_eq(sushi_server_create(sn, NULL, &srv), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_server_create(sn, &o, NULL), SUSHI_ERR_INVALID);
+    o.backend = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.workers = 0;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.workers = 257;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.queue_capacity = 0;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.policy = "oracle"; /* needs the future: not in a server */
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.size = sizeof o - 1;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_ABI);
+    sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
+    so.size = 4;
+    o = opts(), o.sched = &so;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_ABI);
+    so = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
+    so.window = 0; /* the scheduler's own check */
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    cr_assert_null(srv);
+}
+
+Test(server, create_unknown_backend_or_policy_returns_not_found)
+{
+    sushi_server *srv = NULL;
+    sushi_server_options o = opts();
+    o.backend = "no-such-backend";
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_NOT_FOUND);
+    o = opts(), o.policy = "no-such-policy";
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_NOT_FOUND);
+    cr_assert_null(srv);
+}
+
+typedef struct setup_log {
+    int calls_backend, calls_sched, fail_at;
+} setup_log;
+
+static int setup_hook(void *user, uint32_t worker, sushi_backend *b, sushi_sched *s)
+{
+    setup_log *l = user;
+    cr_assert_not_null(b);
+    if (s)
+        l->calls_sched++;
+    else
+        l->calls_backend++;
+    int call = l->calls_backend + l->calls_sched;
+    (void)worker;
+    return call == l->fail_at ? SUSHI_ERR_RANGE : SUSHI_OK;
+}
+
+Test(server, setup_hook_runs_per_worker_and_its_failure_fails_create)
+{
+    setup_log l = { 0, 0, 0 };
+    sushi_server_options o = opts();
+    o.workers = 3, o.setup = setup_hook, o.setup_user = &l;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    cr_assert_eq(l.calls_backend, 3);
+    cr_assert_eq(l.calls_sched, 3);
+    sushi_server_destroy(srv);
+    for (int k = 1; k <= 6; k++) { /* every stage of every worker: no leak (ASan) */
+        l = (setup_log){ 0, 0, k };
+        srv = (sushi_server *)1;
+        cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_RANGE, "fail at call %d", k);
+        cr_assert_null(srv);
+    }
+}
+
+Test(server, submit_bad_query_returns_error_and_no_ticket)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_ticket *t = (sushi_ticket *)1;
+    sushi_query q = gate_query(out, 4, 0.0);
+    cr_assert_eq(sushi_server_submit(NULL, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
+    cr_assert_null(t);
+    cr_assert_eq(sushi_server_submit(srv, NULL, 0, NULL, &t), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, NULL), SUSHI_ERR_INVALID); /* answer would be lost */
+    cr_assert_eq(sushi_server_submit(srv, &q, 2u, NULL, &t), SUSHI_ERR_INVALID);
+    q.slo_s = NAN;
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
+    q.slo_s = -1.0;
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
+    q = gate_query(out, 4, 0.0), q.min_accuracy = 1.5;
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_RANGE);
+    q = gate_query(out, 4, 0.0), q.size = 8;
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_ABI);
+    /* an arrival later than the server clock */
+    q = gate_query(out, 4, 0.0), q.arrival_s = sushi_server_now(srv) + 3600.0;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_ERR_INVALID);
+    cr_assert_null(t);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(srv, &st), SUSHI_OK);
+    cr_assert_eq(st.submitted, 0);
+    cr_assert(isnan(st.e2e_slo_attainment) && isnan(st.e2e_p99_s) && isnan(st.accuracy_mean));
+    sushi_server_destroy(srv);
+}
+
+Test(server, given_arrival_is_kept_and_waiting_counts_end_to_end)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    /* the query arrived 50 ms before it was submitted (e.g. a frame's capture time) */
+    struct timespec ts = { 0, 60 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    double now = sushi_server_now(srv);
+    cr_assert(now >= 0.06);
+    sushi_query q = gate_query(out, 4, 0.010); /* 10 ms SLO: already missed */
+    q.arrival_s = now - 0.05;
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_OK);
+    sushi_ticket_destroy(t);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_DRAIN), SUSHI_OK);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(srv, &st), SUSHI_OK);
+    cr_assert_eq(st.served, 1);
+    cr_assert_eq(st.slo_queries, 1);
+    cr_assert_geq(st.e2e_max_s, 0.05, "e2e %g counts from the given arrival", st.e2e_max_s);
+    cr_assert_eq(st.e2e_slo_attainment, 0.0);
+    sushi_server_destroy(srv);
+}
+
+Test(server, stamped_arrival_serves_and_meets_a_loose_slo)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_query q = gate_query(out, 4, 1000.0);
+    q.arrival_s = 12345.0; /* ignored without SUSHI_SERVER_SUBMIT_ARRIVAL */
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_OK);
+    cr_assert(r.ran);
+    cr_assert_eq(out[0], 1.0f, "the output buffer was written by the backend");
+    sushi_ticket_destroy(t);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(srv, &st), SUSHI_OK);
+    cr_assert_eq(st.e2e_slo_attainment, 1.0);
+    cr_assert_lt(st.e2e_max_s, 1000.0);
+    sushi_server_destroy(srv);
+}
+
+Test(server, worker_stats_need_shutdown_and_a_valid_worker)
+{
+    sushi_server_options o = opts();
+    o.workers = 2;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_sched_stats st = SUSHI_SCHED_STATS_INIT;
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 0, &st), SUSHI_ERR_STATE);
+    cr_assert_eq(sushi_server_shutdown(srv, 7), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_CANCEL), SUSHI_OK);
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 1, &st), SUSHI_OK);
+    cr_assert_eq(st.queries, 0);
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 2, &st), SUSHI_ERR_RANGE);
+    st.size = 8;
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 0, &st), SUSHI_ERR_ABI);
+    sushi_server_stats ss = SUSHI_SERVER_STATS_INIT;
+    ss.size = 8;
+    cr_assert_eq(sushi_server_get_stats(srv, &ss), SUSHI_ERR_ABI);
+    sushi_ticket *t = NULL;
+    sushi_query q = gate_query(out, 4, 0.0);
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_STATE);
+    cr_assert_null(t);
+    sushi_server_destroy(srv);
+}
+
+Test(server, null_handles_are_safe)
+{
+    sushi_server_destroy(NULL);
+    sushi_ticket_destroy(NULL);
+    cr_assert(isnan(sushi_server_now(NULL)));
+    cr_assert_eq(sushi_server_shutdown(NULL, 0), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_ticket_wait(NULL, 0, NULL, NULL), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_ticket_poll(NULL, NULL, NULL), SUSHI_ERR_INVALID);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(NULL, &st), SUSHI_ERR_INVALID);
+}
+
+Test(server, ticket_wait_checks_its_arguments)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    gate_set(false);
+    sushi_ticket *t = NULL;
+    sushi_query q = gate_query(out, 4, 0.0);
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_OK);
+    cr_assert_eq(sushi_ticket_wait(t, NAN, NULL, NULL), SUSHI_ERR_INVALID);
+    sushi_result r = SUSHI_RESULT_INIT;
+    r.size = 8;
+    cr_assert_eq(sushi_ticket_wait(t, 0, NULL, &r), SUSHI_ERR_ABI);
+    cr_assert_eq(sushi_ticket_poll(t, NULL, NULL), SUSHI_ERR_STATE);
+    gate_set(true);
+    cr_assert_eq(sushi_ticket_wait(t, -1, NULL, NULL), SUSHI_OK);
+    sushi_ticket_destroy(t);
+    sushi_server_destroy(srv);
+}
+
+Test(server, late_drop_answers_dropped_and_counts_a_miss)
+{
+    sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
+    so.late = SUSHI_SCHED_LATE_DROP;
+    sushi_server_options o = opts();
+    o.sched = &so;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    /* arrived 20 ms ago with a 1 ms SLO: no budget left for any candidate */
+    sushi_query q = gate_query(out, 4, 0.001);
+    q.arrival_s = 0.0;
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_ERR_DROPPED, "status %s", sushi_status_name(status));
+    cr_assert(r.dropped);
+    cr_assert_eq(r.candidate, -1);
+    cr_assert_geq(r.queue_s, 0.02, "the wait is counted from the given arrival: %g", r.queue_s);
+    sushi_ticket_destroy(t);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_DRAIN), SUSHI_OK);
+    sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
+    cr_assert_eq(sushi_server_get_stats(srv, &st), SUSHI_OK);
+    cr_assert_eq(st.dropped, 1);
+    cr_assert_eq(st.served, 0);
+    cr_assert_eq(st.slo_queries, 1);
+    cr_assert_eq(st.e2e_slo_attainment, 0.0);
+    sushi_sched_stats ws = SUSHI_SCHED_STATS_INIT;
+    cr_assert_eq(sushi_server_get_worker_stats(srv, 0, &ws), SUSHI_OK);
+    cr_assert_eq(ws.dropped, 1);
+    sushi_server_destroy(srv);
+}
+
+Test(server, worker_sets_service_start_so_the_scheduler_sees_the_wait)
+{
+    sushi_server_options o = opts();
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    struct timespec ts = { 0, 30 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    sushi_query q = gate_query(out, 4, 10.0);
+    q.arrival_s = 0.0; /* arrived at creation, 30 ms ago */
+    sushi_ticket *t = NULL;
+    cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
+    int status = 1;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_ticket_wait(t, -1.0, &status, &r), SUSHI_OK);
+    cr_assert_eq(status, SUSHI_OK);
+    /* queue_s = start - arrival (not the simulated FIFO's 0), budget = SLO - wait */
+    cr_assert_geq(r.queue_s, 0.03, "queue_s %g", r.queue_s);
+    cr_assert_float_eq(r.budget_s, 10.0 - r.queue_s, 1e-9);
+    cr_assert_geq(r.e2e_s, r.queue_s + r.latency_s - 1e-12);
+    cr_assert(r.e2e_slo_met);
+    sushi_ticket_destroy(t);
+    sushi_server_destroy(srv);
+}
