@@ -28,7 +28,8 @@ static const char serve_help[] =
     "policy, and compare the policies.\n"
     "\n"
     "  --backend NAME        cycle, cpu, hls or null (required)\n"
-    "  --accel PRESET        accelerator preset of the cycle backend: zcu104, u50 (or its id)\n"
+    "  --accel PRESET        accelerator preset of the cycle backend: zcu104, u50,\n"
+    "                        zcu104-sgs, u50-sgs (or its id)\n"
     "  --param K=V[,K=V..]   backend parameters (e.g. pb_kib=512,dram_gbs=12)\n"
     "  --policy A[,B..]      policies to compare (default none,sushi); e.g. none,static,sushi,lru,oracle\n"
     "  --window Q            queries between cache updates (default 100)\n"
@@ -166,7 +167,7 @@ static int configure_backend(sushi_backend *b, const setup *su)
     if (su->accel) {
         double id;
         if (!cli_accel_preset(su->accel, &id))
-            return fail("--accel %s: unknown preset (zcu104, u50)", su->accel);
+            return fail("--accel %s: unknown preset (zcu104, u50, zcu104-sgs, u50-sgs)", su->accel);
         rc = sushi_backend_set_param(b, "preset", id);
         if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
             return fail("--accel: backend %s has no 'preset' parameter (presets belong to the cycle backend)",
