@@ -611,8 +611,9 @@ static uint32_t fm_n_images(void)
     return v > 0 && v <= 10000 ? (uint32_t)v : 96;
 }
 
-Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+static void fmnist_check(int preset)
 {
+    g_preset = preset;
     sushi_supernet *sn = NULL;
     cr_assert_eq(sushi_supernet_load_file(ctx, fmnist_path(), 0, &sn), SUSHI_OK, "%s", fmnist_path());
     uint32_t pick[4];
@@ -627,6 +628,7 @@ Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = tear
     sushi_backend *cb = NULL, *hb = NULL;
     cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
     cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
+    cr_assert_eq(sushi_backend_set_param(hb, "preset", preset), SUSHI_OK);
     sushi_candidate_info big = SUSHI_CANDIDATE_INFO_INIT;
     cr_assert_eq(sushi_supernet_candidate(sn, pick[1 < np ? 1 : 0], &big), SUSHI_OK);
     sushi_subnet *other = NULL;
@@ -690,6 +692,18 @@ Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = tear
     sushi_backend_destroy(cb);
     sushi_backend_destroy(hb);
     sushi_supernet_destroy(sn);
+    g_preset = SUSHI_CYCLE_PRESET_ZCU104;
+}
+
+Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    fmnist_check(SUSHI_CYCLE_PRESET_ZCU104);
+}
+
+/* the same on the SGS engine (zcu104-sgs): one descriptor list per image */
+Test(hls, sgs_fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    fmnist_check(SUSHI_CYCLE_PRESET_ZCU104_SGS);
 }
 
 /* ---------------- int8 ranges: public API and the default calibration ---------------- */
