@@ -15,6 +15,7 @@
 #include "backends/cpu/cpu_internal.h"
 #include "backends/cpu/int8_layers.h"
 #include "backends/cpu/int8_ops.h"
+#include "../cycle/savings.h"
 #include "backends/cycle/cycle_internal.h"
 #include "hls_internal.h"
 #include "kernel/sushi_accel.h"
@@ -231,6 +232,14 @@ static int hls_cost(void *p, const sushi_subnet *s, const sushi_subgraph *g, sus
         out->size = sz;
     }
     return rc;
+}
+
+/* What each tile saves: the kernel's latency and energy are the cycle
+ * model's (hls_cost), so the savings are the model's too. */
+static int hls_tile_savings(void *p, const sushi_subnet *s, sushi_tile_saving *out, size_t n)
+{
+    hls_state *st = p;
+    return sushi_cycle_tile_savings(&st->model, s, out, n);
 }
 
 /* ---------------- persistent buffer ---------------- */
@@ -1209,6 +1218,7 @@ static const sushi_backend_ops hls_ops = {
     .cost = hls_cost,
     .set_resident = hls_set_resident,
     .run = hls_run,
+    .tile_savings = hls_tile_savings,
 };
 
 const sushi_backend_ops *sushi_backend_hls_ops(void) { return &hls_ops; }
