@@ -15,6 +15,8 @@
 #   POLICIES    (default none,static,sushi,lru,lfu,oracle)
 #   PBS         PB sizes in KiB for the PB sweep (default: see below)
 #   DWELL_PB_KIB  PB of the second locality sweep of a small SuperNet (see below)
+#   OBJECTIVE   cache objective of static / sushi / oracle (serve --objective:
+#               time, energy or bytes; default: serve's default, time)
 #   PARAMS      cycle-model overrides for every run (serve --param), e.g.
 #               call_overhead_us=5; a SENSITIVITY run, not the calibrated
 #               preset: recorded in conditions.txt and summary.md
@@ -129,6 +131,7 @@ mkdir -p "$OUT/runs"
     echo "cli: $SUSHI_CLI"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | wc -l) files changed"
     echo "queries: $QUERIES seed: $SEED nets: $NETS accels: $ACCELS policies: $POLICIES"
+    echo "objective: ${OBJECTIVE:-default}"
     echo "Q: $QS dwell: $DWELLS"
     if [ -n "${PARAMS:-}" ]; then echo "PARAMS (cycle-model overrides, NOT the calibrated presets): $PARAMS"; fi
     for net in $NETS; do
@@ -158,6 +161,7 @@ for net in $NETS; do
             mix=0; [ "$kind" = latency ] && mix=1
             base=(--backend cycle --accel "$accel")
             if [ -n "${PARAMS:-}" ]; then base+=(--param "$PARAMS"); fi
+            if [ -n "${OBJECTIVE:-}" ]; then base+=(--objective "$OBJECTIVE"); fi
             gen="seed=$SEED,queries=$QUERIES,mix=$mix"
             echo "$tag / $accel / $kind-bound"
             for q in $QS; do
