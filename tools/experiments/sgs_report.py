@@ -90,7 +90,7 @@ def main(dirs):
                 gaps.append((net, accel, sl, ol, se, oe))
         print("\n### `sushi` against the oracle at the base point (saving = none - policy)\n")
         print("| SuperNet | preset | latency saving sushi / oracle (ms) | gap | off-chip energy saving "
-              "sushi / oracle (mJ, 4,000 queries) | gap |")
+              "sushi / oracle (mJ, whole stream) | gap |")
         print("|---|---|---|---|---|---|")
         for net, accel, sl, ol, se, oe in gaps:
             g1 = "%.1f %%" % (100 * (1 - sl / ol)) if ol > 0 else "n/a (oracle saves nothing)"
@@ -110,7 +110,7 @@ def main(dirs):
             n_pts += 1
             for other in ("static", "lru", "lfu"):
                 r = pol(run, other)
-                if r and s["latency_mean_s"] > r["latency_mean_s"] * (1 + 1e-9):
+                if r and s["latency_mean_s"] > r["latency_mean_s"] * (1 + 1e-6):  # ties to 1 ppm are not exceptions
                     exc.append("%s %s %s: sushi %.4f ms > %s %.4f ms (%+.2f %%)" % (
                         net, accel, sweep, 1e3 * s["latency_mean_s"], other, 1e3 * r["latency_mean_s"],
                         100 * (s["latency_mean_s"] / r["latency_mean_s"] - 1)))
