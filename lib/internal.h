@@ -71,6 +71,8 @@ const sushi_policy_entry *sushi_find_policy(const sushi_context *ctx, const char
 /* registers the built-in backends/policies; called by sushi_context_create */
 int sushi_register_builtins(sushi_context *ctx);
 bool sushi_valid_registry_name(const char *name);
+/* tiles of s as sushi_backend_tile_savings() counts them (registry.c) */
+size_t sushi_subnet_tile_count(const sushi_subnet *s);
 
 /* error buffer helper: snprintf into buf if non-NULL */
 void sushi_errf(char *buf, size_t size, const char *fmt, ...)

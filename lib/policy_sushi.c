@@ -2,11 +2,20 @@
  *
  *   none    nothing resident (the baseline without SubGraph Stationary)
  *   sushi   from the last Q served SubNets: the SubGraph within capacity that
- *           maximises the window's hit bytes
+ *           maximises the window's expected saving under the view's
+ *           objective (bytes, time or energy)
  *   static  chosen once, at the first update, from the candidate set and the
  *           first window's demand; never changed
- *   oracle  like sushi, but from the SubNets the next Q queries will be
- *           served (view->future): an offline upper bound
+ *   oracle  from the SubNets the next Q queries will be served
+ *           (view->future): the exact optimum of the same objective over
+ *           SubGraphs made of resident units (exact_mckp), an upper bound
+ *
+ * Objective (docs/scheduler.md, "Objective"): bytes = hit bytes (below);
+ * time/energy = the backend's tile savings, which the view hands out as
+ * cumulative savings per tile; hit(s, G) is then replaced by
+ * sum_t S_{s,t}(hit bytes of tensor t), S read on s's tile grid and
+ * interpolated inside a tile (pair_saving). Everything below holds with
+ * V_t(o, i) = sum_s w_s S_{s,t}(min(o_s, o) min(i_s, i) k_t^2).
  *
  * The optimiser (docs/scheduler.md, "The sushi policy"). Demand = a weighted
  * multiset of SubNets D. For a SubGraph G, savings(G) = sum_{s in D} w_s
@@ -46,9 +55,13 @@ const sushi_policy_ops *sushi_policy_oracle_ops(void);
 #define RESIDUAL_ROUNDS 4
 #define MAX_MERGE 16
 
+/* One demand pair of a tensor: the (o, i) box a SubNet reads, its weight,
+ * and (objective time/energy) that SubNet's cumulative tile savings of this
+ * tensor: cum[j] = saving of tiles 0..j. cum NULL: the bytes objective. */
 typedef struct dpair {
     uint32_t o, i;
     double w;
+    const double *cum;
 } dpair;
 
 typedef struct topt {
@@ -74,6 +87,7 @@ typedef struct hseg {
 typedef struct ditem {
     const sushi_subnet *s;
     double w;
+    const double *cum; /* cumulative tile savings of s (NULL: bytes) */
 } ditem;
 
 /* Reusable scratch of one policy instance. */
@@ -98,6 +112,21 @@ typedef struct opt_ws {
     uint32_t *seg0, *segn, *heap;
     uint32_t *vals; /* scratch for distinct values */
     size_t cap_vals;
+    size_t *item_off; /* per demand item: offset of the current tensor's tiles in its cum */
+    size_t cap_item_off;
+    /* exact optimiser (oracle): per tensor the staircase of its options, the
+     * DP rows and the choice table */
+    topt *stair;
+    size_t cap_stair;
+    uint32_t *st0, *stn;
+    double *dp0, *dp1;
+    size_t cap_dp;
+    uint16_t *choice;
+    size_t cap_choice;
+    hseg *lp;
+    size_t cap_lp, n_lp;
+    bool last_exact;   /* the last exact call reached the optimum */
+    double last_bound; /* and its upper bound (NaN: none) */
 } opt_ws;
 
 static int grow(const sushi_context *ctx, void **p, size_t *cap, size_t need, size_t elem)
@@ -139,6 +168,14 @@ static void ws_free(opt_ws *w)
     sushi_free(ctx, w->segn);
     sushi_free(ctx, w->heap);
     sushi_free(ctx, w->vals);
+    sushi_free(ctx, w->item_off);
+    sushi_free(ctx, w->stair);
+    sushi_free(ctx, w->st0);
+    sushi_free(ctx, w->stn);
+    sushi_free(ctx, w->dp0);
+    sushi_free(ctx, w->dp1);
+    sushi_free(ctx, w->choice);
+    sushi_free(ctx, w->lp);
     sushi_free(ctx, w);
 }
 
@@ -163,7 +200,9 @@ static int ws_create(const sushi_supernet *sn, opt_ws **out)
     w->seg0 = sushi_calloc(ctx, n + 1, sizeof *w->seg0);
     w->segn = sushi_calloc(ctx, n + 1, sizeof *w->segn);
     w->heap = sushi_calloc(ctx, n + 1, sizeof *w->heap);
-    if (!w->seg0 || !w->segn || !w->heap || !w->steps || !w->ti || !w->cur_o || !w->cur_i || !w->best_o ||
+    w->st0 = sushi_calloc(ctx, n + 1, sizeof *w->st0);
+    w->stn = sushi_calloc(ctx, n + 1, sizeof *w->stn);
+    if (!w->st0 || !w->stn || !w->seg0 || !w->segn || !w->heap || !w->steps || !w->ti || !w->cur_o || !w->cur_i || !w->best_o ||
         !w->best_i || !w->seed_o || !w->seed_i || !w->cur_c || !w->cur_v) {
         ws_free(w);
         return SUSHI_ERR_NOMEM;
@@ -180,16 +219,39 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Saving of a SubNet's tensor (box d->o x d->i, cumulative tile savings
+ * d->cum) when the resident box gives it mo x mi of its channels: the hit
+ * bytes mo mi kk, read on the SubNet's own tile grid (tiles of 16 x d->i
+ * channels), with linear interpolation inside a tile (a partial tile saves
+ * its share of the tile's saving; docs/scheduler.md, "Objective"). */
+static double pair_saving(const dpair *d, uint32_t mo, uint32_t mi)
+{
+    if (mo == 0 || mi == 0)
+        return 0.0;
+    const uint32_t T = SUSHI_SUBGRAPH_TILE_OUT;
+    uint32_t nt = (d->o + T - 1) / T;
+    double a = mi == d->i ? (double)mo : (double)mo * (double)mi / (double)d->i; /* out-channels equivalent */
+    uint32_t j = (uint32_t)(a / T);
+    if (j >= nt)
+        return d->cum[nt - 1];
+    double base = j ? d->cum[j - 1] : 0.0;
+    uint32_t wj = d->o - j * T < T ? d->o - j * T : T;
+    return base + (a - (double)j * T) / (double)wj * (d->cum[j] - base);
+}
+
 static double value_of(const opt_ws *w, uint32_t t, uint32_t o, uint32_t i)
 {
     const tinfo *ti = &w->ti[t];
-    double v = 0.0;
+    double v = 0.0, vs = 0.0;
     for (uint32_t p = 0; p < ti->np; p++) {
         const dpair *d = &w->pairs[ti->p0 + p];
         uint32_t mo = d->o < o ? d->o : o, mi = d->i < i ? d->i : i;
-        v += d->w * (double)mo * (double)mi;
+        if (d->cum)
+            vs += d->w * pair_saving(d, mo, mi);
+        else
+            v += d->w * (double)mo * (double)mi;
     }
-    return v * ti->kk;
+    return v * ti->kk + vs;
 }
 
 static int cmp_opt_cost(const void *a, const void *b)
@@ -232,11 +294,18 @@ static void compute_reuse(opt_ws *w, const ditem *items, size_t n_items)
 }
 
 /* Demand pairs and options of every tensor (options sorted by cost). */
-static int build_options(opt_ws *w, const ditem *items, size_t n_items)
+/* `extra` (may be NULL): SubNets whose extents join the option grids
+ * without adding demand (the oracle passes the candidate set, so that its
+ * exact optimum covers every box a built-in policy can choose). */
+static int build_options(opt_ws *w, const ditem *items, size_t n_items, const sushi_subnet *const *extra,
+                         size_t n_extra)
 {
     const sushi_context *ctx = w->ctx;
     size_t np = 0, nq = 0;
     compute_reuse(w, items, n_items);
+    if (grow(ctx, (void **)&w->item_off, &w->cap_item_off, n_items + 1, sizeof *w->item_off))
+        return SUSHI_ERR_NOMEM;
+    memset(w->item_off, 0, n_items * sizeof *w->item_off);
     for (uint32_t t = 0; t < w->n_t; t++) {
         tinfo *ti = &w->ti[t];
         ti->p0 = (uint32_t)np;
@@ -244,16 +313,20 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items)
         for (size_t k = 0; k < n_items; k++) {
             const sushi_subnet *s = items[k].s;
             uint32_t o = s->box_out[t], i = s->box_in[t];
-            if (o == 0 || i == 0 || !(items[k].w > 0.0))
+            if (o == 0 || i == 0)
+                continue;
+            const double *cum = items[k].cum ? items[k].cum + w->item_off[k] : NULL;
+            w->item_off[k] += (o + SUSHI_SUBGRAPH_TILE_OUT - 1) / SUSHI_SUBGRAPH_TILE_OUT;
+            if (!(items[k].w > 0.0))
                 continue;
             uint32_t p = 0;
             for (; p < ti->np; p++)
-                if (w->pairs[ti->p0 + p].o == o && w->pairs[ti->p0 + p].i == i)
+                if (w->pairs[ti->p0 + p].o == o && w->pairs[ti->p0 + p].i == i && w->pairs[ti->p0 + p].cum == cum)
                     break;
             if (p == ti->np) {
                 if (grow(ctx, (void **)&w->pairs, &w->cap_pairs, np + 1, sizeof *w->pairs))
                     return SUSHI_ERR_NOMEM;
-                w->pairs[np++] = (dpair){ o, i, 0.0 };
+                w->pairs[np++] = (dpair){ o, i, 0.0, cum };
                 ti->np++;
             }
             w->pairs[ti->p0 + p].w += items[k].w;
@@ -267,14 +340,21 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items)
         for (uint32_t p = 0; p < ti->np; p++)
             if (w->pairs[ti->p0 + p].o > omax)
                 omax = w->pairs[ti->p0 + p].o;
+        uint32_t imax = 0;
+        for (uint32_t p = 0; p < ti->np; p++)
+            if (w->pairs[ti->p0 + p].i > imax)
+                imax = w->pairs[ti->p0 + p].i;
         size_t nv = 0;
-        size_t need = omax / SUSHI_SUBGRAPH_TILE_OUT + 2 * ti->np + 2;
+        size_t need = omax / SUSHI_SUBGRAPH_TILE_OUT + 2 * ti->np + 2 * n_extra + 2;
         if (grow(ctx, (void **)&w->vals, &w->cap_vals, need, sizeof *w->vals))
             return SUSHI_ERR_NOMEM;
         for (uint32_t o = SUSHI_SUBGRAPH_TILE_OUT; o < omax; o += SUSHI_SUBGRAPH_TILE_OUT)
             w->vals[nv++] = o;
         for (uint32_t p = 0; p < ti->np; p++)
             w->vals[nv++] = w->pairs[ti->p0 + p].o;
+        for (size_t k = 0; k < n_extra; k++) /* beyond omax a box only costs more */
+            if (extra[k] && extra[k]->box_out[t] && extra[k]->box_out[t] < omax && extra[k]->box_in[t])
+                w->vals[nv++] = extra[k]->box_out[t];
         qsort(w->vals, nv, sizeof *w->vals, cmp_u32);
         size_t no = 0;
         for (size_t k = 0; k < nv; k++)
@@ -284,6 +364,9 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items)
         size_t ni = 0;
         for (uint32_t p = 0; p < ti->np; p++)
             iv[ni++] = w->pairs[ti->p0 + p].i;
+        for (size_t k = 0; k < n_extra; k++) /* beyond imax likewise */
+            if (extra[k] && extra[k]->box_in[t] && extra[k]->box_in[t] < imax && extra[k]->box_out[t])
+                iv[ni++] = extra[k]->box_in[t];
         qsort(iv, ni, sizeof *iv, cmp_u32);
         size_t nid = 0;
         for (size_t k = 0; k < ni; k++)
@@ -488,6 +571,397 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
     return SUSHI_OK;
 }
 
+
+/* ------------------------------------------------------- exact (oracle) */
+
+/* Limits of the exact dynamic programme: capacity units and unit-option
+ * updates per call. Beyond them the option costs are rounded up to a coarser
+ * unit (the result stays feasible; see exact_choose). */
+#define DP_UNITS_MAX (1u << 16)
+#define DP_WORK_MAX 40000000.0
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int cmp_seg_ratio(const void *a, const void *b)
+{
+    const hseg *x = a, *y = b;
+    return (x->ratio < y->ratio) - (x->ratio > y->ratio);
+}
+
+/* Upper bound of the multiple-choice knapsack on the staircases: its LP
+ * relaxation (per tensor the upper concave hull from the empty box, all hull
+ * steps taken in value-per-byte order, the last one fractionally). */
+static int lp_bound(opt_ws *w, uint64_t capacity, double *bound)
+{
+    size_t ns = 0;
+    *bound = 0.0;
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        if (!w->stn[t])
+            continue;
+        if (grow(w->ctx, (void **)&w->hull, &w->cap_hull, w->stn[t] + 1, sizeof *w->hull))
+            return SUSHI_ERR_NOMEM;
+        topt *H = w->hull;
+        size_t h = 0;
+        H[h++] = (topt){ 0, 0, 0, 0.0 };
+        for (uint32_t k = 0; k < w->stn[t]; k++) {
+            topt q = w->stair[w->st0[t] + k];
+            while (h >= 2) {
+                double s1 = (H[h - 1].val - H[h - 2].val) / (double)(H[h - 1].cost - H[h - 2].cost);
+                double s2 = (q.val - H[h - 1].val) / (double)(q.cost - H[h - 1].cost);
+                if (s2 < s1)
+                    break;
+                h--;
+            }
+            H[h++] = q;
+        }
+        if (grow(w->ctx, (void **)&w->lp, &w->cap_lp, ns + h, sizeof *w->lp))
+            return SUSHI_ERR_NOMEM;
+        for (size_t k = 1; k < h; k++) {
+            hseg *sg = &w->lp[ns++];
+            sg->dc = H[k].cost - H[k - 1].cost;
+            sg->dv = H[k].val - H[k - 1].val;
+            sg->ratio = sg->dv / (double)sg->dc;
+            sg->t = t;
+        }
+    }
+    qsort(w->lp, ns, sizeof *w->lp, cmp_seg_ratio);
+    w->n_lp = ns;
+    uint64_t left = capacity;
+    double b = 0.0;
+    for (size_t k = 0; k < ns && left > 0; k++) {
+        if (w->lp[k].dc <= left) {
+            b += w->lp[k].dv;
+            left -= w->lp[k].dc;
+        } else {
+            b += w->lp[k].dv * (double)left / (double)w->lp[k].dc;
+            left = 0;
+        }
+    }
+    *bound = b;
+    return SUSHI_OK;
+}
+
+/* The exact optimum of the multiple-choice knapsack built by build_options:
+ * per tensor at most one option (o, i) (cost o i kk, value V_t(o, i)), total
+ * cost <= capacity, sum of values maximal. Dynamic programme over the
+ * capacity in units of the gcd of the option costs, per tensor only its
+ * staircase (options that are worth more than every cheaper one).
+ * *exact_out is false when the limits forced a coarser unit (costs rounded
+ * up: still feasible, value >= the optimum for capacity - n_tensors x unit);
+ * *bound_out is then the LP upper bound, else the value itself. On return
+ * cur_o/cur_i hold the choice and *value_out its value. */
+static int exact_mckp(opt_ws *w, uint64_t capacity, double *value_out, bool *exact_out, double *bound_out)
+{
+    const sushi_context *ctx = w->ctx;
+    size_t nst = 0;
+    uint64_t g = 0;
+    double len_sum = 0.0;
+    uint32_t classes = 0;
+    *value_out = 0.0;
+    *exact_out = true;
+    *bound_out = 0.0;
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        const tinfo *ti = &w->ti[t];
+        w->cur_o[t] = w->cur_i[t] = 0;
+        w->st0[t] = (uint32_t)nst;
+        w->stn[t] = 0;
+        if (grow(ctx, (void **)&w->stair, &w->cap_stair, nst + ti->nq + 1, sizeof *w->stair))
+            return SUSHI_ERR_NOMEM;
+        double last = 0.0;
+        for (uint32_t q = 0; q < ti->nq; q++) {
+            const topt *op = &w->opts[ti->q0 + q];
+            if (op->cost == 0 || op->cost > capacity || !(op->val > last))
+                continue;
+            w->stair[nst++] = *op;
+            last = op->val;
+            g = gcd_u64(g, op->cost);
+        }
+        w->stn[t] = (uint32_t)(nst - w->st0[t]);
+        if (w->stn[t] >= UINT16_MAX)
+            return SUSHI_ERR_RANGE; /* caller keeps the heuristic */
+        if (w->stn[t]) {
+            classes++;
+            len_sum += w->stn[t];
+        }
+    }
+    if (classes == 0)
+        return SUSHI_OK;
+    uint64_t unit = g, units = capacity / unit;
+    if ((double)units > DP_UNITS_MAX || (double)units * len_sum > DP_WORK_MAX) {
+        double f1 = (double)units / DP_UNITS_MAX, f2 = (double)units * len_sum / DP_WORK_MAX;
+        double f = f1 > f2 ? f1 : f2;
+        uint64_t scale = (uint64_t)ceil(f);
+        unit = g * (scale < 1 ? 1 : scale);
+        units = capacity / unit;
+        *exact_out = false;
+    }
+    size_t row = (size_t)units + 1;
+    if (grow(ctx, (void **)&w->dp0, &w->cap_dp, row, sizeof *w->dp0))
+        return SUSHI_ERR_NOMEM;
+    {
+        size_t cap = w->cap_dp;
+        void *q = sushi_realloc(ctx, w->dp1, cap * sizeof *w->dp1);
+        if (!q)
+            return SUSHI_ERR_NOMEM;
+        w->dp1 = q;
+    }
+    if (grow(ctx, (void **)&w->choice, &w->cap_choice, (size_t)classes * row, sizeof *w->choice))
+        return SUSHI_ERR_NOMEM;
+    double *dp = w->dp0, *nx = w->dp1;
+    for (size_t c = 0; c < row; c++)
+        dp[c] = 0.0;
+    uint32_t cls = 0;
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        if (!w->stn[t])
+            continue;
+        uint16_t *ch = w->choice + (size_t)cls * row;
+        memcpy(nx, dp, row * sizeof *nx);
+        memset(ch, 0, row * sizeof *ch);
+        for (uint32_t k = 0; k < w->stn[t]; k++) {
+            const topt *op = &w->stair[w->st0[t] + k];
+            uint64_t cu = (op->cost + unit - 1) / unit;
+            if (cu > units)
+                break; /* staircase is in cost order */
+            for (size_t c = (size_t)cu; c < row; c++) {
+                double v = dp[c - cu] + op->val;
+                if (v > nx[c]) {
+                    nx[c] = v;
+                    ch[c] = (uint16_t)(k + 1);
+                }
+            }
+        }
+        double *x = dp;
+        dp = nx;
+        nx = x;
+        cls++;
+    }
+    /* walk back */
+    size_t c = (size_t)units;
+    double val = 0.0;
+    for (uint32_t t = w->n_t; t-- > 0;) {
+        if (!w->stn[t])
+            continue;
+        cls--;
+        uint16_t k = w->choice[(size_t)cls * row + c];
+        if (!k)
+            continue;
+        const topt *op = &w->stair[w->st0[t] + k - 1];
+        w->cur_o[t] = op->o;
+        w->cur_i[t] = op->i;
+        val += op->val;
+        c -= (size_t)((op->cost + unit - 1) / unit);
+    }
+    *value_out = val;
+    if (*exact_out) {
+        *bound_out = val;
+        return SUSHI_OK;
+    }
+    return lp_bound(w, capacity, bound_out);
+}
+
+
+/* Branch and bound over the staircases (when the dynamic programme would
+ * need too fine a capacity unit). With lambda the LP's critical value per
+ * byte (the ratio of the hull step the LP takes fractionally) and an option's
+ * reduced value r = value - lambda x cost, every solution is worth at most
+ *     L = lambda C + sum_t max(0, max_k r_t,k)   (Lagrangian bound)
+ * minus, for each tensor, how far its option's r falls below the tensor's
+ * best. So an option whose shortfall exceeds L - incumbent can never be in a
+ * better solution and is dropped before the search (reduced-cost fixing); the
+ * incumbent comes within a few 1e-5 of L in practice, which leaves a handful
+ * of options per tensor. The search is depth-first (tensors with the fewest
+ * options left first, options by reduced value), a node cut when its value +
+ * lambda x (bytes left) + the open tensors' best r cannot beat the incumbent,
+ * or, failing that, when its value + the LP bound of the open tensors cannot.
+ * Exact when it finishes within BNB_NODES nodes. */
+#define BNB_NODES 200000u
+
+typedef struct bnb_ctx {
+    opt_ws *w;
+    uint32_t *cls, ncls;   /* tensors with options, in search order */
+    uint32_t *rank;        /* per tensor: its position in cls (UINT32_MAX: none) */
+    uint32_t *k0, *kn;     /* per position: its kept options in kopt[k0 .. k0 + kn) */
+    uint32_t *kopt;        /* staircase index + 1, 0 = nothing resident */
+    double *suffix;        /* per position: sum of the best r of positions >= it */
+    uint32_t *pick, *best_pick;
+    double lambda, best;
+    uint64_t nodes;
+    bool aborted, improved;
+} bnb_ctx;
+
+static double bnb_lp(const bnb_ctx *b, uint32_t d, uint64_t left)
+{
+    const opt_ws *w = b->w;
+    double v = 0.0;
+    for (size_t k = 0; left > 0 && k < w->n_lp; k++) {
+        const hseg *sg = &w->lp[k];
+        if (b->rank[sg->t] == UINT32_MAX || b->rank[sg->t] < d)
+            continue;
+        if (sg->dc <= left) {
+            v += sg->dv;
+            left -= sg->dc;
+        } else {
+            v += sg->dv * (double)left / (double)sg->dc;
+            left = 0;
+        }
+    }
+    return v;
+}
+
+static void bnb_dfs(bnb_ctx *b, uint32_t d, uint64_t left, double val)
+{
+    if (b->aborted)
+        return;
+    if (++b->nodes > BNB_NODES) {
+        b->aborted = true;
+        return;
+    }
+    const double eps = 1e-12 * fabs(b->best);
+    if (val > b->best + eps) {
+        b->best = val;
+        b->improved = true;
+        memcpy(b->best_pick, b->pick, b->ncls * sizeof *b->pick);
+    }
+    if (d == b->ncls)
+        return;
+    if (val + b->lambda * (double)left + b->suffix[d] <= b->best + eps)
+        return;
+    if (val + bnb_lp(b, d, left) <= b->best + eps)
+        return;
+    const opt_ws *w = b->w;
+    uint32_t t = b->cls[d];
+    for (uint32_t j = 0; j < b->kn[d] && !b->aborted; j++) {
+        uint32_t k = b->kopt[b->k0[d] + j];
+        const topt *op = k ? &w->stair[w->st0[t] + k - 1] : NULL;
+        if (op && op->cost > left)
+            continue;
+        b->pick[d] = k;
+        bnb_dfs(b, d + 1, op ? left - op->cost : left, op ? val + op->val : val);
+    }
+    b->pick[d] = 0;
+}
+
+/* Improve on `incumbent` exactly; on success with a better value, cur_o/cur_i
+ * hold it. Needs the staircases (exact_mckp) and the LP steps (lp_bound). */
+static int bnb_search(opt_ws *w, uint64_t capacity, double incumbent, double *value_out, bool *improved,
+                      bool *exact)
+{
+    const sushi_context *ctx = w->ctx;
+    bnb_ctx b = { .w = w, .best = incumbent };
+    size_t n_st = 0;
+    for (uint32_t t = 0; t < w->n_t; t++)
+        n_st += w->stn[t] + 1u;
+    b.cls = sushi_calloc(ctx, w->n_t + 1, sizeof *b.cls);
+    b.rank = sushi_calloc(ctx, w->n_t + 1, sizeof *b.rank);
+    b.k0 = sushi_calloc(ctx, w->n_t + 1, sizeof *b.k0);
+    b.kn = sushi_calloc(ctx, w->n_t + 1, sizeof *b.kn);
+    b.kopt = sushi_calloc(ctx, n_st + 1, sizeof *b.kopt);
+    b.suffix = sushi_calloc(ctx, w->n_t + 2, sizeof *b.suffix);
+    b.pick = sushi_calloc(ctx, w->n_t + 1, sizeof *b.pick);
+    b.best_pick = sushi_calloc(ctx, w->n_t + 1, sizeof *b.best_pick);
+    double *rmax = sushi_calloc(ctx, w->n_t + 1, sizeof *rmax);
+    int rc = (b.cls && b.rank && b.k0 && b.kn && b.kopt && b.suffix && b.pick && b.best_pick && rmax)
+                 ? SUSHI_OK : SUSHI_ERR_NOMEM;
+    if (!rc) {
+        /* lambda: the ratio of the step the LP takes fractionally (0 when all fit) */
+        uint64_t left = capacity;
+        for (size_t k = 0; k < w->n_lp; k++) {
+            if (w->lp[k].dc > left) {
+                b.lambda = w->lp[k].ratio > 0.0 ? w->lp[k].ratio : 0.0;
+                break;
+            }
+            left -= w->lp[k].dc;
+        }
+        double L = b.lambda * (double)capacity;
+        for (uint32_t t = 0; t < w->n_t; t++) {
+            double m = 0.0;
+            for (uint32_t k = 0; k < w->stn[t]; k++) {
+                const topt *op = &w->stair[w->st0[t] + k];
+                double r = op->val - b.lambda * (double)op->cost;
+                m = r > m ? r : m;
+            }
+            rmax[t] = m;
+            L += m;
+        }
+        double gap = L - incumbent, tol = 1e-9 * fabs(L);
+        /* kept options per tensor, by reduced value (insertion sort: short lists) */
+        size_t nk = 0;
+        for (uint32_t t = 0; t < w->n_t; t++) {
+            b.rank[t] = UINT32_MAX;
+            if (!w->stn[t])
+                continue;
+            uint32_t d = b.ncls++;
+            b.cls[d] = t;
+            b.k0[d] = (uint32_t)nk;
+            for (uint32_t k = 0; k <= w->stn[t]; k++) {
+                const topt *op = k ? &w->stair[w->st0[t] + k - 1] : NULL;
+                double r = op ? op->val - b.lambda * (double)op->cost : 0.0;
+                if (rmax[t] - r > gap + tol)
+                    continue;
+                size_t j = nk++;
+                while (j > b.k0[d]) {
+                    uint32_t q = b.kopt[j - 1];
+                    const topt *oq = q ? &w->stair[w->st0[t] + q - 1] : NULL;
+                    double rq = oq ? oq->val - b.lambda * (double)oq->cost : 0.0;
+                    if (rq >= r)
+                        break;
+                    b.kopt[j] = q;
+                    j--;
+                }
+                b.kopt[j] = k;
+            }
+            b.kn[d] = (uint32_t)(nk - b.k0[d]);
+        }
+        /* search order: the tensors with the fewest options left first */
+        for (uint32_t i = 1; i < b.ncls; i++)
+            for (uint32_t j = i; j > 0 && b.kn[j - 1] > b.kn[j]; j--) {
+                uint32_t x;
+                x = b.cls[j], b.cls[j] = b.cls[j - 1], b.cls[j - 1] = x;
+                x = b.k0[j], b.k0[j] = b.k0[j - 1], b.k0[j - 1] = x;
+                x = b.kn[j], b.kn[j] = b.kn[j - 1], b.kn[j - 1] = x;
+            }
+        for (uint32_t d = 0; d < b.ncls; d++)
+            b.rank[b.cls[d]] = d;
+        b.suffix[b.ncls] = 0.0;
+        for (uint32_t d = b.ncls; d-- > 0;)
+            b.suffix[d] = b.suffix[d + 1] + rmax[b.cls[d]];
+        bool empty = false;
+        for (uint32_t d = 0; d < b.ncls; d++)
+            empty = empty || b.kn[d] == 0;
+        if (!empty)
+            bnb_dfs(&b, 0, capacity, 0.0);
+        *improved = b.improved;
+        *exact = !b.aborted;
+        *value_out = b.best;
+        sushi_log(ctx, SUSHI_LOG_DEBUG, "oracle: branch and bound: %u tensors, %zu options kept, %llu nodes%s",
+                  b.ncls, nk, (unsigned long long)b.nodes, b.aborted ? " (node limit)" : "");
+        if (b.improved)
+            for (uint32_t d = 0; d < b.ncls; d++) {
+                uint32_t t = b.cls[d], k = b.best_pick[d];
+                w->cur_o[t] = k ? w->stair[w->st0[t] + k - 1].o : 0;
+                w->cur_i[t] = k ? w->stair[w->st0[t] + k - 1].i : 0;
+            }
+    }
+    sushi_free(ctx, b.cls);
+    sushi_free(ctx, b.rank);
+    sushi_free(ctx, b.k0);
+    sushi_free(ctx, b.kn);
+    sushi_free(ctx, b.kopt);
+    sushi_free(ctx, b.suffix);
+    sushi_free(ctx, b.pick);
+    sushi_free(ctx, b.best_pick);
+    sushi_free(ctx, rmax);
+    return rc;
+}
+
 /* Cut the seed boxes to `capacity` as sushi_subgraph_truncate() does: whole
  * tensors in network order, then whole output tiles of the first tensor
  * that does not fit. */
@@ -524,15 +998,15 @@ static int cmp_item_w(const void *a, const void *b)
  * filled for the secondary demand whose options `fw` holds (built by
  * build_options; NULL: no fill), starting from that optimum, which cannot
  * lower the primary savings. Writes the result into `out`. */
-static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, uint64_t capacity,
-                    sushi_subgraph *out, double *savings_out)
+static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, uint64_t capacity, bool exact,
+                    const sushi_subnet *const *extra, size_t n_extra, sushi_subgraph *out, double *savings_out)
 {
     sushi_subgraph_clear(out);
     if (savings_out)
         *savings_out = 0.0;
     if (n_items == 0 || capacity == 0)
         return SUSHI_OK;
-    int rc = build_options(w, items, n_items);
+    int rc = build_options(w, items, n_items, exact ? extra : NULL, exact ? n_extra : 0);
     if (rc)
         return rc;
     /* distinct SubNets by weight, for the intersection seeds */
@@ -545,7 +1019,7 @@ static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, u
             if (w->items[j].s == items[k].s)
                 break;
         if (j == nd)
-            w->items[nd++] = (ditem){ items[k].s, 0.0 };
+            w->items[nd++] = (ditem){ items[k].s, 0.0, items[k].cum };
         w->items[j].w += items[k].w;
     }
     qsort(w->items, nd, sizeof *w->items, cmp_item_w);
@@ -584,6 +1058,43 @@ static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, u
             memcpy(w->best_i, w->cur_i, w->n_t * sizeof *w->cur_i);
         }
     }
+    if (exact) {
+        double ev, bound;
+        bool is_exact;
+        rc = exact_mckp(w, capacity, &ev, &is_exact, &bound);
+        if (rc == SUSHI_ERR_RANGE) {
+            sushi_log(w->ctx, SUSHI_LOG_DEBUG, "oracle: too many options for the exact programme: greedy result");
+        } else if (rc) {
+            return rc;
+        } else {
+            if (ev > best) {
+                best = ev;
+                memcpy(w->best_o, w->cur_o, w->n_t * sizeof *w->cur_o);
+                memcpy(w->best_i, w->cur_i, w->n_t * sizeof *w->cur_i);
+            }
+            if (!is_exact && best < bound) {
+                double bv;
+                bool improved;
+                rc = bnb_search(w, capacity, best, &bv, &improved, &is_exact);
+                if (rc)
+                    return rc;
+                if (improved) {
+                    best = bv;
+                    memcpy(w->best_o, w->cur_o, w->n_t * sizeof *w->cur_o);
+                    memcpy(w->best_i, w->cur_i, w->n_t * sizeof *w->cur_i);
+                }
+            } else if (!is_exact) {
+                is_exact = true; /* the incumbent meets the LP bound */
+            }
+            if (is_exact)
+                sushi_log(w->ctx, SUSHI_LOG_DEBUG, "oracle: exact optimum %g", best);
+            else
+                sushi_log(w->ctx, SUSHI_LOG_DEBUG, "oracle: %g, LP upper bound %g (gap <= %.3g %%)", best, bound,
+                          bound > 0.0 ? 100.0 * (bound - best) / bound : 0.0);
+        }
+        w->last_exact = rc == SUSHI_OK && is_exact;
+        w->last_bound = rc == SUSHI_OK ? (bound > best ? bound : best) : NAN;
+    }
     if (best < 0.0)
         return SUSHI_OK;
     uint64_t used = 0;
@@ -596,7 +1107,13 @@ static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, u
         rc = greedy(fw, capacity, &sv);
         if (rc)
             return rc;
-        if (sv >= 0.0) {
+        /* the fill only grows boxes in its hull steps, but its residual
+         * pass may swap one: keep the fill only when the primary saving did
+         * not drop */
+        double pv = 0.0;
+        for (uint32_t t = 0; sv >= 0.0 && t < w->n_t; t++)
+            pv += fw->cur_o[t] && fw->cur_i[t] ? value_of(w, t, fw->cur_o[t], fw->cur_i[t]) : 0.0;
+        if (sv >= 0.0 && pv >= best - 1e-12 * fabs(best)) {
             memcpy(w->best_o, fw->cur_o, w->n_t * sizeof *w->cur_o);
             memcpy(w->best_i, fw->cur_i, w->n_t * sizeof *w->cur_i);
         }
@@ -654,20 +1171,36 @@ static void op_destroy(void *state)
     sushi_free(ctx, p);
 }
 
-/* items = a (weight wa each) followed by b (weight wb each) */
-static int fill_items(opt_policy *p, const sushi_subnet *const *a, size_t na, double wa,
-                      const sushi_subnet *const *b, size_t nb, double wb, size_t *n)
+/* items = a (weight wa each) followed by b (weight wb each). With a view
+ * whose objective is time or energy, each item carries its SubNet's
+ * cumulative tile savings; when any is missing, all fall back to bytes
+ * (one unit for the whole demand). */
+static int fill_items(opt_policy *p, const sushi_policy_view *v, const sushi_subnet *const *a, size_t na,
+                      double wa, const sushi_subnet *const *b, size_t nb, double wb, size_t *n)
 {
     if (grow(p->ws->ctx, (void **)&p->items, &p->cap_items, na + nb + 1, sizeof *p->items))
         return SUSHI_ERR_NOMEM;
     size_t k = 0;
     for (size_t j = 0; j < na; j++)
         if (a[j])
-            p->items[k++] = (ditem){ a[j], wa };
+            p->items[k++] = (ditem){ a[j], wa, NULL };
     for (size_t j = 0; j < nb; j++)
         if (b[j])
-            p->items[k++] = (ditem){ b[j], wb };
+            p->items[k++] = (ditem){ b[j], wb, NULL };
     *n = k;
+    bool sav = v && v->objective != SUSHI_OBJECTIVE_BYTES && v->tile_savings;
+    for (size_t j = 0; sav && j < k; j++) {
+        /* consecutive repeats of a SubNet are common in a window */
+        p->items[j].cum = j && p->items[j].s == p->items[j - 1].s
+                              ? p->items[j - 1].cum
+                              : v->tile_savings(v->tile_savings_user, p->items[j].s);
+        if (!p->items[j].cum) {
+            sushi_log(p->ws->ctx, SUSHI_LOG_WARN, "policy: no tile savings for a SubNet: objective bytes");
+            sav = false;
+            for (size_t q = 0; q < k; q++)
+                p->items[q].cum = NULL;
+        }
+    }
     return SUSHI_OK;
 }
 
@@ -693,9 +1226,9 @@ static int fill_ws_for(opt_policy *p, const sushi_policy_view *v, opt_ws **out)
                 memcmp(p->fill_key, v->candidates, v->n_candidates * sizeof *p->fill_key) == 0;
     if (!same) {
         size_t n;
-        int rc = fill_items(p, v->candidates, v->n_candidates, 1.0, NULL, 0, 0.0, &n);
+        int rc = fill_items(p, NULL, v->candidates, v->n_candidates, 1.0, NULL, 0, 0.0, &n);
         if (!rc)
-            rc = build_options(p->fill, p->items, n);
+            rc = build_options(p->fill, p->items, n, NULL, 0);
         if (rc)
             return rc;
         const sushi_subnet **k = sushi_realloc(ctx, p->fill_key, v->n_candidates * sizeof *k);
@@ -711,14 +1244,14 @@ static int fill_ws_for(opt_policy *p, const sushi_policy_view *v, opt_ws **out)
 
 /* demand = `subs` (weight 1 each); spare bytes filled for the candidate set */
 static int choose_for(opt_policy *p, const sushi_policy_view *v, const sushi_subnet *const *subs, size_t n_subs,
-                      sushi_subgraph *next)
+                      bool exact, sushi_subgraph *next)
 {
     opt_ws *fw;
     int rc = fill_ws_for(p, v, &fw);
     size_t n;
     if (!rc)
-        rc = fill_items(p, subs, n_subs, 1.0, NULL, 0, 0.0, &n);
-    return rc ? rc : optimise(p->ws, p->items, n, fw, v->capacity_bytes, next, NULL);
+        rc = fill_items(p, v, subs, n_subs, 1.0, NULL, 0, 0.0, &n);
+    return rc ? rc : optimise(p->ws, p->items, n, fw, v->capacity_bytes, exact, v->candidates, v->n_candidates, next, NULL);
 }
 
 static int sushi_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
@@ -726,7 +1259,7 @@ static int sushi_choose(void *state, const sushi_policy_view *v, sushi_subgraph 
     opt_policy *p = state;
     if (v->n_window == 0)
         return keep_current(v, next);
-    return choose_for(p, v, v->window, v->n_window, next);
+    return choose_for(p, v, v->window, v->n_window, false, next);
 }
 
 static int oracle_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
@@ -734,7 +1267,7 @@ static int oracle_choose(void *state, const sushi_policy_view *v, sushi_subgraph
     opt_policy *p = state;
     if (v->n_future == 0 || !v->future)
         return sushi_choose(state, v, next); /* no future given: behaves as sushi */
-    return choose_for(p, v, v->future, v->n_future, next);
+    return choose_for(p, v, v->future, v->n_future, true, next);
 }
 
 static int static_choose(void *state, const sushi_policy_view *v, sushi_subgraph *next)
@@ -746,9 +1279,9 @@ static int static_choose(void *state, const sushi_policy_view *v, sushi_subgraph
         double total = v->n_window ? (double)v->n_window : 1.0;
         double wc = v->n_candidates ? total / (double)v->n_candidates : 0.0;
         size_t n;
-        int rc = fill_items(p, v->window, v->n_window, 1.0, v->candidates, v->n_candidates, wc, &n);
+        int rc = fill_items(p, v, v->window, v->n_window, 1.0, v->candidates, v->n_candidates, wc, &n);
         if (!rc)
-            rc = optimise(p->ws, p->items, n, NULL, v->capacity_bytes, p->fixed, NULL);
+            rc = optimise(p->ws, p->items, n, NULL, v->capacity_bytes, false, NULL, 0, p->fixed, NULL);
         if (rc)
             return rc;
         p->chosen = true;

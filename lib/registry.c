@@ -1,5 +1,6 @@
 /* Backend and policy registries, and the instance objects that dispatch to them. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -39,7 +40,9 @@ int sushi_backend_register(sushi_context *ctx, const char *name, const sushi_bac
     if (!e->description)
         return SUSHI_ERR_NOMEM;
     strcpy(e->name, name);
-    e->ops = *ops;
+    /* copy only the slots the table's version has: a version-1 table ends at
+     * run (docs/abi.md, rule 6); later slots stay NULL */
+    memcpy(&e->ops, ops, ops->abi_version >= 2 ? sizeof e->ops : offsetof(sushi_backend_ops, tile_savings));
     e->ops.description = e->description;
     e->user = user;
     ctx->n_backends++;
@@ -137,6 +140,36 @@ int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const sushi_subg
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     return b->entry->ops.cost(b->state, s, g, out);
+}
+
+/* Tiles of s: per used slot, ceil(out / TILE_OUT). */
+size_t sushi_subnet_tile_count(const sushi_subnet *s)
+{
+    size_t n = 0;
+    for (uint32_t t = 0; t < s->sn->n_wt; t++)
+        if (s->box_out[t] && s->box_in[t])
+            n += (s->box_out[t] + SUSHI_SUBGRAPH_TILE_OUT - 1) / SUSHI_SUBGRAPH_TILE_OUT;
+    return n;
+}
+
+int sushi_backend_tile_savings(sushi_backend *b, const sushi_subnet *s, sushi_tile_saving *out, size_t n,
+                               size_t *n_out)
+{
+    if (!b || !s || !n_out || s->sn != b->sn)
+        return SUSHI_ERR_INVALID;
+    size_t need = sushi_subnet_tile_count(s);
+    *n_out = need;
+    if (b->entry->ops.abi_version < 2 || !b->entry->ops.tile_savings)
+        return SUSHI_ERR_UNSUPPORTED;
+    if (!out)
+        return SUSHI_OK;
+    if (n < need)
+        return SUSHI_ERR_RANGE;
+    memset(out, 0, need * sizeof *out);
+    int rc = b->entry->ops.tile_savings(b->state, s, out, need);
+    if (rc != SUSHI_OK)
+        memset(out, 0, need * sizeof *out);
+    return rc;
 }
 
 int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_cost *reload)
@@ -306,8 +339,18 @@ int sushi_policy_choose(sushi_policy *p, const sushi_policy_view *view, sushi_su
 {
     if (!p || !view || !next || next->sn != p->sn || view->supernet != p->sn)
         return SUSHI_ERR_INVALID;
-    if (view->size < sizeof(sushi_policy_view))
+    if (view->size < SUSHI_POLICY_VIEW_SIZE_V1)
         return SUSHI_ERR_ABI;
+    /* a 0.1-sized view: show the policy the appended fields zeroed */
+    sushi_policy_view full;
+    memset(&full, 0, sizeof full);
+    memcpy(&full, view, view->size < sizeof full ? view->size : sizeof full);
+    full.size = sizeof full;
+    if (full.objective < SUSHI_OBJECTIVE_BYTES || full.objective > SUSHI_OBJECTIVE_ENERGY)
+        return SUSHI_ERR_INVALID;
+    if (full.objective != SUSHI_OBJECTIVE_BYTES && !full.tile_savings)
+        full.objective = SUSHI_OBJECTIVE_BYTES;
+    view = &full;
     if ((view->n_window && !view->window) || (view->n_future && !view->future) ||
         (view->n_candidates && !view->candidates))
         return SUSHI_ERR_INVALID;

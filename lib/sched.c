@@ -98,7 +98,18 @@ struct sushi_sched {
     double prev_finish;
     uint64_t rng;
     sched_acc st;
+    /* objective and the cumulative tile savings of each candidate position
+     * (NULL until a policy asks; in the objective's unit) */
+    int objective;
+    bool sav_unsupported;
+    double **sav;
+    sushi_tile_saving *ts_buf;
+    size_t ts_cap;
+    struct sub_pos { const sushi_subnet *p; uint32_t pos; } *by_ptr; /* sorted by p */
 };
+
+static void sav_free(sushi_sched *s);
+static int cmp_sub_pos(const void *a, const void *b);
 
 static uint64_t now_ns(void)
 {
@@ -478,6 +489,10 @@ void sushi_sched_destroy(sushi_sched *s)
     sushi_free(ctx, s->model0);
     sushi_free(ctx, s->ring);
     sushi_free(ctx, s->ring_sort);
+    sav_free(s);
+    sushi_free(ctx, s->sav);
+    sushi_free(ctx, s->ts_buf);
+    sushi_free(ctx, s->by_ptr);
     sushi_supernet *sn = s->sn;
     sushi_backend *b = s->owns_refs ? s->b : NULL;
     sushi_policy *p = s->owns_refs ? s->p : NULL;
@@ -560,6 +575,16 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
             !s->ring_sort)
             rc = SUSHI_ERR_NOMEM;
     }
+    if (!rc) {
+        s->sav = sushi_calloc(ctx, s->n, sizeof *s->sav);
+        s->by_ptr = sushi_calloc(ctx, s->n, sizeof *s->by_ptr);
+        if (!s->sav || !s->by_ptr)
+            rc = SUSHI_ERR_NOMEM;
+        for (uint32_t i = 0; !rc && i < s->n; i++)
+            s->by_ptr[i] = (struct sub_pos){ s->sub[i], i };
+        if (!rc)
+            qsort(s->by_ptr, s->n, sizeof *s->by_ptr, cmp_sub_pos);
+    }
     if (!rc && !b->entry->ops.cost) {
         sushi_log(ctx, SUSHI_LOG_ERROR, "sched: backend %s has no cost slot", sushi_backend_get_name(b));
         rc = SUSHI_ERR_UNSUPPORTED;
@@ -581,6 +606,8 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
         else if (r2 != SUSHI_OK)
             rc = r2;
     }
+    if (!rc)
+        rc = sushi_sched_set_objective(s, SUSHI_OBJECTIVE_TIME);
     if (rc) {
         sushi_sched_destroy(s);
         return rc;
@@ -621,6 +648,110 @@ static size_t simulate_future(const sushi_sched *s, const ctab *t, const sushi_s
     return m;
 }
 
+/* ------------------------------------------------------------ tile savings */
+
+static void sav_free(sushi_sched *s)
+{
+    for (uint32_t i = 0; s->sav && i < s->n; i++) {
+        sushi_free(s->ctx, s->sav[i]);
+        s->sav[i] = NULL;
+    }
+}
+
+static int cmp_sub_pos(const void *a, const void *b)
+{
+    const struct sub_pos *x = a, *y = b;
+    return (uintptr_t)x->p < (uintptr_t)y->p ? -1 : (uintptr_t)x->p > (uintptr_t)y->p;
+}
+
+/* sushi_view_tile_savings_fn: the cumulative savings of candidate `sub`
+ * (computed once per candidate and objective, then reused). */
+static const double *sched_tile_savings(void *user, const sushi_subnet *sub)
+{
+    sushi_sched *s = user;
+    if (s->sav_unsupported || !s->by_ptr)
+        return NULL;
+    uint32_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)s->by_ptr[mid].p < (uintptr_t)sub)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= s->n || s->by_ptr[lo].p != sub)
+        return NULL;
+    uint32_t pos = s->by_ptr[lo].pos;
+    if (s->sav[pos])
+        return s->sav[pos];
+    size_t n = 0;
+    int rc = sushi_backend_tile_savings(s->b, sub, NULL, 0, &n);
+    if (rc == SUSHI_OK && n > s->ts_cap) {
+        sushi_tile_saving *nb = sushi_realloc(s->ctx, s->ts_buf, n * sizeof *nb);
+        if (!nb)
+            return NULL;
+        s->ts_buf = nb;
+        s->ts_cap = n;
+    }
+    if (rc == SUSHI_OK)
+        rc = sushi_backend_tile_savings(s->b, sub, s->ts_buf, s->ts_cap, &n);
+    if (rc != SUSHI_OK) {
+        if (rc == SUSHI_ERR_UNSUPPORTED) {
+            s->sav_unsupported = true;
+            sushi_log(s->ctx, SUSHI_LOG_INFO, "sched: backend %s reports no tile savings: objective bytes",
+                      sushi_backend_get_name(s->b));
+        } else {
+            sushi_log(s->ctx, SUSHI_LOG_WARN, "sched: backend %s: tile savings of candidate %d: %s",
+                      sushi_backend_get_name(s->b), (int)s->table[pos], sushi_status_str(rc));
+        }
+        return NULL;
+    }
+    double *c = sushi_calloc(s->ctx, n + 1, sizeof *c);
+    if (!c)
+        return NULL;
+    size_t k = 0;
+    for (uint32_t t = 0; t < s->sn->n_wt && k < n; t++) {
+        if (!sub->box_out[t] || !sub->box_in[t])
+            continue;
+        uint32_t nt = (sub->box_out[t] + SUSHI_SUBGRAPH_TILE_OUT - 1) / SUSHI_SUBGRAPH_TILE_OUT;
+        double run = 0.0;
+        for (uint32_t j = 0; j < nt && k < n; j++, k++) {
+            const sushi_tile_saving *e = &s->ts_buf[k];
+            run += s->objective == SUSHI_OBJECTIVE_TIME ? e->latency_s
+                   : s->objective == SUSHI_OBJECTIVE_ENERGY ? e->energy_j
+                                                             : (double)e->offchip_bytes;
+            c[k] = run;
+        }
+    }
+    s->sav[pos] = c;
+    return c;
+}
+
+int sushi_sched_set_objective(sushi_sched *s, int objective)
+{
+    if (!s || objective < SUSHI_OBJECTIVE_BYTES || objective > SUSHI_OBJECTIVE_ENERGY)
+        return SUSHI_ERR_INVALID;
+    if (objective != s->objective)
+        sav_free(s);
+    s->objective = objective;
+    if (objective != SUSHI_OBJECTIVE_BYTES && !s->sav_unsupported) {
+        size_t n;
+        if (sushi_backend_tile_savings(s->b, s->sub[0], NULL, 0, &n) == SUSHI_ERR_UNSUPPORTED) {
+            s->sav_unsupported = true;
+            sushi_log(s->ctx, SUSHI_LOG_INFO, "sched: backend %s reports no tile savings: objective bytes",
+                      sushi_backend_get_name(s->b));
+        }
+    }
+    return SUSHI_OK;
+}
+
+int sushi_sched_objective(const sushi_sched *s)
+{
+    if (!s)
+        return -1;
+    return s->sav_unsupported ? SUSHI_OBJECTIVE_BYTES : s->objective;
+}
+
 static int choose(sushi_sched *s, const sushi_subnet **future, size_t n_future, sushi_subgraph *into)
 {
     for (uint32_t i = 0; i < s->n_win; i++)
@@ -636,7 +767,12 @@ static int choose(sushi_sched *s, const sushi_subnet **future, size_t n_future, 
         .n_future = n_future,
         .candidates = s->sub_c,
         .n_candidates = s->n,
+        .objective = sushi_sched_objective(s),
+        .tile_savings = sched_tile_savings,
+        .tile_savings_user = s,
     };
+    if (v.objective == SUSHI_OBJECTIVE_BYTES)
+        v.tile_savings = NULL, v.tile_savings_user = NULL;
     return sushi_policy_choose(s->p, &v, into);
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "savings.h"
 #include "sushi/cycle.h"
 
 typedef struct cycle_state {
@@ -88,6 +89,98 @@ static int cycle_run(void *p, const sushi_subnet *s, const sushi_run_args *args,
     return cost ? sushi_cycle_cost_subnet(&st->m, s, st->resident, NULL, cost) : SUSHI_OK;
 }
 
+/* ------------------------------------------------------------ tile savings */
+
+/* Slot a layer reads as its weight (r = 0) or as the SE expand weight
+ * (r = 1). The two roles are measured in separate passes so that every
+ * layer's cost change has exactly one slot to blame. */
+static int32_t layer_slot(const sushi_subnet *s, uint32_t l, int r)
+{
+    const sushi_supernet *sn = s->sn;
+    int32_t w = r ? s->layers[l].w2 : s->layers[l].w;
+    if (w < 0 || (uint32_t)w >= sn->n_tensors)
+        return -1;
+    return sn->tensors[w].wslot;
+}
+
+int sushi_cycle_tile_savings(const sushi_cycle_model *m, const sushi_subnet *s, sushi_tile_saving *out, size_t n)
+{
+    const sushi_supernet *sn = s->sn;
+    const sushi_context *ctx = sn->ctx;
+    const uint32_t nl = s->n_layers, ns = sn->n_wt, T = SUSHI_SUBGRAPH_TILE_OUT;
+    sushi_cycle_model mm = *m;
+    mm.pb_kib = 1e8; /* the parameter's maximum: no truncation of the measured boxes */
+    size_t *first = sushi_calloc(ctx, ns + 1, sizeof *first);
+    int8_t *role = sushi_calloc(ctx, ns + 1, sizeof *role);
+    sushi_layer_cost *prev = sushi_calloc(ctx, nl + 1, sizeof *prev);
+    sushi_layer_cost *cur = sushi_calloc(ctx, nl + 1, sizeof *cur);
+    sushi_subgraph *g = NULL;
+    int rc = (first && role && prev && cur) ? sushi_subgraph_create(sn, &g) : SUSHI_ERR_NOMEM;
+    size_t k = 0;
+    uint32_t max_tiles = 0;
+    bool two = false;
+    for (uint32_t t = 0; !rc && t < ns; t++) {
+        role[t] = -1;
+        first[t] = k;
+        if (!s->box_out[t] || !s->box_in[t])
+            continue;
+        uint32_t nt = (s->box_out[t] + T - 1) / T;
+        const uint64_t row = (uint64_t)s->box_in[t] * sn->tensors[sn->wt[t]].kk;
+        for (uint32_t j = 0; j < nt && k < n; j++) {
+            uint32_t hi = (j + 1) * T < s->box_out[t] ? (j + 1) * T : s->box_out[t];
+            out[k++].bytes = (uint64_t)(hi - j * T) * row;
+        }
+        max_tiles = nt > max_tiles ? nt : max_tiles;
+    }
+    if (!rc && k != n)
+        rc = SUSHI_ERR_INVALID;
+    for (uint32_t l = 0; !rc && l < nl; l++)
+        for (int r = 0; r < 2; r++) {
+            int32_t t = layer_slot(s, l, r);
+            if (t >= 0 && (uint32_t)t < ns && s->box_out[t] && s->box_in[t] && role[t] < 0) {
+                role[t] = (int8_t)r;
+                two = two || r == 1;
+            }
+        }
+    for (int r = 0; !rc && r < (two ? 2 : 1); r++) {
+        sushi_subgraph_clear(g);
+        rc = sushi_cycle_cost_subnet(&mm, s, NULL, prev, NULL);
+        for (uint32_t j = 0; !rc && j < max_tiles; j++) {
+            for (uint32_t t = 0; !rc && t < ns; t++)
+                if (role[t] == r && j * T < s->box_out[t]) {
+                    uint32_t o = (j + 1) * T < s->box_out[t] ? (j + 1) * T : s->box_out[t];
+                    rc = sushi_subgraph_set(g, t, o, s->box_in[t]);
+                }
+            if (!rc)
+                rc = sushi_cycle_cost_subnet(&mm, s, g, cur, NULL);
+            for (uint32_t l = 0; !rc && l < nl; l++) {
+                int32_t t = layer_slot(s, l, r);
+                if (t < 0 || (uint32_t)t >= ns || role[t] != r || j * T >= s->box_out[t])
+                    continue;
+                sushi_tile_saving *e = &out[first[t] + j];
+                e->latency_s += prev[l].latency_s - cur[l].latency_s;
+                e->energy_j += prev[l].energy_j - cur[l].energy_j;
+                e->offchip_bytes += prev[l].offchip_bytes - cur[l].offchip_bytes;
+            }
+            sushi_layer_cost *x = prev;
+            prev = cur;
+            cur = x;
+        }
+    }
+    sushi_subgraph_destroy(g);
+    sushi_free(ctx, first);
+    sushi_free(ctx, role);
+    sushi_free(ctx, prev);
+    sushi_free(ctx, cur);
+    return rc;
+}
+
+static int cycle_tile_savings(void *p, const sushi_subnet *s, sushi_tile_saving *out, size_t n)
+{
+    cycle_state *st = p;
+    return sushi_cycle_tile_savings(&st->m, s, out, n);
+}
+
 static const sushi_backend_ops cycle_ops = {
     .abi_version = SUSHI_BACKEND_ABI_VERSION,
     .caps = SUSHI_BACKEND_CAP_COST,
@@ -99,6 +192,7 @@ static const sushi_backend_ops cycle_ops = {
     .cost = cycle_cost,
     .set_resident = cycle_set_resident,
     .run = cycle_run,
+    .tile_savings = cycle_tile_savings,
 };
 
 const sushi_backend_ops *sushi_backend_cycle_ops(void) { return &cycle_ops; }

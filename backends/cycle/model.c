@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cycle_internal.h"
 #include "internal.h"
 #include "sushi/cycle.h"
 
@@ -26,7 +27,8 @@ typedef struct param_row {
     { #field, offsetof(sushi_cycle_model, field), lo, hi, integ, unit, doc }
 
 static const param_row params[] = {
-    P_(preset, 0, SUSHI_CYCLE_PRESET_COUNT - 1, true, "id", "reload all parameters from a preset (0 zcu104, 1 u50)"),
+    P_(preset, 0, SUSHI_CYCLE_PRESET_COUNT - 1, true, "id",
+       "reload all parameters from a preset (0 zcu104, 1 u50, 2 zcu104-sgs, 3 u50-sgs)"),
     P_(freq_mhz, 1, 2000, false, "MHz", "engine clock"),
     P_(pe_k, 1, 1024, true, "channels", "PE columns: output channels per K tile"),
     P_(pe_c, 1, 1024, true, "channels", "PE rows: input channels per C tile (x9 for folded 1x1)"),
@@ -57,6 +59,9 @@ static const param_row params[] = {
     P_(sram_pj_byte, 0, 1e4, false, "pJ/byte", "on-chip buffer access energy"),
     P_(mac_pj, 0, 1e4, false, "pJ", "int8 multiply-accumulate energy"),
     P_(host_pj_op, 0, 1e6, false, "pJ", "host energy per element operation"),
+    P_(subnet_call, 0, 1, true, "bool", "1: one kernel call per SubNet (descriptor list); host ops on the engine"),
+    P_(act_buf_kib, 0, 1e8, false, "KiB", "each of two ping-pong on-chip activation buffers (needs subnet_call)"),
+    P_(res_buf_kib, 0, 1e8, false, "KiB", "on-chip residual buffer (one value kept for a later consumer)"),
 };
 #undef P_
 
@@ -69,7 +74,7 @@ static const double mem_pj_bit[SUSHI_CYCLE_MEM_COUNT] = {
     [SUSHI_CYCLE_MEM_HBM2] = 3.9,
 };
 
-static const char *const preset_names[SUSHI_CYCLE_PRESET_COUNT] = { "zcu104", "u50" };
+static const char *const preset_names[SUSHI_CYCLE_PRESET_COUNT] = { "zcu104", "u50", "zcu104-sgs", "u50-sgs" };
 
 /* Engine data common to both presets: the SushiAccel_K16_C9 datapath. */
 static void engine_defaults(sushi_cycle_model *m)
@@ -142,6 +147,42 @@ static void preset_u50(sushi_cycle_model *m)
     m->host_pj_op = 100;
 }
 
+/* The SGS co-design engine (docs/accelerator.md, section 11): the same
+ * datapath and fitted per-step / per-pass behaviour, plus (a) one call per
+ * SubNet, (b) on-chip activation residency, (c) stride-aware window steps. */
+static void sgs_features(sushi_cycle_model *m)
+{
+    m->subnet_call = 1;
+    m->stride_input_bound = 0;
+}
+
+static void preset_zcu104_sgs(sushi_cycle_model *m)
+{
+    preset_zcu104(m);
+    sgs_features(m);
+    m->preset = SUSHI_CYCLE_PRESET_ZCU104_SGS;
+    /* XCZU7EV: 4,860 KiB of BRAM + URAM. Engine 576 (weights) + 512 (input)
+     * + 256 (psums) + ~440 (FIFOs, line buffers) = 1,784 KiB; 2 x 256 KiB
+     * ping-pong + 256 KiB residual = 768 KiB; PB = 4,860 - 1,784 - 768 =
+     * 2,308 -> 2,304 KiB */
+    m->act_buf_kib = 256;
+    m->res_buf_kib = 256;
+    m->pb_kib = 2304;
+}
+
+static void preset_u50_sgs(sushi_cycle_model *m)
+{
+    preset_u50(m);
+    sgs_features(m);
+    m->preset = SUSHI_CYCLE_PRESET_U50_SGS;
+    /* XCU50: 29,088 KiB; u50 preset leaves ~2.9 MiB for the shell beside PB
+     * 22,528 + engine 3,648 + FIFOs; 2 x 1,024 + 1,024 KiB of activation
+     * buffers come out of the PB: 22,528 - 3,072 = 19,456 KiB */
+    m->act_buf_kib = 1024;
+    m->res_buf_kib = 1024;
+    m->pb_kib = 19456;
+}
+
 const char *sushi_cycle_param_name(size_t i) { return i < N_PARAMS ? params[i].name : NULL; }
 
 static const param_row *find_param(const char *key)
@@ -192,10 +233,12 @@ int sushi_cycle_model_init(sushi_cycle_model *m, int preset)
     if (preset < 0 || preset >= SUSHI_CYCLE_PRESET_COUNT)
         return SUSHI_ERR_RANGE;
     memset(m, 0, sizeof *m);
-    if (preset == SUSHI_CYCLE_PRESET_ZCU104)
-        preset_zcu104(m);
-    else
-        preset_u50(m);
+    switch (preset) {
+    case SUSHI_CYCLE_PRESET_ZCU104: preset_zcu104(m); break;
+    case SUSHI_CYCLE_PRESET_U50: preset_u50(m); break;
+    case SUSHI_CYCLE_PRESET_ZCU104_SGS: preset_zcu104_sgs(m); break;
+    default: preset_u50_sgs(m); break;
+    }
     return SUSHI_OK;
 }
 
@@ -270,7 +313,21 @@ static void finish_energy(const sushi_cycle_model *m, sushi_layer_cost *o, uint6
 /* one engine layer                                                    */
 /* ------------------------------------------------------------------ */
 
+/* where a layer's operands live (subnet level, docs/accelerator.md section 11) */
+enum {
+    CONV_IN_ONCHIP = 1,  /* input read from the on-chip activation buffers, not DRAM */
+    CONV_OUT_ONCHIP = 2, /* output written to the on-chip activation buffers, not DRAM */
+    CONV_NO_CALL = 4     /* part of a descriptor list: no call overhead of its own */
+};
+
+static int cost_conv_ex(const sushi_cycle_model *m, const sushi_conv_shape *l, unsigned flags, sushi_layer_cost *o);
+
 int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l, sushi_layer_cost *o)
+{
+    return cost_conv_ex(m, l, 0, o);
+}
+
+static int cost_conv_ex(const sushi_cycle_model *m, const sushi_conv_shape *l, unsigned flags, sushi_layer_cost *o)
 {
     if (!m || !l || !o)
         return SUSHI_ERR_INVALID;
@@ -343,7 +400,6 @@ int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l,
     o->macs = (uint64_t)l->k * (l->op == SUSHI_OP_DWCONV ? 1 : l->c) * l->r * l->s * P;
     o->out_x = (uint32_t)ox;
     o->out_y = (uint32_t)oy;
-    o->calls = 1;
     o->where = SUSHI_CYCLE_ENGINE;
 
     /* pixel loop: one window step per cycle at best; a stride > 1 window
@@ -363,8 +419,9 @@ int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l,
      * buffer, else once per K tile; outputs written once */
     const uint64_t ibuf = (uint64_t)(m->ibuf_kib * 1024.0);
     const uint64_t in_bytes = (uint64_t)l->c * plane;
-    o->act_in_bytes = in_store <= ibuf ? in_bytes : in_bytes * kt_reread;
-    o->act_out_bytes = (uint64_t)l->k * P;
+    const uint64_t in_moved = in_store <= ibuf ? in_bytes : in_bytes * kt_reread, out_moved = (uint64_t)l->k * P;
+    o->act_in_bytes = (flags & CONV_IN_ONCHIP) ? 0 : in_moved;
+    o->act_out_bytes = (flags & CONV_OUT_ONCHIP) ? 0 : out_moved;
     const double brd = port_bw(m, m->axi_read_ports, m->axi_eff);
     const double bwr = port_bw(m, m->axi_write_ports, m->axi_eff);
     const double bw = port_bw(m, m->axi_read_ports, m->weight_eff);
@@ -393,7 +450,8 @@ int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l,
     } else {
         o->cycles = main_c + o->cycles_weights;
     }
-    o->latency_s = m->call_overhead_us * 1e-6 + (double)o->cycles / freq_hz(m);
+    o->calls = (flags & CONV_NO_CALL) ? 0 : 1;
+    o->latency_s = o->calls * m->call_overhead_us * 1e-6 + (double)o->cycles / freq_hz(m);
 
     const double slots = (double)o->cycles_compute * m->pe_k * m->pe_c * 9.0;
     o->utilisation = slots > 0 ? (double)o->macs / slots : 0.0;
@@ -401,8 +459,13 @@ int sushi_cycle_cost_conv(const sushi_cycle_model *m, const sushi_conv_shape *l,
     /* on-chip traffic: weight buffer write + read, PB read, input buffer
      * write + one read of the pass's channel slice per pass, psum
      * read-modify-write per pass and pixel, output staging write + read */
-    o->onchip_bytes = 2 * o->weight_offchip_bytes + o->hit_bytes + o->param_bytes + o->act_in_bytes +
-                      passes * chan_per_pass * plane + passes * P * pe_k * 4 * 2 + 2 * o->act_out_bytes;
+    o->onchip_bytes = 2 * o->weight_offchip_bytes + o->hit_bytes + o->param_bytes + in_moved +
+                      passes * chan_per_pass * plane + passes * P * pe_k * 4 * 2 + 2 * out_moved;
+    /* resident activations: the activation buffer is read instead of DRAM, written instead of DRAM */
+    if (flags & CONV_IN_ONCHIP)
+        o->onchip_bytes += in_moved;
+    if (flags & CONV_OUT_ONCHIP)
+        o->onchip_bytes += out_moved;
     finish_energy(m, o, 0);
     return SUSHI_OK;
 }
@@ -585,21 +648,159 @@ static void add_cost(sushi_layer_cost *a, const sushi_layer_cost *b)
     a->energy_j += b->energy_j;
 }
 
-/* Cost of plan layer i (see docs/accelerator.md, "Where each layer runs"). */
+/* ------------------------------------------------------------------ */
+/* the SGS engine: descriptor lists, resident activations, vector path  */
+/* ------------------------------------------------------------------ */
+
+static bool sgs_list(const sushi_cycle_model *m) { return m->subnet_call >= 0.5; }
+
+/* Is ADD layer i fused into the engine layer before it? (section 2.2) */
+static bool add_fused(const sushi_subnet *s, uint32_t i)
+{
+    const sushi_layer *l = &s->layers[i];
+    const sushi_layer *p = i > 0 ? &s->layers[i - 1] : NULL;
+    return l->op == SUSHI_OP_ADD && p && (p->op == SUSHI_OP_CONV || p->op == SUSHI_OP_DWCONV) &&
+           (p->output == l->input || p->output == l->input2);
+}
+
+void cycle_act_plan(const sushi_cycle_model *m, const sushi_subnet *s, uint8_t *place)
+{
+    memset(place, CYCLE_ACT_DRAM, s->n_values);
+    if (!sgs_list(m) || m->act_buf_kib <= 0)
+        return;
+    const uint64_t A = (uint64_t)(m->act_buf_kib * 1024.0), R = (uint64_t)(m->res_buf_kib * 1024.0);
+    uint32_t res_free_at = 0; /* the residual buffer is free for producers p >= res_free_at */
+    for (uint32_t p = 0; p < s->n_layers; p++) {
+        const uint32_t v = s->layers[p].output;
+        if (v == s->output_value || v >= s->n_values || (p + 1 < s->n_layers && add_fused(s, p + 1)))
+            continue; /* the SubNet output goes to DRAM; a fused conv's own output never exists */
+        const sushi_value *val = &s->values[v];
+        if ((uint64_t)val->c * val->h * val->w > A)
+            continue;
+        bool next = false;
+        uint32_t others = 0, other = 0;
+        for (uint32_t j = p + 1; j < s->n_layers && j <= val->last_use; j++) {
+            const sushi_layer *c = &s->layers[j];
+            if (c->input != v && !(c->op == SUSHI_OP_ADD && c->input2 == v))
+                continue;
+            if (j == p + 1)
+                next = true;
+            else
+                others++, other = j;
+        }
+        if (!next || others > 1)
+            continue;
+        if (others == 0) {
+            place[v] = CYCLE_ACT_PP;
+        } else if ((uint64_t)val->c * val->h * val->w <= R && p >= res_free_at) {
+            place[v] = CYCLE_ACT_PP_RES;
+            res_free_at = other;
+        }
+    }
+}
+
+static inline bool onchip(const uint8_t *place, const sushi_subnet *s, uint32_t v)
+{
+    return place && v < s->n_values && place[v] != CYCLE_ACT_DRAM;
+}
+
+/* An element-wise / pooling op on the engine's vector path: pe_k channels in
+ * parallel, `steps` window steps per channel group, fill per group. */
+static void cost_vec(const sushi_cycle_model *m, uint32_t ch, uint64_t steps, uint64_t in_moved, bool in_on,
+                     uint64_t out_moved, bool out_on, uint64_t ops, sushi_layer_cost *o)
+{
+    memset(o, 0, sizeof *o);
+    o->where = SUSHI_CYCLE_ENGINE;
+    const uint64_t groups = cdiv(ch, (uint64_t)m->pe_k);
+    o->passes = groups;
+    o->pixel_steps = groups * steps;
+    o->cycles_compute = ceil_u64(m->pixel_ii * (double)o->pixel_steps) + ceil_u64((double)groups * m->pass_fill_cycles);
+    o->act_in_bytes = in_on ? 0 : in_moved;
+    o->act_out_bytes = out_on ? 0 : out_moved;
+    const double t_in = (double)o->act_in_bytes / port_bw(m, m->axi_read_ports, m->axi_eff);
+    const double t_out = (double)o->act_out_bytes / port_bw(m, m->axi_write_ports, m->axi_eff);
+    o->cycles_stream = ceil_u64(t_in > t_out ? t_in : t_out);
+    o->cycles = max_u64(o->cycles_compute, o->cycles_stream);
+    o->latency_s = (double)o->cycles / freq_hz(m);
+    o->onchip_bytes = in_moved * (in_on ? 2 : 1) + out_moved * (out_on ? 3 : 2);
+    finish_energy(m, o, 0);
+    o->energy_compute_j = (double)ops * m->mac_pj * 1e-12;
+    o->energy_j = o->energy_offchip_j + o->energy_onchip_j + o->energy_compute_j;
+}
+
+/* Cost of plan layer i (see docs/accelerator.md, "Where each layer runs").
+ * `place` (NULL: everything in DRAM) is cycle_act_plan()'s. */
 static int layer_cost(const sushi_cycle_model *m, const sushi_subnet *s, const sushi_subgraph *g, pb_cut cut,
-                      uint32_t i, sushi_layer_cost *o)
+                      uint32_t i, const uint8_t *place, sushi_layer_cost *o)
 {
     const sushi_layer *l = &s->layers[i];
     sushi_conv_shape sh;
     sushi_cycle_layer_shape(s, i, &sh);
     const uint64_t in_elems = (uint64_t)l->in_c * l->in_h * l->in_w;
     const uint64_t out_elems = (uint64_t)l->out_c * l->out_h * l->out_w;
+    const bool list = sgs_list(m);
+    const unsigned nocall = list ? CONV_NO_CALL : 0;
+    const bool in_on = onchip(place, s, l->input);
+    /* a conv fused with the ADD after it writes the ADD's output */
+    const uint32_t out_v = (i + 1 < s->n_layers && add_fused(s, i + 1)) ? s->layers[i + 1].output : l->output;
+    const bool out_on = onchip(place, s, out_v);
+    if (list) {
+        switch (l->op) {
+        case SUSHI_OP_MAXPOOL:
+        case SUSHI_OP_AVGPOOL:
+            cost_vec(m, l->in_c, (uint64_t)l->out_h * l->out_w, in_elems, in_on, out_elems, out_on,
+                     out_elems * l->kernel * l->kernel, o);
+            return SUSHI_OK;
+        case SUSHI_OP_GAP:
+            cost_vec(m, l->in_c, (uint64_t)l->in_h * l->in_w, in_elems, in_on, out_elems, out_on, in_elems, o);
+            return SUSHI_OK;
+        case SUSHI_OP_ADD:
+            if (add_fused(s, i))
+                break;
+            /* both operands stream side by side */
+            cost_vec(m, l->out_c, (uint64_t)l->out_h * l->out_w, in_elems * (!in_on + !onchip(place, s, l->input2)),
+                     false, out_elems, out_on, out_elems, o);
+            o->onchip_bytes += in_elems * (onchip(place, s, l->input) + onchip(place, s, l->input2));
+            finish_energy(m, o, 0);
+            o->energy_compute_j = (double)out_elems * m->mac_pj * 1e-12;
+            o->energy_j = o->energy_offchip_j + o->energy_onchip_j + o->energy_compute_j;
+            return SUSHI_OK;
+        case SUSHI_OP_SE: {
+            /* squeeze and excite on the vector path, the two FCs as linear
+             * layers; the pooled vector, hidden vector and gate stay on chip */
+            sushi_layer_cost part;
+            cost_vec(m, l->in_c, (uint64_t)l->in_h * l->in_w, in_elems, in_on, l->in_c, true, in_elems, o);
+            sushi_conv_shape fc = { .op = SUSHI_OP_LINEAR, .k = l->se_mid, .c = l->in_c, .r = 1, .s = 1,
+                                    .x = 1, .y = 1, .stride_x = 1, .stride_y = 1 };
+            fc.hit_bytes = slot_hit(s, g, cut, l->w);
+            int rc = cost_conv_ex(m, &fc, CONV_NO_CALL | CONV_IN_ONCHIP | CONV_OUT_ONCHIP, &part);
+            if (rc)
+                return rc;
+            add_cost(o, &part);
+            fc.k = l->in_c;
+            fc.c = l->se_mid;
+            fc.hit_bytes = slot_hit(s, g, cut, l->w2);
+            if ((rc = cost_conv_ex(m, &fc, CONV_NO_CALL | CONV_IN_ONCHIP | CONV_OUT_ONCHIP, &part)))
+                return rc;
+            add_cost(o, &part);
+            cost_vec(m, l->in_c, (uint64_t)l->in_h * l->in_w, in_elems, in_on, out_elems, out_on, in_elems, &part);
+            add_cost(o, &part);
+            o->where = SUSHI_CYCLE_ENGINE;
+            o->out_x = l->out_h;
+            o->out_y = l->out_w;
+            o->utilisation = 0;
+            return SUSHI_OK;
+        }
+        default:
+            break;
+        }
+    }
     switch (l->op) {
     case SUSHI_OP_CONV:
     case SUSHI_OP_DWCONV:
     case SUSHI_OP_LINEAR:
         sh.hit_bytes = slot_hit(s, g, cut, l->w);
-        return sushi_cycle_cost_conv(m, &sh, o);
+        return cost_conv_ex(m, &sh, nocall | (in_on ? CONV_IN_ONCHIP : 0) | (out_on ? CONV_OUT_ONCHIP : 0), o);
     case SUSHI_OP_MAXPOOL:
     case SUSHI_OP_AVGPOOL:
         return sushi_cycle_cost_host(m, out_elems * l->kernel * l->kernel, in_elems, out_elems, o);
@@ -616,8 +817,13 @@ static int layer_cost(const sushi_cycle_model *m, const sushi_subnet *s, const s
             return sushi_cycle_cost_host(m, out_elems, 2 * in_elems, out_elems, o);
         memset(o, 0, sizeof *o);
         o->where = SUSHI_CYCLE_FUSED;
-        o->act_in_bytes = in_elems;
-        o->onchip_bytes = 2 * in_elems;
+        {
+            /* the residual: the operand the conv did not produce (from the residual buffer when resident) */
+            const uint32_t rv = p->output == l->input ? l->input2 : l->input;
+            const bool r_on = onchip(place, s, rv);
+            o->act_in_bytes = r_on ? 0 : in_elems;
+            o->onchip_bytes = (r_on ? 3 : 2) * in_elems;
+        }
         finish_energy(m, o, 0);
         return SUSHI_OK;
     }
@@ -661,11 +867,22 @@ int sushi_cycle_cost_subnet(const sushi_cycle_model *m, const sushi_subnet *s, c
     pb_cut cut = g ? pb_cutoff(g, sushi_cycle_pb_bytes(m)) : (pb_cut){ 0, 0 };
     sushi_layer_cost sum, one;
     memset(&sum, 0, sizeof sum);
+    /* resident activations: a plan of at most CYCLE_PLAN_MAX values on the stack (larger plans: none) */
+    uint8_t plan[CYCLE_PLAN_MAX];
+    const uint8_t *place = NULL;
+    if (sgs_list(m) && m->act_buf_kib > 0 && s->n_values <= CYCLE_PLAN_MAX) {
+        cycle_act_plan(m, s, plan);
+        place = plan;
+    }
     for (uint32_t i = 0; i < s->n_layers; i++) {
         sushi_layer_cost *o = layers ? &layers[i] : &one;
-        int rc = layer_cost(m, s, g, cut, i, o);
+        int rc = layer_cost(m, s, g, cut, i, place, o);
         if (rc)
             return rc;
+        if (i == 0 && sgs_list(m)) { /* the one call of the descriptor list */
+            o->calls++;
+            o->latency_s += m->call_overhead_us * 1e-6;
+        }
         if (!o->out_x) {
             o->out_x = s->layers[i].out_h;
             o->out_y = s->layers[i].out_w;

@@ -15,6 +15,8 @@
 #include "backends/cpu/cpu_internal.h"
 #include "backends/cpu/int8_layers.h"
 #include "backends/cpu/int8_ops.h"
+#include "../cycle/savings.h"
+#include "backends/cycle/cycle_internal.h"
 #include "hls_internal.h"
 #include "kernel/sushi_accel.h"
 #include "sushi/cycle.h"
@@ -44,9 +46,16 @@ typedef struct hls_state {
     cpu_q8_model *q8;
     const float *q8_src;
     hls_qp *qp;
-    /* off-chip memory: one buffer per value, no reuse */
+    /* off-chip memory: one region per value (no reuse) in one activation arena */
     uint8_t **vbuf;
     uint32_t n_vbuf;
+    uint8_t *arena;
+    size_t arena_len;
+    /* descriptor-list mode (zcu104-sgs): weights and requant words of every
+     * layer in two arenas, at per-layer offsets */
+    int8_t *warena;
+    int32_t *qarena;
+    uint32_t *w_off, *w2_off, *q_off, *q2_off;
     int32_t *acc;
     uint32_t n_acc;
     uint8_t *pooled, *hid, *gate;
@@ -115,13 +124,28 @@ static void drop_model(hls_state *st)
     st->q8_src = NULL;
 }
 
+static void drop_list(hls_state *st)
+{
+    sushi_free(st->ctx, st->warena);
+    sushi_free(st->ctx, st->qarena);
+    sushi_free(st->ctx, st->w_off);
+    sushi_free(st->ctx, st->w2_off);
+    sushi_free(st->ctx, st->q_off);
+    sushi_free(st->ctx, st->q2_off);
+    st->warena = NULL;
+    st->qarena = NULL;
+    st->w_off = st->w2_off = st->q_off = st->q2_off = NULL;
+}
+
 static void drop_bufs(hls_state *st)
 {
-    for (uint32_t v = 0; v < st->n_vbuf; v++)
-        sushi_free(st->ctx, st->vbuf[v]);
+    sushi_free(st->ctx, st->arena);
     sushi_free(st->ctx, st->vbuf);
+    st->arena = NULL;
+    st->arena_len = 0;
     st->vbuf = NULL;
     st->n_vbuf = 0;
+    drop_list(st);
 }
 
 static void hls_destroy(void *p)
@@ -151,19 +175,46 @@ static void hls_destroy(void *p)
     sushi_free(ctx, st);
 }
 
+/* PB bytes the driver uses: the preset's, at most the kernel's PB */
+static uint64_t pb_cap(const hls_state *st)
+{
+    uint64_t b = sushi_cycle_pb_bytes(&st->model);
+    return b < ACCEL_PB_BYTES ? b : ACCEL_PB_BYTES;
+}
+
+static int pb_sync(hls_state *st, bool force);
+
+/* "preset": zcu104 (one call per layer, the calibrated machine) or
+ * zcu104-sgs (one descriptor list per query, resident activations,
+ * stride-aware windows); the kernel's buffers are the XCZU7EV's, so the u50
+ * presets are refused. */
 static int hls_set_param(void *p, const char *key, double v)
 {
-    (void)p;
-    (void)key;
-    (void)v;
-    return SUSHI_ERR_NOT_FOUND;
+    hls_state *st = p;
+    if (strcmp(key, "preset") != 0)
+        return SUSHI_ERR_NOT_FOUND;
+    if (v != SUSHI_CYCLE_PRESET_ZCU104 && v != SUSHI_CYCLE_PRESET_ZCU104_SGS)
+        return SUSHI_ERR_RANGE;
+    sushi_cycle_model m;
+    int rc = sushi_cycle_model_init(&m, (int)v);
+    if (!rc)
+        rc = sushi_cycle_model_set(&m, "quant_bytes", ACCEL_QPARAM_WORDS * 4);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&device_lock);
+    st->model = m;
+    rc = sushi_subgraph_truncate(st->resident, pb_cap(st));
+    if (!rc && pb_owner == st)
+        rc = pb_sync(st, true);
+    pthread_mutex_unlock(&device_lock);
+    return rc;
 }
 
 static int hls_get_param(void *p, const char *key, double *v)
 {
     hls_state *st = p;
     if (strcmp(key, "pb_kib") == 0) {
-        *v = ACCEL_PB_BYTES / 1024.0;
+        *v = (double)pb_cap(st) / 1024.0;
         return SUSHI_OK;
     }
     return sushi_cycle_model_get(&st->model, key, v);
@@ -183,6 +234,14 @@ static int hls_cost(void *p, const sushi_subnet *s, const sushi_subgraph *g, sus
     return rc;
 }
 
+/* What each tile saves: the kernel's latency and energy are the cycle
+ * model's (hls_cost), so the savings are the model's too. */
+static int hls_tile_savings(void *p, const sushi_subnet *s, sushi_tile_saving *out, size_t n)
+{
+    hls_state *st = p;
+    return sushi_cycle_tile_savings(&st->model, s, out, n);
+}
+
 /* ---------------- persistent buffer ---------------- */
 
 static uint32_t slot_kk(const sushi_supernet *sn, uint32_t t) { return sn->tensors[sn->wt[t]].kk; }
@@ -198,7 +257,7 @@ static void pb_cmd(uint32_t op, uint32_t slot, const int8_t *w, uint32_t rows, u
     c.pb_cols = cols;
     c.pb_kk = kk;
     c.pb_base = base;
-    sushi_accel(NULL, NULL, w, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, w, NULL, NULL, NULL, NULL, NULL, c, NULL);
 }
 
 /* int8 box [rows][cols * kk] of slot t (rows quantised over the whole SuperNet row) */
@@ -229,7 +288,7 @@ static void pb_move(uint32_t t, uint32_t src, uint32_t src_stride, uint32_t dst,
     c.pb_keep_rows = kr;
     c.pb_keep_cols = kc;
     c.pb_backward = backward;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
 }
 
 /* Make the truncated SubGraph st->resident the PB contents, moving over the
@@ -270,7 +329,7 @@ static int pb_sync(hls_state *st, bool force)
     uint64_t total = 0;
     for (uint32_t t = 0; t < n; t++)
         total += (uint64_t)g->out_ch[t] * g->in_ch[t] * slot_kk(st->sn, t);
-    if (total > ACCEL_PB_BYTES) {
+    if (total > pb_cap(st)) {
         sushi_free(st->ctx, cbase);
         return SUSHI_ERR_RANGE;
     }
@@ -325,7 +384,7 @@ static int pb_sync(hls_state *st, bool force)
             c.pb_base = st->pb_base[t];
             c.pb_keep_rows = kr;
             c.pb_keep_cols = kc;
-            sushi_accel(NULL, NULL, pk, NULL, NULL, NULL, NULL, NULL, c);
+            sushi_accel(NULL, NULL, pk, NULL, NULL, NULL, NULL, NULL, c, NULL);
             st->pb_rows[t] = no;
             st->pb_cols[t] = ni;
             loaded += need - have;
@@ -344,7 +403,7 @@ static int set_resident_locked(void *p, const sushi_subgraph *g, sushi_cost *rel
     hls_state *st = p;
     int rc = g ? sushi_subgraph_copy(st->resident, g) : sushi_subgraph_clear(st->resident);
     if (!rc)
-        rc = sushi_subgraph_truncate(st->resident, ACCEL_PB_BYTES);
+        rc = sushi_subgraph_truncate(st->resident, pb_cap(st));
     if (!rc) {
         sushi_accel_counters_reset();
         rc = pb_sync(st, false);
@@ -526,10 +585,17 @@ static int ensure_model(hls_state *st, const sushi_subnet *s)
     if (!st->vbuf)
         return SUSHI_ERR_NOMEM;
     st->n_vbuf = s->n_values;
+    size_t total = 0;
+    for (uint32_t v = 0; v < s->n_values; v++)
+        total += (size_t)s->values[v].c * s->values[v].h * s->values[v].w + 1;
+    st->arena = sushi_calloc(st->ctx, total, 1);
+    if (!st->arena)
+        return SUSHI_ERR_NOMEM;
+    st->arena_len = total;
+    total = 0;
     for (uint32_t v = 0; v < s->n_values; v++) {
-        st->vbuf[v] = sushi_calloc(st->ctx, (size_t)s->values[v].c * s->values[v].h * s->values[v].w + 1, 1);
-        if (!st->vbuf[v])
-            return SUSHI_ERR_NOMEM;
+        st->vbuf[v] = st->arena + total;
+        total += (size_t)s->values[v].c * s->values[v].h * s->values[v].w + 1;
     }
     if (need_acc > st->n_acc) {
         sushi_free(st->ctx, st->acc);
@@ -573,7 +639,7 @@ static int engine_call(hls_state *st, const accel_ctrl *c, const uint8_t *in, co
 {
     static const uint8_t zero_lut[256];
     sushi_accel_counters_reset();
-    sushi_accel(in, res, w, qp, out, st->acc, lut ? lut : zero_lut, add_lut ? add_lut : zero_lut, *c);
+    sushi_accel(in, res, w, qp, out, st->acc, lut ? lut : zero_lut, add_lut ? add_lut : zero_lut, *c, NULL);
     accel_counters k = sushi_accel_counters_get();
     if (k.status) {
         sushi_log(st->ctx, SUSHI_LOG_ERROR, "hls: kernel status %u", k.status);
@@ -723,6 +789,283 @@ static int run_layer(hls_state *st, const sushi_subnet *s, uint32_t li, bool *sk
     return SUSHI_OK;
 }
 
+/* ---------------- descriptor lists (zcu104-sgs) ---------------- */
+
+static uint64_t layer_wbytes(const sushi_layer *l, bool second)
+{
+    (void)second;
+    const uint64_t kk = (uint64_t)l->kernel * l->kernel;
+    switch (l->op) {
+    case SUSHI_OP_CONV: return (uint64_t)l->out_c * l->in_c * kk;
+    case SUSHI_OP_DWCONV: return (uint64_t)l->out_c * kk;
+    case SUSHI_OP_LINEAR: return (uint64_t)l->out_c * l->in_c * l->in_h * l->in_w;
+    case SUSHI_OP_SE: return (uint64_t)l->se_mid * l->in_c; /* reduce [mid][c]; expand [c][mid]: same size */
+    default: return 0;
+    }
+}
+
+/* Weights and requant words of every layer in one arena each (the wgt and
+ * qparam ports of the list call), at per-layer offsets. */
+static int ensure_list(hls_state *st, const sushi_subnet *s)
+{
+    if (st->warena)
+        return SUSHI_OK;
+    const uint32_t n = s->n_layers ? s->n_layers : 1;
+    st->w_off = sushi_calloc(st->ctx, n, sizeof *st->w_off);
+    st->w2_off = sushi_calloc(st->ctx, n, sizeof *st->w2_off);
+    st->q_off = sushi_calloc(st->ctx, n, sizeof *st->q_off);
+    st->q2_off = sushi_calloc(st->ctx, n, sizeof *st->q2_off);
+    if (!st->w_off || !st->w2_off || !st->q_off || !st->q2_off)
+        return SUSHI_ERR_NOMEM;
+    uint64_t wb = 0, qw = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        wb = qw = 0;
+        for (uint32_t i = 0; i < s->n_layers; i++) {
+            const sushi_layer *l = &s->layers[i];
+            const cpu_q8_layer *q = &st->q8->layers[i];
+            const uint64_t w1 = layer_wbytes(l, false), w2 = l->op == SUSHI_OP_SE ? layer_wbytes(l, true) : 0;
+            uint64_t q1 = 0, q2 = 0;
+            if (l->op == SUSHI_OP_CONV || l->op == SUSHI_OP_DWCONV || l->op == SUSHI_OP_LINEAR)
+                q1 = (uint64_t)l->out_c * ACCEL_QPARAM_WORDS;
+            else if (l->op == SUSHI_OP_SE)
+                q1 = (uint64_t)l->se_mid * ACCEL_QPARAM_WORDS, q2 = (uint64_t)l->in_c * ACCEL_QPARAM_WORDS;
+            else if (l->op == SUSHI_OP_AVGPOOL)
+                q1 = 2ull * q->n_pool;
+            if (wb + w1 + w2 > UINT32_MAX || qw + q1 + q2 > UINT32_MAX)
+                return SUSHI_ERR_UNSUPPORTED;
+            if (pass) {
+                st->w_off[i] = (uint32_t)wb;
+                st->w2_off[i] = (uint32_t)(wb + w1);
+                st->q_off[i] = (uint32_t)qw;
+                st->q2_off[i] = (uint32_t)(qw + q1);
+                if (w1)
+                    memcpy(st->warena + wb, q->w, w1);
+                if (w2)
+                    memcpy(st->warena + wb + w1, q->w2, w2);
+                if (l->op == SUSHI_OP_AVGPOOL) {
+                    memcpy(st->qarena + qw, q->pool_m, q->n_pool * sizeof(int32_t));
+                    memcpy(st->qarena + qw + q->n_pool, q->pool_s, q->n_pool * sizeof(int32_t));
+                } else {
+                    if (q1)
+                        memcpy(st->qarena + qw, st->qp[i].p1, q1 * sizeof(int32_t));
+                    if (q2)
+                        memcpy(st->qarena + qw + q1, st->qp[i].p2, q2 * sizeof(int32_t));
+                }
+            }
+            wb += w1 + w2;
+            qw += q1 + q2;
+        }
+        if (!pass) {
+            st->warena = sushi_calloc(st->ctx, wb ? wb : 1, 1);
+            st->qarena = sushi_calloc(st->ctx, qw ? qw : 1, sizeof *st->qarena);
+            if (!st->warena || !st->qarena)
+                return SUSHI_ERR_NOMEM;
+        }
+    }
+    return SUSHI_OK;
+}
+
+/* Where consumer layer j reads value v (the residency plan of the cycle model). */
+static uint32_t src_of(const sushi_subnet *s, const uint8_t *place, const uint8_t *half, uint32_t v, uint32_t j)
+{
+    if (place[v] == CYCLE_ACT_DRAM)
+        return ACCEL_MEM_DRAM;
+    if (s->values[v].producer + 1 == j)
+        return half[v] ? ACCEL_MEM_PP1 : ACCEL_MEM_PP0;
+    return ACCEL_MEM_RES;
+}
+
+/* Where value w is written by a command reading from a and b: a ping-pong
+ * half neither input occupies. */
+static uint32_t dst_of(const uint8_t *place, uint8_t *half, uint32_t w, uint32_t a, uint32_t b)
+{
+    if (place[w] == CYCLE_ACT_DRAM)
+        return ACCEL_MEM_DRAM;
+    half[w] = a == ACCEL_MEM_PP0 || b == ACCEL_MEM_PP0;
+    return half[w] ? ACCEL_MEM_PP1 : ACCEL_MEM_PP0;
+}
+
+/* One kernel call for the whole SubNet: a descriptor per engine layer (SE:
+ * squeeze, two FCs, excite), activations where the cycle model's residency
+ * plan puts them, per-layer statistics from the per-descriptor counters. */
+static int run_list(hls_state *st, const sushi_subnet *s)
+{
+    int rc = ensure_list(st, s);
+    if (rc)
+        return rc;
+    const uint32_t cap = 4 * s->n_layers + 1;
+    uint8_t *place = sushi_calloc(st->ctx, s->n_values, 1), *half = sushi_calloc(st->ctx, s->n_values, 1);
+    accel_desc *d = sushi_calloc(st->ctx, cap, sizeof *d);
+    uint32_t *lay = sushi_calloc(st->ctx, cap, sizeof *lay);
+    uint8_t *fused = sushi_calloc(st->ctx, cap, 1);
+    if (!place || !half || !d || !lay || !fused) {
+        rc = SUSHI_ERR_NOMEM;
+        goto out;
+    }
+    cycle_act_plan(&st->model, s, place);
+    const uint32_t skip = st->model.stride_input_bound < 0.5;
+    uint32_t nd = 0;
+#define OFF(v) ((uint32_t)(st->vbuf[(v)] - st->arena))
+    for (uint32_t li = 0; li < s->n_layers; li++) {
+        const sushi_layer *l = &s->layers[li];
+        const cpu_q8_layer *q = &st->q8->layers[li];
+        accel_desc *e = &d[nd];
+        accel_ctrl *c = &e->c;
+        const uint32_t in = src_of(s, place, half, l->input, li);
+        e->in_off = OFF(l->input);
+        e->wgt_off = st->w_off[li];
+        e->qp_off = st->q_off[li];
+        lay[nd] = li;
+        st->stats[li].where = SUSHI_CYCLE_ENGINE;
+        switch (l->op) {
+        case SUSHI_OP_CONV:
+        case SUSHI_OP_DWCONV: {
+            c->op = l->op == SUSHI_OP_CONV ? ACCEL_OP_CONV : ACCEL_OP_DWCONV;
+            c->k = l->out_c, c->c = l->in_c, c->r = l->kernel, c->x = l->in_h, c->y = l->in_w, c->pad = l->pad;
+            c->stride = l->stride ? l->stride : 1;
+            c->zp_in = q->zp_in, c->zp_out = q->zp_rq, c->lo = q->lo, c->use_lut = q->use_lut;
+            c->pb_slot = (uint32_t)slot_of(s, l->w);
+            memcpy(e->lut, q->lut, 256);
+            uint32_t w = l->output, rsrc = ACCEL_MEM_DRAM;
+            if (fusable_add(s, li)) {
+                const sushi_layer *a = &s->layers[li + 1];
+                const cpu_q8_layer *qa = &st->q8->layers[li + 1];
+                const uint32_t rv = a->input != l->output ? a->input : a->input2;
+                c->res_en = 1;
+                c->res_first = a->input != l->output;
+                rsrc = src_of(s, place, half, rv, li + 1);
+                c->res_src = rsrc;
+                e->in2_off = OFF(rv);
+                c->add_zp_a = qa->zp_in, c->add_zp_b = qa->zp_in2, c->add_ma = qa->add_ma, c->add_mb = qa->add_mb;
+                c->add_s = qa->add_s, c->add_zp = qa->zp_rq, c->add_lo = qa->lo, c->add_use_lut = qa->use_lut;
+                memcpy(e->add_lut, qa->lut, 256);
+                w = a->output;
+                st->stats[li + 1].where = SUSHI_CYCLE_FUSED;
+                fused[nd] = 1;
+            }
+            c->in_src = in;
+            c->out_dst = dst_of(place, half, w, in, rsrc);
+            c->out_res = place[w] == CYCLE_ACT_PP_RES;
+            c->stride_skip = skip;
+            e->out_off = OFF(w);
+            nd++;
+            if (fused[nd - 1])
+                li++;
+            break;
+        }
+        case SUSHI_OP_LINEAR:
+            ctrl_linear(c, l->out_c, l->in_c * l->in_h * l->in_w, q->zp_in, q->zp_rq, q->lo, q->use_lut,
+                        slot_of(s, l->w));
+            c->out_i32 = q->out_i32;
+            memcpy(e->lut, q->lut, 256);
+            c->in_src = in;
+            c->out_dst = q->out_i32 ? ACCEL_MEM_DRAM : dst_of(place, half, l->output, in, ACCEL_MEM_DRAM);
+            c->out_res = !q->out_i32 && place[l->output] == CYCLE_ACT_PP_RES;
+            e->out_off = OFF(l->output);
+            nd++;
+            break;
+        case SUSHI_OP_SE: {
+            const uint32_t ch = l->in_c, mid = l->se_mid;
+            /* squeeze into VEC0, reduce FC VEC0 -> VEC1, expand FC into the gate LUT VEC1 -> VEC0, excite */
+            c->op = ACCEL_OP_GAP, c->c = ch, c->r = c->stride = 1, c->x = l->in_h, c->y = l->in_w;
+            c->zp_in = q->zp_in, c->vq_m = q->gap_m, c->vq_s = q->gap_s, c->in_src = in, c->out_dst = ACCEL_MEM_VEC0;
+            e = &d[++nd], lay[nd] = li;
+            ctrl_linear(&e->c, mid, ch, q->zp_in, q->se_hid_zp, q->se_hid_zp, false, slot_of(s, l->w));
+            e->c.in_src = ACCEL_MEM_VEC0, e->c.out_dst = ACCEL_MEM_VEC1;
+            e->wgt_off = st->w_off[li], e->qp_off = st->q_off[li];
+            e = &d[++nd], lay[nd] = li;
+            ctrl_linear(&e->c, ch, mid, q->se_hid_zp, q->se_gate_zp, 0, true, slot_of(s, l->w2));
+            e->c.in_src = ACCEL_MEM_VEC1, e->c.out_dst = ACCEL_MEM_VEC0;
+            e->wgt_off = st->w2_off[li], e->qp_off = st->q2_off[li];
+            memcpy(e->lut, q->se_lut, 256);
+            e = &d[++nd], lay[nd] = li;
+            e->c.op = ACCEL_OP_EXCITE, e->c.c = ch, e->c.r = e->c.stride = 1, e->c.x = l->in_h, e->c.y = l->in_w;
+            e->c.zp_in = q->zp_in, e->c.zp_out = q->zp_rq, e->c.vq_m = q->se_m, e->c.vq_s = q->se_s;
+            e->c.in_src = in, e->c.in2_src = ACCEL_MEM_VEC0, e->in_off = OFF(l->input);
+            e->c.out_dst = dst_of(place, half, l->output, in, ACCEL_MEM_DRAM);
+            e->c.out_res = place[l->output] == CYCLE_ACT_PP_RES;
+            e->out_off = OFF(l->output);
+            nd++;
+            break;
+        }
+        case SUSHI_OP_MAXPOOL:
+        case SUSHI_OP_AVGPOOL:
+        case SUSHI_OP_GAP:
+        case SUSHI_OP_ADD: {
+            c->op = l->op == SUSHI_OP_MAXPOOL   ? ACCEL_OP_MAXPOOL
+                    : l->op == SUSHI_OP_AVGPOOL ? ACCEL_OP_AVGPOOL
+                    : l->op == SUSHI_OP_GAP     ? ACCEL_OP_GAP
+                                                : ACCEL_OP_ADD;
+            c->c = l->in_c, c->x = l->in_h, c->y = l->in_w, c->zp_in = q->zp_in;
+            c->r = l->op == SUSHI_OP_MAXPOOL || l->op == SUSHI_OP_AVGPOOL ? l->kernel : 1;
+            c->stride = l->op == SUSHI_OP_MAXPOOL || l->op == SUSHI_OP_AVGPOOL ? l->stride : 1;
+            c->pad = l->op == SUSHI_OP_MAXPOOL ? l->pad : 0;
+            c->n_pool = q->n_pool, c->vq_m = q->gap_m, c->vq_s = q->gap_s;
+            uint32_t in2 = ACCEL_MEM_DRAM;
+            if (l->op == SUSHI_OP_ADD) {
+                in2 = src_of(s, place, half, l->input2, li);
+                c->in2_src = in2, e->in2_off = OFF(l->input2);
+                c->add_zp_a = q->zp_in, c->add_zp_b = q->zp_in2, c->add_ma = q->add_ma, c->add_mb = q->add_mb;
+                c->add_s = q->add_s, c->add_zp = q->zp_rq, c->add_lo = q->lo, c->use_lut = q->use_lut;
+                memcpy(e->lut, q->lut, 256);
+            }
+            c->in_src = in;
+            c->out_dst = dst_of(place, half, l->output, in, in2);
+            c->out_res = place[l->output] == CYCLE_ACT_PP_RES;
+            e->out_off = OFF(l->output);
+            nd++;
+            break;
+        }
+        default:
+            rc = SUSHI_ERR_UNSUPPORTED;
+            goto out;
+        }
+    }
+#undef OFF
+    if (nd > ACCEL_LIST_MAX) {
+        rc = SUSHI_ERR_UNSUPPORTED;
+        goto out;
+    }
+    accel_ctrl lc;
+    memset(&lc, 0, sizeof lc);
+    lc.op = ACCEL_OP_LIST;
+    lc.n_desc = nd;
+    static const uint8_t zero_lut[256];
+    sushi_accel_counters_reset();
+    sushi_accel(st->arena, st->arena, st->warena, st->qarena, st->arena, st->acc, zero_lut, zero_lut, lc, d);
+    const accel_counters k = sushi_accel_counters_get();
+    if (k.status) {
+        sushi_log(st->ctx, SUSHI_LOG_ERROR, "hls: kernel status %u (descriptor list)", k.status);
+        rc = SUSHI_ERR_UNSUPPORTED;
+        goto out;
+    }
+    accel_counters prev = { 0 };
+    for (uint32_t i = 0; i < nd; i++) {
+        const accel_counters c = sushi_accel_list_counters(i);
+        hls_layer_stat *sl = &st->stats[lay[i]];
+        sl->rd_wgt += c.rd_wgt - prev.rd_wgt;
+        sl->pb_hit += c.pb_hit - prev.pb_hit;
+        sl->rd_par += c.rd_par - prev.rd_par;
+        sl->act_in += c.rd_act - prev.rd_act;
+        sl->act_out += c.wr_act - prev.wr_act;
+        sl->trips += c.trips - prev.trips;
+        sl->passes += c.passes - prev.passes;
+        sl->cycles += (c.trips - prev.trips) + (c.passes - prev.passes) * ACCEL_FILL_CYCLES;
+        sl->halo += c.halo - prev.halo;
+        (fused[i] ? &sl[1] : sl)->act_in += c.rd_res - prev.rd_res;
+        prev = c;
+    }
+    if (nd)
+        st->stats[lay[0]].calls = 1;
+out:
+    sushi_free(st->ctx, place);
+    sushi_free(st->ctx, half);
+    sushi_free(st->ctx, d);
+    sushi_free(st->ctx, lay);
+    sushi_free(st->ctx, fused);
+    return rc;
+}
+
 static int run_locked(void *p, const sushi_subnet *s, const sushi_run_args *a, sushi_cost *cost)
 {
     hls_state *st = p;
@@ -743,12 +1086,17 @@ static int run_locked(void *p, const sushi_subnet *s, const sushi_run_args *a, s
     size_t in_len = (size_t)s->values[0].c * s->values[0].h * s->values[0].w;
     for (size_t i = 0; i < in_len; i++)
         x0[i] = sushi_q8_quantize_input(a->input[i], m->scale[0], m->zp[0]);
-    for (uint32_t li = 0; li < s->n_layers; li++) {
-        bool skip = false;
-        if ((rc = run_layer(st, s, li, &skip)))
+    if (st->model.subnet_call >= 0.5) {
+        if ((rc = run_list(st, s)))
             return rc;
-        if (skip)
-            li++;
+    } else {
+        for (uint32_t li = 0; li < s->n_layers; li++) {
+            bool skip = false;
+            if ((rc = run_layer(st, s, li, &skip)))
+                return rc;
+            if (skip)
+                li++;
+        }
     }
     const cpu_q8_layer *last = s->n_layers ? &m->layers[s->n_layers - 1] : NULL;
     if (last && last->out_i32 && s->layers[s->n_layers - 1].output == s->output_value) {
@@ -870,6 +1218,7 @@ static const sushi_backend_ops hls_ops = {
     .cost = hls_cost,
     .set_resident = hls_set_resident,
     .run = hls_run,
+    .tile_savings = hls_tile_savings,
 };
 
 const sushi_backend_ops *sushi_backend_hls_ops(void) { return &hls_ops; }

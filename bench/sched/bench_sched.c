@@ -5,7 +5,10 @@
  *   1. decision time per query with 1,000 candidates (median of the
  *      scheduler's own per-query measurement, and mean of submit() calls);
  *   2. one cache update with Q = 100 (sushi policy's choose() with the 96
- *      candidates in the view, median), on ofa-resnet50 and ofa-mbv3-w1.0,
+ *      candidates in the view, median and p99) under each objective (bytes;
+ *      time and energy from the cycle backend's tile savings, computed once
+ *      per candidate beforehand as the scheduler caches them), on
+ *      ofa-resnet50 and ofa-mbv3-w1.0,
  *      and the scheduler's full update (policy + reload + cost-table refresh
  *      for every candidate) on the null and cycle backends;
  *   3. serving throughput (queries/s, cost-only) on the null and cycle backends.
@@ -201,7 +204,54 @@ static void bench_decision(sushi_context *ctx, uint32_t n_queries)
     sushi_supernet_destroy(sn);
 }
 
-static void bench_update(sushi_context *ctx, const char *net, uint64_t cap, int reps)
+/* Cumulative tile savings of every candidate, as the scheduler hands them to
+ * policies (sched.c computes them once per candidate, on first use). */
+typedef struct sav_table {
+    const sushi_subnet *const *subs;
+    uint32_t n;
+    int objective;
+    double *cum[96];
+} sav_table;
+
+static const double *sav_get(void *user, const sushi_subnet *s)
+{
+    sav_table *t = user;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->subs[i] == s)
+            return t->cum[i];
+    return NULL;
+}
+
+static void sav_fill(sav_table *t, sushi_backend *b)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        const sushi_subnet *s = t->subs[i];
+        size_t n = 0;
+        int rc = sushi_backend_tile_savings(b, s, NULL, 0, &n);
+        sushi_tile_saving *ts = calloc(n + 1, sizeof *ts);
+        t->cum[i] = calloc(n + 1, sizeof *t->cum[i]);
+        if (!rc)
+            rc = sushi_backend_tile_savings(b, s, ts, n, &n);
+        if (rc)
+            die("tile savings", rc);
+        size_t k = 0;
+        for (uint32_t w = 0; w < s->sn->n_wt; w++) {
+            if (!s->box_out[w] || !s->box_in[w])
+                continue;
+            double run = 0;
+            for (uint32_t j = 0; j < (s->box_out[w] + SUSHI_SUBGRAPH_TILE_OUT - 1) / SUSHI_SUBGRAPH_TILE_OUT; j++, k++)
+                t->cum[i][k] = run += t->objective == SUSHI_OBJECTIVE_TIME ? ts[k].latency_s : ts[k].energy_j;
+        }
+        free(ts);
+    }
+}
+
+static const char *obj_name(int o)
+{
+    return o == SUSHI_OBJECTIVE_TIME ? "time" : o == SUSHI_OBJECTIVE_ENERGY ? "energy" : "bytes";
+}
+
+static void bench_update(sushi_context *ctx, const char *net, uint64_t cap, int reps, int objective)
 {
     sushi_supernet *sn;
     int rc = sushi_supernet_builtin(ctx, net, 0, &sn);
@@ -214,6 +264,19 @@ static void bench_update(sushi_context *ctx, const char *net, uint64_t cap, int 
     for (uint32_t i = 0; i < sn->n_cand; i++)
         if ((rc = sushi_subnet_create(sn, &sn->cands[i].config, &subs[i])))
             die("subnet", rc);
+    sav_table sav = { .subs = (const sushi_subnet *const *)subs, .n = sn->n_cand, .objective = objective };
+    double t_sav = 0;
+    if (objective != SUSHI_OBJECTIVE_BYTES) {
+        sushi_backend *b;
+        if ((rc = sushi_backend_create(sn, "cycle", &b))) {
+            printf("cache update (%s objective): cycle backend not built, skipped\n", obj_name(objective));
+            return;
+        }
+        double t0 = now_s();
+        sav_fill(&sav, b);
+        t_sav = (now_s() - t0) / sn->n_cand;
+        sushi_backend_destroy(b);
+    }
     sushi_subgraph *g;
     sushi_subgraph_create(sn, &g);
     uint64_t s = 77;
@@ -230,7 +293,9 @@ static void bench_update(sushi_context *ctx, const char *net, uint64_t cap, int 
             win[j] = subs[pick[(int)(unit(&s) * unit(&s) * d)]];
         sushi_policy_view v = { .size = sizeof v, .supernet = sn, .capacity_bytes = cap, .window = win,
                                 .n_window = 100, .candidates = (const sushi_subnet *const *)subs,
-                                .n_candidates = sn->n_cand };
+                                .n_candidates = sn->n_cand, .objective = objective,
+                                .tile_savings = objective != SUSHI_OBJECTIVE_BYTES ? sav_get : NULL,
+                                .tile_savings_user = &sav };
         double t0 = now_s();
         if ((rc = sushi_policy_choose(p, &v, g)))
             die("choose", rc);
@@ -239,10 +304,15 @@ static void bench_update(sushi_context *ctx, const char *net, uint64_t cap, int 
             first = ns[0];
     }
     qsort(ns, reps, sizeof *ns, cmp_d);
-    printf("cache update (sushi choose, Q=100, %s, PB %.2f MB): median %.0f us, p90 %.0f us, p99 %.0f us over %d "
-           "windows (first call, which sizes the scratch: %.0f us)\n",
-           net, cap / 1e6, ns[reps / 2] / 1e3, ns[(size_t)(reps * 0.9)] / 1e3, ns[(size_t)(reps * 0.99)] / 1e3,
-           reps, first / 1e3);
+    printf("cache update (sushi choose, Q=100, %s, PB %.2f MB, objective %s): median %.0f us, p90 %.0f us, "
+           "p99 %.0f us over %d windows (first call, which sizes the scratch: %.0f us)\n",
+           net, cap / 1e6, obj_name(objective), ns[reps / 2] / 1e3, ns[(size_t)(reps * 0.9)] / 1e3,
+           ns[(size_t)(reps * 0.99)] / 1e3, reps, first / 1e3);
+    if (objective != SUSHI_OBJECTIVE_BYTES)
+        printf("  tile savings (cycle backend, once per candidate and objective): %.0f us per candidate\n",
+               t_sav * 1e6);
+    for (uint32_t i = 0; i < sn->n_cand; i++)
+        free(sav.cum[i]);
     free(ns);
     sushi_subgraph_destroy(g);
     for (uint32_t i = 0; i < sn->n_cand; i++)
@@ -301,9 +371,11 @@ int main(int argc, char **argv)
     if (rc)
         die("context", rc);
     bench_decision(ctx, quick ? 20000 : 200000);
-    bench_update(ctx, "ofa-resnet50", 4750000, quick ? 50 : 300);
-    bench_update(ctx, "ofa-resnet50", 28000000, quick ? 50 : 300);
-    bench_update(ctx, "ofa-mbv3-w1.0", 2000000, quick ? 50 : 300);
+    for (int obj = SUSHI_OBJECTIVE_BYTES; obj <= SUSHI_OBJECTIVE_ENERGY; obj++) {
+        bench_update(ctx, "ofa-resnet50", 4750000, quick ? 50 : 300, obj);
+        bench_update(ctx, "ofa-resnet50", 28000000, quick ? 50 : 300, obj);
+        bench_update(ctx, "ofa-mbv3-w1.0", 2000000, quick ? 50 : 300, obj);
+    }
     const char *backends[2] = { "null", "cycle" };
     for (int b = 0; b < 2; b++) {
         bench_serve(ctx, "ofa-resnet50", backends[b], "sushi", quick ? 20000 : 200000);

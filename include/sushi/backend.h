@@ -28,8 +28,9 @@
 extern "C" {
 #endif
 
-/** Current backend table version. @since 0.1 */
-#define SUSHI_BACKEND_ABI_VERSION 1u
+/** Current backend table version: 2 since 0.3 (adds tile_savings); tables
+ * of version 1 keep working. @since 0.1 */
+#define SUSHI_BACKEND_ABI_VERSION 2u
 
 /** Capabilities a backend declares. @since 0.1 */
 enum sushi_backend_caps {
@@ -76,9 +77,24 @@ typedef struct sushi_run_args {
 /** Initialiser of a sushi_run_args: sets size, no buffers, float32 path. @since 0.1 */
 #define SUSHI_RUN_ARGS_INIT { sizeof(sushi_run_args), NULL, 0, NULL, 0, false }
 
+/** What one resident unit saves, per query of one SubNet: an element of
+ * the array sushi_backend_tile_savings() fills. A unit ("tile") is
+ * SUSHI_SUBGRAPH_TILE_OUT output channels of one weight tensor over the
+ * SubNet's in-channel extent of it. Array element, so it carries no size
+ * field: its layout is frozen (a future version adds a new slot instead).
+ * @since 0.3 */
+typedef struct sushi_tile_saving {
+    double latency_s;        /**< latency saved when this tile is resident too */
+    double energy_j;         /**< energy saved (all parts of sushi_cost.energy_j) */
+    uint64_t offchip_bytes;  /**< off-chip bytes saved */
+    uint64_t bytes;          /**< PB bytes the tile takes at this SubNet's in-extent */
+} sushi_tile_saving;
+
 /**
  * Backend function table. `state` is the instance state made by create().
- * Every function returns a sushi_status. Version 1 slots: all below.
+ * Every function returns a sushi_status. Version 1 slots: create .. run;
+ * version 2 (0.3) appends tile_savings. A table of version 1 is read only up
+ * to run (the library never reads past the slots its version has).
  * @since 0.1
  */
 typedef struct sushi_backend_ops {
@@ -99,6 +115,15 @@ typedef struct sushi_backend_ops {
     int (*set_resident)(void *state, const sushi_subgraph *g, sushi_cost *reload);
     /** Execute s. `cost` (may be NULL) receives what was measured or modelled. */
     int (*run)(void *state, const sushi_subnet *s, const sushi_run_args *args, sushi_cost *cost);
+    /** Version 2 (optional, NULL = unsupported): what each tile of SubNet s
+     * saves. Fill out[0..n) in the order sushi_backend_tile_savings()
+     * documents; n is exactly the SubNet's tile count (the library checked
+     * it). Entry j of a tensor is the saving of its tile j given tiles
+     * 0..j-1 of the same tensor resident and nothing else (the marginal
+     * saving: a backend whose load overlaps compute reports a smaller
+     * saving once the load hides). Savings of different tensors must add up.
+     * Must not change state. @since 0.3 */
+    int (*tile_savings)(void *state, const sushi_subnet *s, sushi_tile_saving *out, size_t n);
 } sushi_backend_ops;
 
 /**
@@ -141,6 +166,26 @@ SUSHI_API int sushi_backend_get_param(const sushi_backend *b, const char *key, d
 /** Cost of SubNet s given resident SubGraph g (NULL: none). Does not change state. g is only read during the call. Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const sushi_subgraph *g,
                                  sushi_cost *out);
+
+/**
+ * What each resident unit saves when SubNet s runs: one entry per tile of s,
+ * tensors in SubGraph-slot order (slot t = 0 .. sushi_subgraph_n_tensors()-1,
+ * skipping slots s does not use), within a tensor tiles j = 0, 1, .. covering
+ * output channels [16 j, min(16 (j + 1), out)) x in-channels [0, in) of s's
+ * box (sushi_subgraph_set_subnet() + sushi_subgraph_get() give the boxes);
+ * see sushi_tile_saving and the tile_savings slot for the meaning of an entry.
+ * Summing a tensor's first m entries gives the saving of m resident tiles.
+ * @param out NULL to ask for the count only.
+ * @param n entries available at out.
+ * @param n_out receives the number of tiles of s (required; written on OK and RANGE).
+ * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL b or s, s from another SuperNet,
+ * or n_out NULL); SUSHI_ERR_RANGE (n
+ * smaller than the tile count: nothing written); SUSHI_ERR_UNSUPPORTED (a
+ * version-1 table or no tile_savings slot: callers fall back to bytes); or
+ * the backend's status. Not thread-safe (b is per thread). @since 0.3
+ */
+SUSHI_API int sushi_backend_tile_savings(sushi_backend *b, const sushi_subnet *s, sushi_tile_saving *out,
+                                         size_t n, size_t *n_out);
 
 /** Make g resident; reload (may be NULL) gets the cost of the change. g is copied (the caller keeps ownership). Not thread-safe (b is per thread). @since 0.1 */
 SUSHI_API int sushi_backend_set_resident(sushi_backend *b, const sushi_subgraph *g, sushi_cost *reload);

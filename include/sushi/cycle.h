@@ -37,6 +37,13 @@ extern "C" {
 typedef enum sushi_cycle_preset {
     SUSHI_CYCLE_PRESET_ZCU104 = 0, /**< ZCU104 (XCZU7EV), 100 MHz, PS DDR4; calibrated */
     SUSHI_CYCLE_PRESET_U50 = 1,    /**< Alveo U50, HBM2, ~28 MB on chip */
+    /** zcu104 with the SGS co-design engine (@since 0.3): one call per SubNet
+     * (subnet_call), on-chip activation residency (act_buf_kib, res_buf_kib),
+     * stride-aware window steps (stride_input_bound = 0); PB 2,304 KiB so that
+     * everything fits the XCZU7EV (docs/accelerator.md, section 11) */
+    SUSHI_CYCLE_PRESET_ZCU104_SGS = 2,
+    /** u50 with the same engine features (@since 0.3); not calibrated */
+    SUSHI_CYCLE_PRESET_U50_SGS = 3,
     SUSHI_CYCLE_PRESET_COUNT
 } sushi_cycle_preset;
 
@@ -62,7 +69,7 @@ typedef struct sushi_cycle_model {
     double pe_c;               /**< PE rows = input channels per C tile (9) */
     double pixel_ii;           /**< effective cycles per window step of the pixel loop (>= 1) */
     double pass_fill_cycles;   /**< pipeline fill + drain per (K,C[,piece]) pass */
-    double stride_input_bound; /**< 1: the window slides one input position per cycle, strided outputs are dropped */
+    double stride_input_bound; /**< 1: the window slides one input position per cycle, strided outputs are dropped; 0: stride-aware window generation, one step per kept output */
     double dw_mode;            /**< depthwise mapping: 0 block-diagonal, 1 one PE per column, 2 pieces on the column's rows */
     double call_overhead_us;   /**< host-side cost of one kernel call (start + completion) */
     /* memory system */
@@ -90,6 +97,11 @@ typedef struct sushi_cycle_model {
     double sram_pj_byte;       /**< on-chip buffer access energy, pJ/byte */
     double mac_pj;             /**< int8 multiply + accumulate, pJ */
     double host_pj_op;         /**< host energy per element operation, pJ */
+    /* engine co-design for SubGraph Stationary (@since 0.3; 0 in the zcu104 and u50 presets).
+     * Appended in 0.3: the struct grew, so callers built against 0.1/0.2 headers must be rebuilt. */
+    double subnet_call;        /**< 1: one kernel call per SubNet from a descriptor list (call_overhead_us once per query); pools, GAP, unfused ADD and SE squeeze/excite run on the engine's vector path */
+    double act_buf_kib;        /**< each of the two ping-pong on-chip activation buffers, KiB (0: every activation goes through DRAM); needs subnet_call */
+    double res_buf_kib;        /**< on-chip residual buffer, KiB: holds a value for one later consumer (a residual ADD) */
 } sushi_cycle_model;
 
 /** Description of one keyed parameter. Strings are static. @since 0.1 */
@@ -106,7 +118,7 @@ typedef struct sushi_cycle_param_desc {
 SUSHI_API const char *sushi_cycle_param_name(size_t i);
 /** Describe parameter `name`. @return SUSHI_OK, SUSHI_ERR_NOT_FOUND, SUSHI_ERR_INVALID. Strings in desc are static. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_param_info(const char *name, sushi_cycle_param_desc *desc);
-/** Name of preset id ("zcu104", "u50"), NULL when out of range. Thread-safe. @since 0.1 */
+/** Name of preset id ("zcu104", "u50", "zcu104-sgs", "u50-sgs"), NULL when out of range. Thread-safe. @since 0.1 */
 SUSHI_API const char *sushi_cycle_preset_name(int id);
 /** Preset id of `name`, or -1. Thread-safe. @since 0.1 */
 SUSHI_API int sushi_cycle_preset_find(const char *name);

@@ -28,8 +28,28 @@ extern "C" {
 /** Current policy table version. @since 0.1 */
 #define SUSHI_POLICY_ABI_VERSION 1u
 
+/** What a caching policy maximises: the expected saving of the resident
+ * SubGraph over the queries it plans for, in one of these units
+ * (docs/scheduler.md, "Objective"). @since 0.3 */
+typedef enum sushi_objective {
+    SUSHI_OBJECTIVE_BYTES = 0,  /**< off-chip weight bytes not fetched (hit bytes): the 0.1/0.2 behaviour */
+    SUSHI_OBJECTIVE_TIME = 1,   /**< latency saved (seconds), from the backend's tile savings */
+    SUSHI_OBJECTIVE_ENERGY = 2  /**< energy saved (joules), from the backend's tile savings */
+} sushi_objective;
+
+/** Cumulative tile savings of SubNet s in the view's objective unit: entry
+ * k, in sushi_backend_tile_savings() order, is the saving of tiles 0..j of
+ * that entry's tensor (j = the entry's tile index), i.e. the running sum of
+ * the backend's marginal savings within each tensor. Returns NULL when the
+ * savings are not available (the caller then falls back to bytes). The array
+ * lives until the policy's choose() returns. @since 0.3 */
+typedef const double *(*sushi_view_tile_savings_fn)(void *user, const sushi_subnet *s);
+
 /** What a policy sees when asked for the next resident SubGraph. All
- * pointers are borrowed for the duration of the call. @since 0.1 */
+ * pointers are borrowed for the duration of the call. Fields after
+ * n_candidates were appended in 0.3: the library accepts a view whose size
+ * ends at n_candidates (a 0.1 caller) and shows the policy the appended
+ * fields zeroed (objective bytes, no savings). @since 0.1 */
 typedef struct sushi_policy_view {
     size_t size;                        /**< sizeof(sushi_policy_view) */
     const sushi_supernet *supernet;     /**< the SuperNet */
@@ -41,7 +61,17 @@ typedef struct sushi_policy_view {
     size_t n_future;                    /**< entries in future */
     const sushi_subnet *const *candidates; /**< the scheduler's candidate set */
     size_t n_candidates;                /**< entries in candidates */
+    /** sushi_objective the savings below are in (0.3). BYTES: no savings
+     * needed (hit bytes are computed from the boxes). */
+    int objective;
+    /** Savings per tile of a SubNet in the objective's unit (0.3); NULL when
+     * the objective is BYTES or the backend cannot report savings. */
+    sushi_view_tile_savings_fn tile_savings;
+    void *tile_savings_user;            /**< first argument of tile_savings */
 } sushi_policy_view;
+
+/** Size of a sushi_policy_view as 0.1 and 0.2 callers built it. @since 0.3 */
+#define SUSHI_POLICY_VIEW_SIZE_V1 (offsetof(sushi_policy_view, n_candidates) + sizeof(size_t))
 
 /** Policy function table. @since 0.1 */
 typedef struct sushi_policy_ops {

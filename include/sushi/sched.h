@@ -314,6 +314,24 @@ SUSHI_API int sushi_sched_update(sushi_sched *s);
  */
 SUSHI_API int sushi_sched_set_lookahead(sushi_sched *s, const sushi_query *future, size_t n);
 
+/**
+ * Choose what the caching policy maximises from the next cache update on
+ * (sushi_objective, policy.h; docs/scheduler.md, "Objective"). The default is
+ * SUSHI_OBJECTIVE_TIME: the scheduler serves latency, so its cache should
+ * save latency. TIME and ENERGY need the backend's tile savings
+ * (sushi_backend_tile_savings()); a backend without them gets BYTES, logged
+ * once at INFO, and sushi_sched_objective() then reports BYTES.
+ * @return SUSHI_OK; SUSHI_ERR_INVALID (NULL s, unknown objective). Not
+ * thread-safe (s is per thread). @since 0.3
+ */
+SUSHI_API int sushi_sched_set_objective(sushi_sched *s, int objective);
+
+/** The objective in effect (after the BYTES fallback for a backend without
+ * tile savings, which is known after the first cache update or
+ * sushi_sched_set_objective()); -1 for NULL s. Not thread-safe with calls
+ * that change s. @since 0.3 */
+SUSHI_API int sushi_sched_objective(const sushi_sched *s);
+
 /** Running statistics of the stream (definitions: docs/scheduler.md). @since 0.1 */
 typedef struct sushi_sched_stats {
     size_t size;                 /**< sizeof(sushi_sched_stats) */

@@ -231,7 +231,7 @@ Test(abi, layout_profile_structs_match_pins)
 Test(abi, layout_backend_ops_matches_pins)
 {
     SKIP_UNLESS_LP64();
-    SIZE(sushi_backend_ops, 72);
+    SIZE(sushi_backend_ops, 80);
     OFF(sushi_backend_ops, abi_version, 0);
     OFF(sushi_backend_ops, caps, 4);
     OFF(sushi_backend_ops, description, 8);
@@ -242,12 +242,23 @@ Test(abi, layout_backend_ops_matches_pins)
     OFF(sushi_backend_ops, cost, 48);
     OFF(sushi_backend_ops, set_resident, 56);
     OFF(sushi_backend_ops, run, 64);
+    OFF(sushi_backend_ops, tile_savings, 72); /* version 2 (0.3) */
+}
+
+Test(abi, layout_tile_saving_matches_pins)
+{
+    SKIP_UNLESS_LP64();
+    SIZE(sushi_tile_saving, 32);
+    OFF(sushi_tile_saving, latency_s, 0);
+    OFF(sushi_tile_saving, energy_j, 8);
+    OFF(sushi_tile_saving, offchip_bytes, 16);
+    OFF(sushi_tile_saving, bytes, 24);
 }
 
 Test(abi, layout_policy_view_matches_pins)
 {
     SKIP_UNLESS_LP64();
-    SIZE(sushi_policy_view, 80);
+    SIZE(sushi_policy_view, 104);
     OFF(sushi_policy_view, size, 0);
     OFF(sushi_policy_view, supernet, 8);
     OFF(sushi_policy_view, capacity_bytes, 16);
@@ -258,6 +269,10 @@ Test(abi, layout_policy_view_matches_pins)
     OFF(sushi_policy_view, n_future, 56);
     OFF(sushi_policy_view, candidates, 64);
     OFF(sushi_policy_view, n_candidates, 72);
+    OFF(sushi_policy_view, objective, 80); /* appended in 0.3 */
+    OFF(sushi_policy_view, tile_savings, 88);
+    OFF(sushi_policy_view, tile_savings_user, 96);
+    cr_assert_eq(SUSHI_POLICY_VIEW_SIZE_V1, 80);
 }
 
 Test(abi, layout_policy_ops_matches_pins)
@@ -423,11 +438,14 @@ Test(abi, enum_values_match_pins)
     cr_assert_eq(SUSHI_SCHED_ADAPT_AUTO, 0);
     cr_assert_eq(SUSHI_SCHED_ADAPT_OFF, 1);
     cr_assert_eq(SUSHI_SCHED_ADAPT_ON, 2);
+    cr_assert_eq(SUSHI_OBJECTIVE_BYTES, 0);
+    cr_assert_eq(SUSHI_OBJECTIVE_TIME, 1);
+    cr_assert_eq(SUSHI_OBJECTIVE_ENERGY, 2);
 }
 
 Test(abi, macro_values_match_pins)
 {
-    cr_assert_eq(SUSHI_BACKEND_ABI_VERSION, 1u);
+    cr_assert_eq(SUSHI_BACKEND_ABI_VERSION, 2u);
     cr_assert_eq(SUSHI_POLICY_ABI_VERSION, 1u);
     cr_assert_eq(SUSHI_CONFIG_MAX_SLOTS, 64);
     cr_assert_eq(SUSHI_CONFIG_MAX_GROUPS, 16);

@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 
+#include "backends/cycle/cycle_internal.h"
 #include "internal.h"
 #include "sushi/cycle.h"
 
@@ -604,7 +605,10 @@ Test(cycle, param_setters_check_keys_and_ranges)
     cr_assert_eq(sushi_cycle_preset_find("u50"), SUSHI_CYCLE_PRESET_U50);
     cr_assert_eq(sushi_cycle_preset_find("vck190"), -1);
     cr_assert_str_eq(sushi_cycle_preset_name(1), "u50");
-    cr_assert_null(sushi_cycle_preset_name(2));
+    cr_assert_str_eq(sushi_cycle_preset_name(2), "zcu104-sgs");
+    cr_assert_str_eq(sushi_cycle_preset_name(3), "u50-sgs");
+    cr_assert_eq(sushi_cycle_preset_find("zcu104-sgs"), SUSHI_CYCLE_PRESET_ZCU104_SGS);
+    cr_assert_null(sushi_cycle_preset_name(SUSHI_CYCLE_PRESET_COUNT));
     /* cost() does not change state */
     sushi_subnet *s = extreme(sn, true);
     sushi_cost c1 = SUSHI_COST_INIT, c2 = SUSHI_COST_INIT;
@@ -829,4 +833,155 @@ Test(cycle, csv_writer_rows_match_header)
     sushi_subnet_destroy(s);
     sushi_supernet_destroy(sn);
     sushi_context_destroy(g_ctx);
+}
+
+/* ---------------- the SGS co-design engine (docs/accelerator.md section 11) ---------------- */
+
+static sushi_cost subnet_cost(const sushi_cycle_model *m, const sushi_subnet *s, sushi_layer_cost *lc)
+{
+    sushi_cost t = SUSHI_COST_INIT;
+    cr_assert_eq(sushi_cycle_cost_subnet(m, s, NULL, lc, &t), SUSHI_OK);
+    return t;
+}
+
+Test(cycle, sgs_presets_fit_on_chip_and_leave_calibrated_presets_alone)
+{
+    const int base[] = { SUSHI_CYCLE_PRESET_ZCU104, SUSHI_CYCLE_PRESET_U50 };
+    const int sgs[] = { SUSHI_CYCLE_PRESET_ZCU104_SGS, SUSHI_CYCLE_PRESET_U50_SGS };
+    const double onchip_kib[] = { 4860, 29088 }; /* BRAM + URAM of the XCZU7EV / XCU50 */
+    for (int i = 0; i < 2; i++) {
+        sushi_cycle_model a, b;
+        cr_assert_eq(sushi_cycle_model_init(&a, base[i]), SUSHI_OK);
+        cr_assert_eq(sushi_cycle_model_init(&b, sgs[i]), SUSHI_OK);
+        /* the calibrated presets have every SGS feature off */
+        cr_assert_eq(a.subnet_call, 0);
+        cr_assert_eq(a.act_buf_kib, 0);
+        cr_assert_eq(a.res_buf_kib, 0);
+        cr_assert_eq(a.stride_input_bound, 1);
+        /* the SGS preset: the same datapath and fitted values, (a)-(c) on */
+        cr_assert_eq(b.pixel_ii, a.pixel_ii);
+        cr_assert_eq(b.weight_eff, a.weight_eff);
+        cr_assert_eq(b.call_overhead_us, a.call_overhead_us);
+        cr_assert_eq(b.subnet_call, 1);
+        cr_assert_eq(b.stride_input_bound, 0);
+        cr_assert_gt(b.act_buf_kib, 0);
+        cr_assert_gt(b.res_buf_kib, 0);
+        /* buffers: PB + 2 activation halves + residual take no more than the PB of the base preset */
+        cr_assert_leq(b.pb_kib + 2 * b.act_buf_kib + b.res_buf_kib, a.pb_kib);
+        const double engine = 2 * b.wbuf_entries * b.wbuf_entry_bytes / 1024 + b.ibuf_kib + b.obuf_kib;
+        cr_assert_leq(engine + b.pb_kib + 2 * b.act_buf_kib + b.res_buf_kib, onchip_kib[i]);
+        double v;
+        sushi_cycle_model c = a;
+        cr_assert_eq(sushi_cycle_model_set(&c, "preset", sgs[i]), SUSHI_OK);
+        cr_assert_eq(memcmp(&c, &b, sizeof c), 0);
+        cr_assert_eq(sushi_cycle_model_get(&b, "act_buf_kib", &v), SUSHI_OK);
+        cr_assert_eq(v, b.act_buf_kib);
+        cr_assert_eq(sushi_cycle_model_set(&c, "subnet_call", 0.5), SUSHI_ERR_RANGE);
+        cr_assert_eq(sushi_cycle_model_set(&c, "act_buf_kib", -1), SUSHI_ERR_RANGE);
+        cr_assert_eq(sushi_cycle_model_set(&c, "res_buf_kib", NAN), SUSHI_ERR_RANGE);
+    }
+}
+
+Test(cycle, subnet_call_pays_one_call_per_query)
+{
+    sushi_supernet *sn = builtin("ofa-resnet50");
+    sushi_subnet *s = extreme(sn, false);
+    sushi_cycle_model m;
+    sushi_cycle_model_init(&m, SUSHI_CYCLE_PRESET_ZCU104);
+    const uint32_t n = s->n_layers;
+    sushi_layer_cost *la = calloc(n, sizeof *la), *lb = calloc(n, sizeof *lb);
+    const sushi_cost a = subnet_cost(&m, s, la);
+    cr_assert_eq(sushi_cycle_model_set(&m, "subnet_call", 1), SUSHI_OK);
+    const sushi_cost b = subnet_cost(&m, s, lb);
+    uint32_t calls_a = 0, calls_b = 0, host_a = 0;
+    double dt = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        calls_a += la[i].calls;
+        calls_b += lb[i].calls;
+        host_a += la[i].where == SUSHI_CYCLE_HOST;
+        cr_assert_neq(lb[i].where, SUSHI_CYCLE_HOST, "layer %u on the host in a descriptor list", i);
+        if (la[i].where == SUSHI_CYCLE_ENGINE) /* engine layers: the same cycles, one call overhead less */
+            cr_assert_eq(lb[i].cycles, la[i].cycles);
+        else
+            dt += la[i].latency_s - lb[i].latency_s; /* host layers moved to the vector path */
+    }
+    cr_assert_gt(calls_a, 30);
+    cr_assert_gt(host_a, 0);
+    cr_assert_eq(calls_b, 1);
+    cr_assert_eq(lb[0].calls, 1);
+    /* latency: (calls - 1) overheads saved plus the host layers' difference */
+    cr_assert_float_eq(a.latency_s - b.latency_s, (calls_a - 1) * m.call_overhead_us * 1e-6 + dt, 1e-12);
+    /* without resident activations the bytes do not change (ResNet-50 has no SE) */
+    cr_assert_eq(b.offchip_bytes, a.offchip_bytes);
+    cr_assert_eq(b.act_bytes, a.act_bytes);
+    free(la), free(lb);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(g_ctx);
+}
+
+Test(cycle, resident_activations_leave_dram_and_are_accounted_on_chip)
+{
+    const char *fams[] = { "ofa-resnet50", "ofa-mbv3-w1.0" };
+    for (int f = 0; f < 2; f++) {
+        sushi_supernet *sn = builtin(fams[f]);
+        sushi_config cfg = SUSHI_CONFIG_INIT;
+        cr_assert_eq(sushi_config_extreme(sn, false, 0, &cfg), SUSHI_OK);
+        cfg.resolution = f ? 128 : 160;
+        sushi_subnet *s = subnet_of(sn, &cfg);
+        sushi_cycle_model m;
+        sushi_cycle_model_init(&m, SUSHI_CYCLE_PRESET_ZCU104_SGS);
+        cr_assert_eq(sushi_cycle_model_set(&m, "act_buf_kib", 0), SUSHI_OK);
+        const sushi_cost off = subnet_cost(&m, s, NULL);
+        cr_assert_eq(sushi_cycle_model_set(&m, "act_buf_kib", 256), SUSHI_OK);
+        const sushi_cost mid = subnet_cost(&m, s, NULL);
+        cr_assert_eq(sushi_cycle_model_set(&m, "act_buf_kib", 1e6), SUSHI_OK);
+        cr_assert_eq(sushi_cycle_model_set(&m, "res_buf_kib", 1e6), SUSHI_OK);
+        const sushi_cost all = subnet_cost(&m, s, NULL);
+        /* weights and requantisation data do not move; activations only shrink */
+        cr_assert_eq(mid.weight_bytes, off.weight_bytes);
+        cr_assert_eq(all.weight_bytes, off.weight_bytes);
+        cr_assert_lt(mid.act_bytes, off.act_bytes);
+        cr_assert_leq(all.act_bytes, mid.act_bytes);
+        cr_assert_eq(off.offchip_bytes - off.act_bytes, all.offchip_bytes - all.act_bytes);
+        /* what leaves DRAM is read and written on chip instead */
+        cr_assert_gt(all.onchip_bytes, off.onchip_bytes);
+        cr_assert_float_eq(all.energy_offchip_j, (double)all.offchip_bytes * 8 * m.dram_pj_bit * 1e-12, 1e-15);
+        cr_assert_leq(all.latency_s, off.latency_s);
+        /* the input image and the logits always cross DRAM; with unbounded
+         * buffers at least half the values stay on chip (the rest: outputs of
+         * convs fused with their ADD, which never exist, and values whose
+         * consumers the single residual buffer cannot serve) */
+        uint8_t *place = calloc(s->n_values, 1);
+        cycle_act_plan(&m, s, place);
+        uint64_t dram_vals = 0;
+        for (uint32_t v = 0; v < s->n_values; v++)
+            dram_vals += place[v] == CYCLE_ACT_DRAM;
+        cr_assert_lt(dram_vals, s->n_values / 2, "%s: %lu of %u values in DRAM", fams[f], dram_vals, s->n_values);
+        cr_assert_eq(place[0], CYCLE_ACT_DRAM);
+        cr_assert_eq(place[s->output_value], CYCLE_ACT_DRAM);
+        /* without the descriptor list nothing is resident */
+        cr_assert_eq(sushi_cycle_model_set(&m, "subnet_call", 0), SUSHI_OK);
+        cycle_act_plan(&m, s, place);
+        for (uint32_t v = 0; v < s->n_values; v++)
+            cr_assert_eq(place[v], CYCLE_ACT_DRAM);
+        free(place);
+        sushi_subnet_destroy(s);
+        sushi_supernet_destroy(sn);
+        sushi_context_destroy(g_ctx);
+    }
+}
+
+Test(cycle, stride_aware_windows_step_only_kept_outputs)
+{
+    sushi_cycle_model m = clean_model();
+    sushi_layer_cost a = cost_of(&m, conv(SUSHI_OP_CONV, 32, 18, 3, 16, 1, 2));
+    cr_assert_eq(sushi_cycle_model_set(&m, "stride_input_bound", 0), SUSHI_OK);
+    sushi_layer_cost b = cost_of(&m, conv(SUSHI_OP_CONV, 32, 18, 3, 16, 1, 2));
+    /* 8 x 8 outputs, 2 K tiles x 2 C tiles = 4 passes: 4 x 64 x 4 steps vs 4 x 64 */
+    cr_assert_eq(a.pixel_steps, 4 * 64 * 4);
+    cr_assert_eq(b.pixel_steps, 4 * 64);
+    cr_assert_eq(b.macs, a.macs);
+    cr_assert_eq(b.offchip_bytes, a.offchip_bytes);
+    cr_assert_lt(b.cycles_compute, a.cycles_compute);
 }

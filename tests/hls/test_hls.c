@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_internal.h"
+#include "backends/cpu/int8_layers.h"
 #include "backends/cpu/int8_ops.h"
 #include "backends/hls/hls_internal.h"
 #include "backends/hls/kernel/sushi_accel.h"
@@ -72,7 +73,7 @@ static void check_case(const ref_case *t)
     sushi_q8_quant_mult(0.7, &cr.add_ma, &cr.add_s);
     cr.add_mb = cr.add_ma / 3;
     sushi_accel_counters_reset();
-    sushi_accel(in, res, w, qp, out, acc, lut, alut, cr);
+    sushi_accel(in, res, w, qp, out, acc, lut, alut, cr, NULL);
     accel_counters n = sushi_accel_counters_get();
     cr_assert_eq(n.status, 0);
     for (uint32_t j = 0; j < k; j++)
@@ -163,17 +164,17 @@ Test(hls, persistent_buffer_commands)
     memset(&c, 0, sizeof c);
     c.op = ACCEL_OP_PB_INVALIDATE;
     c.pb_slot = ACCEL_PB_SLOTS;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
     sushi_accel_counters_reset();
     c.op = ACCEL_OP_PB_KEEP;
     c.pb_slot = 5;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
     cr_assert_eq(sushi_accel_counters_get().status, ACCEL_ERR_PB, "keep of an invalid slot is an error");
     sushi_accel_counters_reset();
     c.op = ACCEL_OP_PB_LOAD, c.pb_rows = 2, c.pb_cols = 3, c.pb_kk = 9, c.pb_base = 1000;
-    sushi_accel(NULL, NULL, box, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, box, NULL, NULL, NULL, NULL, NULL, c, NULL);
     c.op = ACCEL_OP_PB_KEEP;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
     accel_counters n = sushi_accel_counters_get();
     cr_assert_eq(n.status, 0);
     cr_assert_eq(n.rd_pb_load, 54);
@@ -194,19 +195,19 @@ Test(hls, persistent_buffer_commands)
     memset(&v, 0, sizeof v);
     v.op = ACCEL_OP_CONV, v.k = 4, v.c = 5, v.r = 3, v.x = v.y = 4, v.pad = 1, v.stride = 1, v.pb_slot = 5;
     sushi_accel_counters_reset();
-    sushi_accel(in, NULL, w, qp, out, acc, lut, lut, v);
+    sushi_accel(in, NULL, w, qp, out, acc, lut, lut, v, NULL);
     n = sushi_accel_counters_get();
     cr_assert_eq(n.pb_hit, 54);
     cr_assert_eq(n.rd_wgt, 180 - 54);
     uint8_t out2[4 * 16];
     v.pb_slot = ACCEL_PB_SLOTS;
-    sushi_accel(in, NULL, w, qp, out2, acc, lut, lut, v);
+    sushi_accel(in, NULL, w, qp, out2, acc, lut, lut, v, NULL);
     cr_assert_arr_eq(out, out2, sizeof out);
     c.op = ACCEL_OP_PB_INVALIDATE;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
     sushi_accel_counters_reset();
     c.op = ACCEL_OP_PB_KEEP;
-    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c);
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c, NULL);
     cr_assert_eq(sushi_accel_counters_get().status, ACCEL_ERR_PB);
 }
 
@@ -227,14 +228,17 @@ static sushi_subnet *make_subnet(sushi_supernet *sn, const char *text)
 typedef struct totals {
     uint64_t engine_layers, fused, host, mixed, unfused_adds, bytes_hls, bytes_model, halo_layers;
     uint64_t extra_bytes; /* the documented differences: SE vectors, int32 logits */
+    uint64_t calls_hls, calls_model;
     double worst_cyc;
 } totals;
 
 /* Per-layer comparison of the last hls run of s with the model under g. */
+static int g_preset = SUSHI_CYCLE_PRESET_ZCU104; /* the preset the hls instances of a test run */
+
 static void compare_layers(sushi_backend *hb, const sushi_subnet *s, const sushi_subgraph *g, totals *t)
 {
     sushi_cycle_model m;
-    cr_assert_eq(sushi_cycle_model_init(&m, SUSHI_CYCLE_PRESET_ZCU104), SUSHI_OK);
+    cr_assert_eq(sushi_cycle_model_init(&m, g_preset), SUSHI_OK);
     /* the kernel: 16 requant bytes per channel, II = 1 trips + 32 fill cycles per pass */
     cr_assert_eq(sushi_cycle_model_set(&m, "quant_bytes", 16), SUSHI_OK);
     cr_assert_eq(sushi_cycle_model_set(&m, "pixel_ii", 1), SUSHI_OK);
@@ -252,6 +256,8 @@ static void compare_layers(sushi_backend *hb, const sushi_subnet *s, const sushi
         const char *nm = l->name;
         t->bytes_hls += h->rd_wgt + h->rd_par + h->act_in + h->act_out;
         t->bytes_model += c->offchip_bytes;
+        t->calls_hls += h->calls;
+        t->calls_model += c->calls;
         if (c->where != h->where) {
             /* the model fuses an ADD whose conv operand is also read elsewhere; the kernel cannot */
             cr_assert(l->op == SUSHI_OP_ADD || (i + 1 < n && s->layers[i + 1].op == SUSHI_OP_ADD), "%s", nm);
@@ -304,6 +310,7 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
     sushi_backend *cb = NULL, *hb = NULL;
     cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
     cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
+    cr_assert_eq(sushi_backend_set_param(hb, "preset", g_preset), SUSHI_OK);
     cr_assert_eq(sushi_cpu_set_int8_ranges(cb, s, ranges, nr), SUSHI_OK);
     cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, ranges, nr), SUSHI_OK);
     uint32_t nc = sn->num_classes;
@@ -323,7 +330,7 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
             cr_assert_eq(sushi_subgraph_set_subnet(g, s), SUSHI_OK);
         cr_assert_eq(sushi_backend_set_resident(hb, pass ? g : NULL, &rl), SUSHI_OK);
         sushi_cycle_model m;
-        sushi_cycle_model_init(&m, SUSHI_CYCLE_PRESET_ZCU104);
+        sushi_cycle_model_init(&m, g_preset);
         if (pass == 2) { /* switch SubGraphs: only what is not kept crosses the AXI port */
             uint64_t loaded, kept, mk;
             hls_backend_last_reload(hb, &loaded, &kept);
@@ -354,7 +361,9 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
             cr_assert(memcmp(&oc[i], &oh[i], sizeof(float)) == 0, "%s %s: logit %u: cpu %.9g hls %.9g", fam, cfg,
                       i, oc[i], oh[i]);
         compare_layers(hb, s, pass ? g : NULL, &t);
-        if (pass == 2) /* own SubGraph: everything but what the 3 MiB PB cannot hold is a hit */
+        if (pass == 2 && s->weight_bytes <= sushi_cycle_pb_bytes(&m)) /* own SubGraph, all of it in the PB */
+            cr_assert_eq(hc.weight_bytes, 0);
+        if (pass == 2)
             cr_assert_eq(hc.weight_bytes + hc.hit_bytes, s->weight_bytes);
         cr_log_info("%s %s resident=%d: offchip %lu B (weights %lu, act %lu), hits %lu B, %lu kernel cycles", fam,
                     cfg, pass, hc.offchip_bytes, hc.weight_bytes, hc.act_bytes, hc.hit_bytes, hc.cycles);
@@ -364,6 +373,11 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
                 "over 3 passes: measured %lu = model %lu + %lu (SE vectors, int32 logits)",
                 fam, cfg, t.engine_layers, t.fused, t.mixed, t.host, t.unfused_adds, t.halo_layers, t.worst_cyc * 100,
                 t.bytes_hls, t.bytes_model, t.extra_bytes);
+    /* kernel calls: the model's count (one per engine layer, or one per query with descriptor lists) */
+    cr_assert_eq(t.calls_hls, t.calls_model, "%s %s: %lu kernel calls, model %lu", fam, cfg, t.calls_hls,
+                 t.calls_model);
+    if (g_preset == SUSHI_CYCLE_PRESET_ZCU104_SGS)
+        cr_assert_eq(t.calls_hls, 3, "one call per query (3 runs)");
     if (!t.unfused_adds) /* whole SubNet, every pass: measured = model + the documented differences */
         cr_assert_eq(t.bytes_hls, t.bytes_model + t.extra_bytes, "%s %s: off-chip bytes %lu, model %lu + %lu documented",
                  fam, cfg, t.bytes_hls, t.bytes_model, t.extra_bytes);
@@ -379,6 +393,25 @@ static void check_family(const char *fam, const char *cfg, const char *resident_
 Test(hls, mbv3_min_32, .init = setup, .fini = teardown) { check_family("ofa-mbv3-w1.0", "min@32", "max@32"); }
 Test(hls, mbv3_max_48, .init = setup, .fini = teardown) { check_family("ofa-mbv3-w1.0", "max@48", "min@48"); }
 Test(hls, resnet50_min_32, .init = setup, .fini = teardown) { check_family("ofa-resnet50", "min@32", "max@32"); }
+/* the SGS engine (zcu104-sgs): one descriptor list per query, resident
+ * activations, stride-aware windows, host ops on the vector path */
+static void check_family_sgs(const char *fam, const char *cfg, const char *resident_cfg)
+{
+    g_preset = SUSHI_CYCLE_PRESET_ZCU104_SGS;
+    check_family(fam, cfg, resident_cfg);
+    g_preset = SUSHI_CYCLE_PRESET_ZCU104;
+}
+Test(hls, sgs_mbv3_min_32, .init = setup, .fini = teardown) { check_family_sgs("ofa-mbv3-w1.0", "min@32", "max@32"); }
+Test(hls, sgs_mbv3_max_48, .init = setup, .fini = teardown) { check_family_sgs("ofa-mbv3-w1.0", "max@48", "min@48"); }
+Test(hls, sgs_resnet50_min_32, .init = setup, .fini = teardown)
+{
+    check_family_sgs("ofa-resnet50", "min@32", "max@32");
+}
+Test(hls, sgs_mbv3_min_224, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    check_family_sgs("ofa-mbv3-w1.0", "min@224", "max@224");
+}
+
 /* full resolution: inputs beyond the 512 KiB input buffer (row bands, K-tile re-reads) and pixel blocks */
 Test(hls, mbv3_min_224, .init = setup, .fini = teardown) { check_family("ofa-mbv3-w1.0", "min@224", "max@224"); }
 /* the largest practical ResNet-50 (0.96 GMACs per run in C simulation): stem at 112 x 112 in pixel blocks,
@@ -578,8 +611,9 @@ static uint32_t fm_n_images(void)
     return v > 0 && v <= 10000 ? (uint32_t)v : 96;
 }
 
-Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+static void fmnist_check(int preset)
 {
+    g_preset = preset;
     sushi_supernet *sn = NULL;
     cr_assert_eq(sushi_supernet_load_file(ctx, fmnist_path(), 0, &sn), SUSHI_OK, "%s", fmnist_path());
     uint32_t pick[4];
@@ -594,6 +628,7 @@ Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = tear
     sushi_backend *cb = NULL, *hb = NULL;
     cr_assert_eq(sushi_backend_create(sn, "cpu", &cb), SUSHI_OK);
     cr_assert_eq(sushi_backend_create(sn, "hls", &hb), SUSHI_OK);
+    cr_assert_eq(sushi_backend_set_param(hb, "preset", preset), SUSHI_OK);
     sushi_candidate_info big = SUSHI_CANDIDATE_INFO_INIT;
     cr_assert_eq(sushi_supernet_candidate(sn, pick[1 < np ? 1 : 0], &big), SUSHI_OK);
     sushi_subnet *other = NULL;
@@ -657,6 +692,18 @@ Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = tear
     sushi_backend_destroy(cb);
     sushi_backend_destroy(hb);
     sushi_supernet_destroy(sn);
+    g_preset = SUSHI_CYCLE_PRESET_ZCU104;
+}
+
+Test(hls, fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    fmnist_check(SUSHI_CYCLE_PRESET_ZCU104);
+}
+
+/* the same on the SGS engine (zcu104-sgs): one descriptor list per image */
+Test(hls, sgs_fmnist_candidates_bit_exact_with_cpu_int8, .init = setup, .fini = teardown, .timeout = 1800)
+{
+    fmnist_check(SUSHI_CYCLE_PRESET_ZCU104_SGS);
 }
 
 /* ---------------- int8 ranges: public API and the default calibration ---------------- */
@@ -752,4 +799,162 @@ Test(hls, ranges_default_calibration_and_given_ranges, .init = setup, .fini = te
     cr_assert(sushi_config_print(&c, text, sizeof text) > 0);
     check_ranges(sn, text, "max");
     sushi_supernet_destroy(sn);
+}
+
+/* ---------------- the SGS engine on the kernel alone (docs/hls.md, "The SGS engine") ---------------- */
+
+/* copy n bytes between activation memories with the vector path: a 1x1 max
+ * pool is the identity on uint8 */
+static void amem_copy(const uint8_t *src_dram, uint32_t src, uint8_t *dst_dram, uint32_t dst, uint32_t out_res,
+                      uint32_t c, uint32_t x)
+{
+    accel_ctrl cr;
+    memset(&cr, 0, sizeof cr);
+    cr.op = ACCEL_OP_MAXPOOL;
+    cr.c = c, cr.r = 1, cr.stride = 1, cr.x = cr.y = x;
+    cr.in_src = src, cr.out_dst = dst, cr.out_res = out_res;
+    sushi_accel(src_dram, NULL, NULL, NULL, dst_dram, NULL, NULL, NULL, cr, NULL);
+}
+
+/* a conv whose input, residual and output stay on chip, and stride-aware
+ * window steps: outputs identical to the DRAM run, no activation bytes on
+ * any port, trips divided by stride^2 */
+Test(hls, kernel_sgs_resident_activations_and_stride_skip)
+{
+    static const struct { int dw, k, c, r, x, pad, stride; } cases[] = {
+        { 0, 21, 13, 3, 20, 1, 2 }, { 0, 17, 30, 1, 14, 0, 2 }, { 1, 33, 33, 5, 18, 2, 2 }, { 0, 24, 40, 3, 12, 1, 1 },
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const uint32_t k = (uint32_t)cases[ci].k, c = (uint32_t)cases[ci].c, r = (uint32_t)cases[ci].r;
+        const uint32_t x = (uint32_t)cases[ci].x, st = (uint32_t)cases[ci].stride, pad = (uint32_t)cases[ci].pad;
+        const uint32_t o = (x + 2 * pad - r) / st + 1, P = o * o, row = cases[ci].dw ? r * r : c * r * r;
+        uint8_t *in = malloc((size_t)c * x * x), *res = malloc((size_t)k * P);
+        uint8_t *out_a = malloc((size_t)k * P), *out_b = malloc((size_t)k * P), *junk = malloc((size_t)k * P);
+        int8_t *w = malloc((size_t)k * row);
+        int32_t *qp = calloc((size_t)k * 4, sizeof *qp), acc[4];
+        uint8_t lut[256] = { 0 }, alut[256] = { 0 };
+        for (size_t i = 0; i < (size_t)c * x * x; i++)
+            in[i] = (uint8_t)rnd();
+        for (size_t i = 0; i < (size_t)k * P; i++)
+            res[i] = (uint8_t)rnd();
+        for (size_t i = 0; i < (size_t)k * row; i++)
+            w[i] = (int8_t)((int32_t)(rnd() % 255) - 127);
+        for (uint32_t j = 0; j < k; j++) {
+            sushi_q8_quant_mult(1.0 / (200.0 * sqrt((double)row)), &qp[4 * j], &qp[4 * j + 1]);
+            int64_t B = sushi_q8_quant_bias(((int)(rnd() % 200) - 100) / 10.0, qp[4 * j + 1]);
+            qp[4 * j + 2] = (int32_t)(uint32_t)((uint64_t)B & 0xffffffffu);
+            qp[4 * j + 3] = (int32_t)(uint32_t)((uint64_t)B >> 32);
+        }
+        accel_ctrl cr;
+        memset(&cr, 0, sizeof cr);
+        cr.op = cases[ci].dw ? ACCEL_OP_DWCONV : ACCEL_OP_CONV;
+        cr.k = k, cr.c = c, cr.r = r, cr.x = cr.y = x, cr.pad = pad, cr.stride = st;
+        cr.zp_in = 37, cr.zp_out = 101, cr.lo = 101, cr.pb_slot = ACCEL_PB_SLOTS;
+        cr.res_en = 1, cr.add_zp_a = 90, cr.add_zp_b = 20, cr.add_zp = 128, cr.add_lo = 5;
+        sushi_q8_quant_mult(0.7, &cr.add_ma, &cr.add_s);
+        cr.add_mb = cr.add_ma / 3;
+        /* A: everything in DRAM, every window position stepped */
+        sushi_accel_counters_reset();
+        sushi_accel(in, res, w, qp, out_a, acc, lut, alut, cr, NULL);
+        const accel_counters a = sushi_accel_counters_get();
+        cr_assert_eq(a.status, 0);
+        /* B: residual in RES, input in PP0, output in PP1, stride-aware steps */
+        amem_copy(res, ACCEL_MEM_DRAM, junk, ACCEL_MEM_VEC0 * 0 + ACCEL_MEM_PP1, 1, k, o);
+        amem_copy(in, ACCEL_MEM_DRAM, junk, ACCEL_MEM_PP0, 0, c, x);
+        cr.in_src = ACCEL_MEM_PP0, cr.out_dst = ACCEL_MEM_PP1, cr.res_src = ACCEL_MEM_RES, cr.stride_skip = 1;
+        sushi_accel_counters_reset();
+        sushi_accel(NULL, NULL, w, qp, NULL, acc, lut, alut, cr, NULL);
+        const accel_counters b = sushi_accel_counters_get();
+        cr_assert_eq(b.status, 0);
+        amem_copy(NULL, ACCEL_MEM_PP1, out_b, ACCEL_MEM_DRAM, 0, k, o);
+        cr_assert_eq(memcmp(out_a, out_b, (size_t)k * P), 0, "case %zu: on-chip run differs", ci);
+        cr_assert_eq(a.rd_act, (uint64_t)c * x * x);
+        cr_assert_eq(a.wr_act, (uint64_t)k * P);
+        cr_assert_eq(b.rd_act + b.rd_res + b.wr_act, 0, "case %zu: activation bytes crossed a port", ci);
+        cr_assert_eq(b.rd_wgt, a.rd_wgt);
+        cr_assert_eq(b.rd_par, a.rd_par);
+        cr_assert_eq(b.passes, a.passes);
+        cr_assert_eq(b.trips * st * st, a.trips, "case %zu: trips %lu vs %lu", ci, b.trips, a.trips);
+        free(in), free(res), free(out_a), free(out_b), free(junk), free(w), free(qp);
+    }
+    /* operands larger than their on-chip buffer are refused */
+    accel_ctrl cr;
+    memset(&cr, 0, sizeof cr);
+    cr.op = ACCEL_OP_MAXPOOL, cr.c = 64, cr.r = 1, cr.stride = 1, cr.x = cr.y = 128, cr.out_dst = ACCEL_MEM_PP0;
+    sushi_accel_counters_reset();
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, cr, NULL);
+    cr_assert_eq(sushi_accel_counters_get().status, ACCEL_ERR_ACT);
+    cr.out_dst = ACCEL_MEM_COUNT, cr.c = 1, cr.x = cr.y = 4;
+    sushi_accel_counters_reset();
+    sushi_accel(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, cr, NULL);
+    cr_assert_eq(sushi_accel_counters_get().status, ACCEL_ERR_ACT);
+}
+
+/* The vector path (pools, GAP, ADD, SE excite) is bit-exact with the cpu int8
+ * path's own functions; one trip per window step per 16-channel group. */
+Test(hls, kernel_sgs_vector_path_matches_cpu_int8)
+{
+    const uint32_t c = 21, x = 9, groups = 2;
+    uint8_t in[21 * 9 * 9], in2[21 * 9 * 9], gate[21], out_k[21 * 9 * 9], out_c[21 * 9 * 9];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)rnd(), in2[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < c; i++)
+        gate[i] = (uint8_t)rnd();
+    cpu_q8_layer q;
+    memset(&q, 0, sizeof q);
+    q.zp_in = 41, q.zp_in2 = 99, q.zp_rq = 120, q.lo = 3;
+    sushi_q8_quant_mult(1.0 / 81, &q.gap_m, &q.gap_s);
+    sushi_q8_quant_mult(1.0 / 300, &q.se_m, &q.se_s);
+    sushi_q8_quant_mult(0.6, &q.add_ma, &q.add_s);
+    q.add_mb = q.add_ma / 2;
+    int32_t pm[10], ps[10], qtab[20];
+    for (int n = 0; n < 10; n++) {
+        if (n)
+            sushi_q8_quant_mult(1.0 / n, &pm[n], &ps[n]);
+        else
+            pm[n] = ps[n] = 0;
+        qtab[n] = pm[n], qtab[10 + n] = ps[n];
+    }
+    q.n_pool = 10, q.pool_m = pm, q.pool_s = ps;
+    const uint32_t ops[] = { ACCEL_OP_MAXPOOL, ACCEL_OP_AVGPOOL, ACCEL_OP_GAP, ACCEL_OP_ADD, ACCEL_OP_EXCITE };
+    for (size_t t = 0; t < 5; t++) {
+        sushi_layer l;
+        memset(&l, 0, sizeof l);
+        l.in_c = l.out_c = c, l.in_h = l.in_w = x;
+        l.kernel = ops[t] == ACCEL_OP_MAXPOOL ? 3 : 2, l.stride = 2, l.pad = ops[t] == ACCEL_OP_MAXPOOL ? 1 : 0;
+        uint32_t o = x;
+        if (ops[t] == ACCEL_OP_MAXPOOL)
+            o = (x + 2 - 3) / 2 + 1;
+        else if (ops[t] == ACCEL_OP_AVGPOOL)
+            o = (x + 1) / 2; /* OFA's ceil-mode pool: the last window is clipped */
+        else if (ops[t] == ACCEL_OP_GAP)
+            o = 1;
+        l.out_h = l.out_w = o;
+        accel_ctrl cr;
+        memset(&cr, 0, sizeof cr);
+        cr.op = ops[t], cr.c = c, cr.x = cr.y = x, cr.r = l.kernel, cr.stride = l.stride, cr.pad = l.pad;
+        cr.zp_in = q.zp_in, cr.zp_out = q.zp_rq, cr.vq_m = ops[t] == ACCEL_OP_GAP ? q.gap_m : q.se_m;
+        cr.vq_s = ops[t] == ACCEL_OP_GAP ? q.gap_s : q.se_s, cr.n_pool = 10;
+        cr.add_zp_a = q.zp_in, cr.add_zp_b = q.zp_in2, cr.add_ma = q.add_ma, cr.add_mb = q.add_mb;
+        cr.add_s = q.add_s, cr.add_zp = q.zp_rq, cr.add_lo = q.lo;
+        const uint8_t *second = ops[t] == ACCEL_OP_EXCITE ? gate : in2;
+        sushi_accel_counters_reset();
+        sushi_accel(in, second, NULL, qtab, out_k, NULL, NULL, NULL, cr, NULL);
+        const accel_counters n = sushi_accel_counters_get();
+        cr_assert_eq(n.status, 0, "op %u", ops[t]);
+        switch (ops[t]) {
+        case ACCEL_OP_MAXPOOL: cpu_q8_maxpool(&l, in, out_c); break;
+        case ACCEL_OP_AVGPOOL: cpu_q8_avgpool(&q, &l, in, out_c); break;
+        case ACCEL_OP_GAP: cpu_q8_gap(&q, &l, in, out_c); break;
+        case ACCEL_OP_ADD: cpu_q8_add(&q, &l, in, in2, out_c); break;
+        default: cpu_q8_se_excite(&q, &l, in, gate, out_c); break;
+        }
+        const size_t nout = (size_t)c * o * o;
+        cr_assert_eq(memcmp(out_k, out_c, nout), 0, "op %u differs from the cpu int8 path", ops[t]);
+        const uint64_t steps = ops[t] == ACCEL_OP_GAP ? x * x : o * o;
+        cr_assert_eq(n.passes, groups);
+        cr_assert_eq(n.trips, groups * steps, "op %u: trips %lu", ops[t], n.trips);
+        cr_assert_eq(n.rd_act, (uint64_t)c * x * x * (ops[t] == ACCEL_OP_ADD ? 2 : 1) + (ops[t] == ACCEL_OP_EXCITE ? c : 0));
+        cr_assert_eq(n.wr_act, nout);
+    }
 }

@@ -945,7 +945,8 @@ Test(policy, oracle_beats_sushi_beats_none_on_alternating_demand)
     }
 }
 
-/* Stable demand (one regime): sushi is as good as the oracle after warm-up. */
+/* Stable demand (one regime): sushi is as good as the oracle after warm-up
+ * (within 0.1 %: the oracle's knapsack is exact, sushi's greedy). */
 Test(policy, sushi_matches_oracle_on_stable_demand)
 {
     fx f[2];
@@ -972,7 +973,12 @@ Test(policy, sushi_matches_oracle_on_stable_demand)
         hits[k] = st.hit_bytes;
         fx_close(&f[k]);
     }
-    cr_assert_eq(hits[0], hits[1]);
+    /* the oracle solves its knapsack exactly (0.3); sushi's greedy may
+     * leave a few hundred bytes of the PB unused, nothing more */
+    cr_assert_geq(hits[1], hits[0], "sushi %llu, oracle %llu", (unsigned long long)hits[0],
+                  (unsigned long long)hits[1]);
+    cr_assert_geq((double)hits[0], 0.999 * (double)hits[1], "sushi %llu, oracle %llu", (unsigned long long)hits[0],
+                  (unsigned long long)hits[1]);
     cr_assert(hits[0] > 0);
 }
 

@@ -12,10 +12,10 @@
 #include "sushi/cycle.h"
 
 static const char cost_help[] =
-    "usage: sushi cost FILE --config CFG [--backend cycle] --accel zcu104|u50\n"
+    "usage: sushi cost FILE --config CFG [--backend cycle] --accel PRESET\n"
     "                  [--set KEY=VAL ...] [--cached CFG | --cached-budget BYTES]\n"
     "                  [--layers] [--csv] [--json]\n"
-    "       sushi cost --topology LAYERS.csv --accel zcu104|u50 [--set KEY=VAL ...]\n"
+    "       sushi cost --topology LAYERS.csv --accel PRESET [--set KEY=VAL ...]\n"
     "                  [--csv] [--json]\n"
     "\n"
     "Model the cost (cycles, latency, off-chip / on-chip bytes, energy) of one\n"
@@ -26,7 +26,7 @@ static const char cost_help[] =
     "options:\n"
     "  -c, --config CFG       the SubNet (as for 'sushi subnet')\n"
     "  -b, --backend NAME     cost backend; only 'cycle' (default)\n"
-    "  -a, --accel NAME       model preset: zcu104 (default) or u50\n"
+    "  -a, --accel NAME       model preset: zcu104 (default), u50, zcu104-sgs, u50-sgs\n"
     "  -s, --set KEY=VAL      set a model parameter (repeatable, applied in order\n"
     "                         after the preset; names in docs/accelerator.md)\n"
     "      --cached CFG       resident SubGraph = the SubNet of CFG truncated to\n"

@@ -30,7 +30,8 @@ static const char serve_help[] =
     "policy, and compare the policies.\n"
     "\n"
     "  --backend NAME        cycle, cpu, hls or null (required)\n"
-    "  --accel PRESET        accelerator preset of the cycle backend: zcu104, u50 (or its id)\n"
+    "  --accel PRESET        accelerator preset of the cycle backend: zcu104, u50,\n"
+    "                        zcu104-sgs, u50-sgs (or its id)\n"
     "  --param K=V[,K=V..]   backend parameters (e.g. pb_kib=512,dram_gbs=12)\n"
     "  --policy A[,B..]      policies to compare (default none,sushi); e.g. none,static,sushi,lru,oracle\n"
     "  --window Q            queries between cache updates (default 100)\n"
@@ -39,6 +40,9 @@ static const char serve_help[] =
     "  --fallback F          accuracy (default) | latency: what 'both' serves when nothing meets both\n"
     "  --reload R            next (default: reload charged to the next query) | separate\n"
     "  --pareto P            macs-bytes (default) | macs | bytes | none\n"
+    "  --objective O         what static/sushi/oracle maximise: time (default) | energy | bytes\n"
+    "                        (time and energy need a backend with tile savings: cycle, hls;\n"
+    "                        others fall back to bytes)\n"
     "  --trace CSV           replay a trace file (t_s,min_accuracy,slo_s[,label])\n"
     "  --gen K=V[,K=V..]     generate a trace: seed, queries, regimes, dwell, mix, both, jitter, rate,\n"
     "                        acc_lo, acc_hi, slo_lo, slo_hi (SLOs in s; suffix ms/us allowed).\n"
@@ -187,6 +191,8 @@ typedef struct setup {
     kv params[MAX_PARAMS];
     int n_params;
     sushi_sched_options o;
+    int objective;     /* --objective (sushi_objective) */
+    int objective_eff; /* what the scheduler used (bytes when the backend has no tile savings) */
 } setup;
 
 static int configure_backend(sushi_backend *b, const setup *su)
@@ -195,7 +201,7 @@ static int configure_backend(sushi_backend *b, const setup *su)
     if (su->accel) {
         double id;
         if (!cli_accel_preset(su->accel, &id))
-            return usage("--accel %s: unknown preset (zcu104, u50)", su->accel);
+            return usage("--accel %s: unknown preset (zcu104, u50, zcu104-sgs, u50-sgs)", su->accel);
         rc = sushi_backend_set_param(b, "preset", id);
         if (rc == SUSHI_ERR_NOT_FOUND || rc == SUSHI_ERR_UNSUPPORTED)
             return fail("--accel: backend %s has no 'preset' parameter (presets belong to the cycle backend)",
@@ -233,6 +239,11 @@ static int make_backend(const sushi_supernet *sn, const setup *su, sushi_backend
 }
 
 /* ------------------------------------------------------------------ output */
+
+static const char *objective_name(int o)
+{
+    return o == SUSHI_OBJECTIVE_TIME ? "time" : o == SUSHI_OBJECTIVE_ENERGY ? "energy" : "bytes";
+}
 
 typedef struct run {
     const char *policy;
@@ -562,6 +573,7 @@ int sushi_cli_serve(int argc, char **argv)
     setup su;
     memset(&su, 0, sizeof su);
     su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
+    su.objective = su.objective_eff = SUSHI_OBJECTIVE_TIME;
     const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
     const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR, *profile_path = NULL;
     sushi_profile *prof = NULL;
@@ -656,6 +668,15 @@ int sushi_cli_serve(int argc, char **argv)
             if (k == 4)
                 return usage("--pareto %s: expected macs-bytes, macs, bytes or none", val);
             su.o.pareto = k;
+        } else if (strcmp(opt, "--objective") == 0) {
+            if (strcmp(val, "time") == 0)
+                su.objective = SUSHI_OBJECTIVE_TIME;
+            else if (strcmp(val, "energy") == 0)
+                su.objective = SUSHI_OBJECTIVE_ENERGY;
+            else if (strcmp(val, "bytes") == 0)
+                su.objective = SUSHI_OBJECTIVE_BYTES;
+            else
+                return usage("--objective %s: expected time, energy or bytes", val);
         } else if (strcmp(opt, "--trace") == 0)
             trace_path = val;
         else if (strcmp(opt, "--gen") == 0)
@@ -984,6 +1005,10 @@ int sushi_cli_serve(int argc, char **argv)
             rc = sushi_policy_create(sn, pol[k], &p);
         if (!rc)
             rc = sushi_sched_create(sn, b, p, &su.o, &s);
+        if (!rc)
+            rc = sushi_sched_set_objective(s, su.objective);
+        if (!rc)
+            su.objective_eff = sushi_sched_objective(s);
         if (!rc && strcmp(pol[k], "oracle") == 0)
             rc = sushi_sched_set_lookahead(s, qs, nq);
         if (!rc && prof) {
@@ -1084,6 +1109,8 @@ int sushi_cli_serve(int argc, char **argv)
         cJSON_AddStringToObject(root, "mode", mode_name(su.o.mode));
         cJSON_AddStringToObject(root, "fallback", su.o.fallback ? "latency" : "accuracy");
         cJSON_AddStringToObject(root, "reload", su.o.reload ? "separate" : "next");
+        cJSON_AddStringToObject(root, "objective", objective_name(su.objective_eff));
+        cJSON_AddStringToObject(root, "objective_requested", objective_name(su.objective));
         json_num(root, "candidates", info0.n_candidates);
         json_num(root, "accuracy_min", info0.accuracy_min);
         json_num(root, "accuracy_max", info0.accuracy_max);
@@ -1154,6 +1181,8 @@ int sushi_cli_serve(int argc, char **argv)
                sni.synthetic ? " (SYNTHETIC weights; proxy accuracies)" : "", su.backend,
                su.accel ? ", accel " : "", su.accel ? su.accel : "", info0.pb_bytes / 1e6, su.o.window,
                mode_name(su.o.mode), su.o.reload ? "separate" : "charged to the next query");
+        printf("cache objective: %s%s\n", objective_name(su.objective_eff),
+               su.objective_eff != su.objective ? " (the backend reports no tile savings)" : "");
         if (info0.pb_bytes == 0)
             printf("note: no persistent buffer (the backend has no pb_kib/pb_bytes; use --pb-kib): "
                    "every policy serves like none\n");

@@ -124,7 +124,7 @@ static int model_ranges(const char *spec, const char *backend, const char *accel
     if (accel) {
         double id;
         if (!cli_accel_preset(accel, &id)) {
-            ex = usage("gen: --accel %s: unknown preset (zcu104, u50)", accel);
+            ex = usage("gen: --accel %s: unknown preset (zcu104, u50, zcu104-sgs, u50-sgs)", accel);
             goto out;
         }
         rc = sushi_backend_set_param(b, "preset", id);

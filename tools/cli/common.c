@@ -567,8 +567,9 @@ bool cli_parse_seconds(const char *s, double *v)
 
 bool cli_accel_preset(const char *name, double *id)
 {
-    static const char *const presets[] = { "zcu104", "u50" }; /* pinned ids of the cycle backend */
-    for (int i = 0; i < 2; i++)
+    /* pinned ids of the cycle backend (sushi_cycle_preset) */
+    static const char *const presets[] = { "zcu104", "u50", "zcu104-sgs", "u50-sgs" };
+    for (int i = 0; i < (int)(sizeof presets / sizeof presets[0]); i++)
         if (strcmp(name, presets[i]) == 0) {
             *id = i;
             return true;

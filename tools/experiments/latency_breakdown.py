@@ -130,7 +130,7 @@ def ceilings(net, accel, variant):
     b = sn.backend("cycle")
 
     def configure(pb_kib=None):
-        b.set_param("preset", {"zcu104": 0, "u50": 1}[accel])  # resets every parameter
+        b.set_param("preset", {"zcu104": 0, "u50": 1, "zcu104-sgs": 2, "u50-sgs": 3}[accel])  # resets every parameter
         for kv in variant:
             k, v = kv.split("=")
             b.set_param(k, float(v))

@@ -15,11 +15,16 @@
 #   POLICIES    (default none,static,sushi,lru,lfu,oracle)
 #   PBS         PB sizes in KiB for the PB sweep (default: see below)
 #   DWELL_PB_KIB  PB of the second locality sweep of a small SuperNet (see below)
+#   OBJECTIVE   cache objective of static / sushi / oracle (serve --objective:
+#               time, energy or bytes; default: serve's default, time)
 #   PARAMS      cycle-model overrides for every run (serve --param), e.g.
 #               call_overhead_us=5; a SENSITIVITY run, not the calibrated
 #               preset: recorded in conditions.txt and summary.md
 #   IMG_DIR     also copy the PNG figures (fig_NET_SWEEP.png) there, e.g. docs/img
 #   QUICK=1     a smaller sweep (for CI / a first look)
+#   QS, DWELLS  override the Q and dwell sweep points (e.g. QS="100 1000": Q = 10
+#               runs the oracle every 10 queries and is by far the slowest point)
+#   KINDS       stream kinds (default "accuracy latency")
 #
 # PB sweep: 256 KiB .. 48 MiB for a SuperNet whose largest candidate holds
 # 4 MiB of weights or more (the built-in OFA families); for a smaller one
@@ -74,12 +79,14 @@ if ! "$SUSHI_CLI" serve builtin:ofa-mbv3-w1.0 --backend cycle --queries 2 --poli
 fi
 
 if [ "${QUICK:-0}" = 1 ]; then
-    QS="10 100 1000"; PBS_BIG="1024 4096 16384"; DWELLS="1 100 1000"; QUERIES=${QUERIES_QUICK:-1500}
+    QS=${QS:-"10 100 1000"}; PBS_BIG="1024 4096 16384"; DWELLS=${DWELLS:-"1 100 1000"}
+    QUERIES=${QUERIES_QUICK:-1500}
 else
-    QS="10 30 100 300 1000"
+    QS=${QS:-"10 30 100 300 1000"}
     PBS_BIG="256 512 1024 2048 4096 8192 16384 32768 49152"
-    DWELLS="1 10 100 1000"
+    DWELLS=${DWELLS:-"1 10 100 1000"}
 fi
+KINDS=${KINDS:-"accuracy latency"}
 
 model() { # builtin name or file path
     if [ -f "$1" ]; then echo "$1"; else echo "builtin:$1"; fi
@@ -129,6 +136,7 @@ mkdir -p "$OUT/runs"
     echo "cli: $SUSHI_CLI"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | wc -l) files changed"
     echo "queries: $QUERIES seed: $SEED nets: $NETS accels: $ACCELS policies: $POLICIES"
+    echo "objective: ${OBJECTIVE:-default} kinds: $KINDS"
     echo "Q: $QS dwell: $DWELLS"
     if [ -n "${PARAMS:-}" ]; then echo "PARAMS (cycle-model overrides, NOT the calibrated presets): $PARAMS"; fi
     for net in $NETS; do
@@ -154,10 +162,11 @@ for net in $NETS; do
     NET_PBS=$(pb_list "$net")
     NET_DWELL_PB=$(dwell_pb "$net")
     for accel in $ACCELS; do
-        for kind in accuracy latency; do
+        for kind in $KINDS; do
             mix=0; [ "$kind" = latency ] && mix=1
             base=(--backend cycle --accel "$accel")
             if [ -n "${PARAMS:-}" ]; then base+=(--param "$PARAMS"); fi
+            if [ -n "${OBJECTIVE:-}" ]; then base+=(--objective "$OBJECTIVE"); fi
             gen="seed=$SEED,queries=$QUERIES,mix=$mix"
             echo "$tag / $accel / $kind-bound"
             for q in $QS; do

@@ -28,7 +28,7 @@ SWEEPS = [("q", "Q (queries per cache update)", "window"),
           ("pb", "persistent buffer (KiB)", "pb_kib"),
           ("dwell", "mean dwell (queries per regime visit)", "dwell"),
           ("dwellpb", "mean dwell (queries per regime visit), small PB", "dwell")]
-UNCALIBRATED = {"u50"}  # presets whose parameters are not fitted to a measurement
+UNCALIBRATED = {"u50", "u50-sgs"}  # presets whose parameters are not fitted to a measurement
 COLORS = {"none": "#888888", "static": "#1f77b4", "sushi": "#d62728", "lru": "#2ca02c",
           "lfu": "#9467bd", "oracle": "#ff7f0e"}
 
@@ -211,7 +211,7 @@ def main():
         return [r for r in rows if all(r[k] == v for k, v in kw.items())]
 
     nets = sorted({r["net"] for r in rows})
-    order = ["zcu104", "u50"]  # the edge preset first
+    order = ["zcu104", "zcu104-sgs", "u50", "u50-sgs"]  # the edge presets first
     accels = sorted({r["accel"] for r in rows}, key=lambda a: (order.index(a) if a in order else len(order), a))
     policies = []
     for r in rows:

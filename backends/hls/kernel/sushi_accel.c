@@ -46,9 +46,56 @@ static int8_t pb[ACCEL_PB_BYTES];
 /* PB directory: one box per SubGraph slot */
 static uint8_t pb_valid[ACCEL_PB_SLOTS];
 static uint32_t pb_rows[ACCEL_PB_SLOTS], pb_cols[ACCEL_PB_SLOTS], pb_kk[ACCEL_PB_SLOTS], pb_base[ACCEL_PB_SLOTS];
+/* SGS engine: on-chip activation memory [PP0 | PP1 | RES | VEC0 | VEC1] */
+#define AMEM_RES (2u * ACCEL_ACT_BYTES)
+#define AMEM_VEC0 (AMEM_RES + ACCEL_RES_BYTES)
+#define AMEM_BYTES (AMEM_VEC0 + 2u * ACCEL_VEC_BYTES)
+static uint8_t amem[AMEM_BYTES];
+#ifndef __SYNTHESIS__
+static accel_counters list_cnt[ACCEL_LIST_MAX];
+accel_counters sushi_accel_list_counters(uint32_t i)
+{
+    accel_counters z = { 0 };
+    return i < ACCEL_LIST_MAX ? list_cnt[i] : z;
+}
+#endif
 
 static uint32_t cdiv(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 static uint32_t umin(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* base and size of an on-chip accel_mem region (DRAM: 0, 0) */
+static uint32_t mem_base(uint32_t m)
+{
+    return m == ACCEL_MEM_PP1 ? ACCEL_ACT_BYTES
+           : m == ACCEL_MEM_RES ? AMEM_RES
+           : m == ACCEL_MEM_VEC0 ? AMEM_VEC0
+           : m == ACCEL_MEM_VEC1 ? AMEM_VEC0 + ACCEL_VEC_BYTES
+                                 : 0;
+}
+static uint32_t mem_size(uint32_t m)
+{
+    return m == ACCEL_MEM_PP0 || m == ACCEL_MEM_PP1 ? ACCEL_ACT_BYTES
+           : m == ACCEL_MEM_RES ? ACCEL_RES_BYTES
+           : m == ACCEL_MEM_VEC0 || m == ACCEL_MEM_VEC1 ? ACCEL_VEC_BYTES
+                                                        : 0;
+}
+/* operand of n bytes can live in m */
+static uint32_t mem_ok(uint32_t m, uint64_t n) { return m == ACCEL_MEM_DRAM || (m < ACCEL_MEM_COUNT && n <= mem_size(m)); }
+
+/* one activation byte written to DRAM or an on-chip region, and to the
+ * residual buffer when `res` */
+static void put_act(uint8_t *act_out, uint32_t dst, uint32_t res, uint64_t at, uint8_t y)
+{
+#pragma HLS INLINE
+    if (dst == ACCEL_MEM_DRAM) {
+        act_out[at] = y;
+        CNT(wr_act, 1);
+    } else {
+        amem[mem_base(dst) + (uint32_t)at] = y;
+    }
+    if (res)
+        amem[AMEM_RES + (uint32_t)at] = y;
+}
 
 /* (x - zp) at input position (iy, ix) of a channel stored from row `row0`
  * at `base` (plane or row band), 0 outside the input (padding) */
@@ -62,9 +109,10 @@ static int32_t win(uint32_t base, int32_t iy, int32_t ix, uint32_t h, uint32_t w
 
 /* rows [row0, row0 + rows) of channels [c0, c0 + cn) from DRAM into ibuf:
  * channel c at dst + c * cstride */
-static void load_band(const uint8_t *act_in, uint32_t c0, uint32_t cn, uint32_t h, uint32_t w, uint32_t row0,
-                      uint32_t rows, uint32_t dst, uint32_t cstride)
+static void load_band(const uint8_t *act_in, uint32_t src, uint32_t c0, uint32_t cn, uint32_t h, uint32_t w,
+                      uint32_t row0, uint32_t rows, uint32_t dst, uint32_t cstride)
 {
+    const uint32_t sb = mem_base(src);
     const uint32_t band = rows * w;
 load_in_c:
     for (uint32_t c = 0; c < cn; c++) {
@@ -73,10 +121,12 @@ load_in_c:
         for (uint32_t i = 0; i < band; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 50176
 #pragma HLS PIPELINE II = 1
-            ibuf[dst + c * cstride + i] = act_in[((uint64_t)(c0 + c) * h + row0) * w + i];
+            const uint64_t at = ((uint64_t)(c0 + c) * h + row0) * w + i;
+            ibuf[dst + c * cstride + i] = src == ACCEL_MEM_DRAM ? act_in[at] : amem[sb + (uint32_t)at];
         }
     }
-    CNT(rd_act, (uint64_t)cn * band);
+    if (src == ACCEL_MEM_DRAM)
+        CNT(rd_act, (uint64_t)cn * band);
 }
 
 /* on-chip copy of n bytes per channel for cn channels: ibuf[src + c * ss + i]
@@ -191,17 +241,17 @@ drain_k:
             if (cr->use_lut)
                 y = lut[y];
             if (cr->res_en) {
-                const int32_t r = res_in[at];
+                const int32_t r = cr->res_src == ACCEL_MEM_RES ? amem[AMEM_RES + (uint32_t)at] : res_in[at];
                 const int32_t va = cr->res_first ? r : (int32_t)y, vb = cr->res_first ? (int32_t)y : r;
-                CNT(rd_res, 1);
+                if (cr->res_src != ACCEL_MEM_RES)
+                    CNT(rd_res, 1);
                 y = sushi_q8_output(sushi_q8_requant2(va - cr->add_zp_a, cr->add_ma, vb - cr->add_zp_b, cr->add_mb,
                                                       cr->add_s),
                                     cr->add_zp, cr->add_lo);
                 if (cr->add_use_lut)
                     y = add_lut[y];
             }
-            act_out[at] = y;
-            CNT(wr_act, 1);
+            put_act(act_out, cr->out_dst, cr->out_res, at, y);
         }
     }
 }
@@ -225,6 +275,8 @@ static void conv_dense(const uint8_t *act_in, const uint8_t *res_in, const int8_
                        const accel_ctrl *cr)
 {
     const uint32_t r = cr->r, st = cr->stride, h = cr->x, w = cr->y;
+    /* window steps per output pixel: stride^2 positions visited, or only the kept one (stride_skip) */
+    const uint32_t sk = cr->stride_skip ? 1 : st * st;
     const uint32_t oh = (h + 2 * cr->pad - r) / st + 1, ow = (w + 2 * cr->pad - r) / st + 1;
     const uint32_t P = oh * ow, plane = h * w, rr = r * r;
     const uint32_t fold = r == 1;
@@ -266,7 +318,7 @@ static void conv_dense(const uint8_t *act_in, const uint8_t *res_in, const int8_
         return;
     }
     if (whole)
-        load_band(act_in, 0, cr->c, h, w, 0, h, 0, plane);
+        load_band(act_in, cr->in_src, 0, cr->c, h, w, 0, h, 0, plane);
 k_tiles:
     for (uint32_t t = 0; t < kt; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
@@ -296,23 +348,23 @@ k_tiles:
                 const uint32_t halo = halo_base + ctile * halo_tile;
                 if (!whole) {
                     ibuf_copy(cn, carried * w, halo, halo_rows * w, 0, rows * w);
-                    load_band(act_in, c0, cn, h, w, done, hi - done, carried * w, rows * w);
+                    load_band(act_in, cr->in_src, c0, cn, h, w, done, hi - done, carried * w, rows * w);
                 }
                 const uint32_t cstride = whole ? plane : rows * w, ibase = whole ? c0 * plane : 0;
             pieces_l:
                 for (uint32_t pc = 0; pc < pieces; pc++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 9
                     const uint32_t py = (pc / pr) * 3, px = (pc % pr) * 3;
-                    const uint32_t nsteps = pn * st * st;
+                    const uint32_t nsteps = pn * sk;
                     CNT(passes, 1);
                 steps:
                     for (uint32_t s = 0; s < nsteps; s++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 16384
 #pragma HLS PIPELINE II = 1
                         CNT(trips, 1);
-                        if (s % (st * st) != 0)
+                        if (s % sk != 0)
                             continue; /* window position between strided outputs: dropped */
-                        const uint32_t pix = p0 + s / (st * st), oy = pix / ow, ox = pix % ow;
+                        const uint32_t pix = p0 + s / sk, oy = pix / ow, ox = pix % ow;
                         const int32_t iy0 = (int32_t)(oy * st) - (int32_t)cr->pad;
                         const int32_t ix0 = (int32_t)(ox * st) - (int32_t)cr->pad;
                     pe_k:
@@ -363,6 +415,8 @@ static void conv_dw(const uint8_t *act_in, const uint8_t *res_in, const int8_t *
                     const accel_ctrl *cr)
 {
     const uint32_t r = cr->r, st = cr->stride, h = cr->x, w = cr->y;
+    /* window steps per output pixel: stride^2 positions visited, or only the kept one (stride_skip) */
+    const uint32_t sk = cr->stride_skip ? 1 : st * st;
     const uint32_t oh = (h + 2 * cr->pad - r) / st + 1, ow = (w + 2 * cr->pad - r) / st + 1;
     const uint32_t P = oh * ow, plane = h * w, rr = r * r;
     const uint32_t groups = cdiv(cr->c, ACCEL_PE_K);
@@ -375,7 +429,7 @@ static void conv_dw(const uint8_t *act_in, const uint8_t *res_in, const int8_t *
         return;
     }
     if (whole)
-        load_band(act_in, 0, cr->c, h, w, 0, h, 0, plane);
+        load_band(act_in, cr->in_src, 0, cr->c, h, w, 0, h, 0, plane);
 groups_l:
     for (uint32_t g = 0; g < groups; g++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
@@ -383,7 +437,7 @@ groups_l:
         load_weights(wgt, cr->pb_slot, k0, kn, 1, rr, half);
         load_qparams(qparam, k0, kn);
         if (!whole) /* the group's planes, once for all its blocks and passes */
-            load_band(act_in, k0, kn, h, w, 0, h, 0, plane);
+            load_band(act_in, cr->in_src, k0, kn, h, w, 0, h, 0, plane);
         const uint32_t gbase = whole ? k0 * plane : 0;
     dw_blocks:
         for (uint32_t b = 0; b < blocks; b++) {
@@ -393,16 +447,16 @@ groups_l:
         dw_pass:
             for (uint32_t pp = 0; pp < ppass; pp++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 1
-                const uint32_t nsteps = pn * st * st;
+                const uint32_t nsteps = pn * sk;
                 CNT(passes, 1);
             dw_steps:
                 for (uint32_t s = 0; s < nsteps; s++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 16384
 #pragma HLS PIPELINE II = 1
                     CNT(trips, 1);
-                    if (s % (st * st) != 0)
+                    if (s % sk != 0)
                         continue;
-                    const uint32_t pix = p0 + s / (st * st), oy = pix / ow, ox = pix % ow;
+                    const uint32_t pix = p0 + s / sk, oy = pix / ow, ox = pix % ow;
                     const int32_t iy0 = (int32_t)(oy * st) - (int32_t)cr->pad;
                     const int32_t ix0 = (int32_t)(ox * st) - (int32_t)cr->pad;
                 dw_k:
@@ -521,9 +575,174 @@ pb_load:
     pb_valid[slot] = 1;
 }
 
+/* output extent of a window op: floor mode, or PyTorch's ceil mode (AVGPOOL,
+ * no padding: a last window starting inside the input is kept, clipped) */
+static uint32_t win_out(uint32_t in, uint32_t k, uint32_t st, uint32_t pad, uint32_t ceil_mode)
+{
+    uint32_t o = (in + 2 * pad - k + (ceil_mode ? st - 1 : 0)) / st + 1;
+    if (ceil_mode && (o - 1) * st >= in)
+        o--;
+    return o;
+}
+
+/* The vector path of the SGS engine: pools, GAP, element-wise ADD and SE
+ * excite, pe_k channels in parallel. Per channel group (one pass, one fill)
+ * the group's input planes stream into ibuf once (and the ADD's second
+ * operand after them), then one trip per window step: per output pixel for
+ * the pools, per input element for GAP / ADD / EXCITE. */
+static void vec_op(const uint8_t *act_in, const uint8_t *in2, const int32_t *qparam, uint8_t *act_out,
+                   const uint8_t lut[256], const accel_ctrl *cr)
+{
+    const uint32_t op = cr->op, h = cr->x, w = cr->y, plane = h * w, c = cr->c;
+    const uint32_t pool = op == ACCEL_OP_MAXPOOL || op == ACCEL_OP_AVGPOOL;
+    const uint32_t k = pool ? cr->r : 1, st = pool ? cr->stride : 1, pad = op == ACCEL_OP_MAXPOOL ? cr->pad : 0;
+    const uint32_t avg = op == ACCEL_OP_AVGPOOL;
+    const uint32_t oh = pool ? win_out(h, k, st, pad, avg) : h, ow = pool ? win_out(w, k, st, pad, avg) : w;
+    const uint32_t steps = op == ACCEL_OP_GAP ? plane : oh * ow;
+    const uint32_t two = op == ACCEL_OP_ADD;
+    if ((uint64_t)ACCEL_PE_K * plane * (two + 1) > ACCEL_IBUF_BYTES) {
+        CNT_ERR(ACCEL_ERR_IBUF);
+        return;
+    }
+    const uint32_t gb = mem_base(cr->in2_src);
+vec_groups:
+    for (uint32_t g = 0; g < cdiv(c, ACCEL_PE_K); g++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
+        const uint32_t k0 = g * ACCEL_PE_K, kn = umin(ACCEL_PE_K, c - k0);
+        load_band(act_in, cr->in_src, k0, kn, h, w, 0, h, 0, plane);
+        if (two)
+            load_band(in2, cr->in2_src, k0, kn, h, w, 0, h, ACCEL_PE_K * plane, plane);
+        int32_t gate[ACCEL_PE_K];
+    vec_gate:
+        for (uint32_t o = 0; o < ACCEL_PE_K; o++) {
+#pragma HLS UNROLL
+            gate[o] = 0;
+            obuf[o][0] = 0;
+            if (op == ACCEL_OP_EXCITE && o < kn) {
+                if (cr->in2_src == ACCEL_MEM_DRAM) {
+                    gate[o] = in2[k0 + o];
+                    CNT(rd_act, 1);
+                } else {
+                    gate[o] = amem[gb + k0 + o];
+                }
+            }
+        }
+        CNT(passes, 1);
+    vec_steps:
+        for (uint32_t sp = 0; sp < steps; sp++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 50176
+#pragma HLS PIPELINE II = 1
+            CNT(trips, 1);
+            const uint32_t oy = sp / ow, ox = sp % ow;
+        vec_lanes:
+            for (uint32_t o = 0; o < ACCEL_PE_K; o++) {
+#pragma HLS UNROLL
+                if (o >= kn)
+                    continue;
+                const uint32_t cb = o * plane;
+                const uint64_t at = (uint64_t)(k0 + o) * steps + sp;
+                if (op == ACCEL_OP_GAP) {
+                    obuf[o][0] += (int32_t)ibuf[cb + sp] - cr->zp_in;
+                    continue;
+                }
+                uint8_t y;
+                if (op == ACCEL_OP_MAXPOOL) {
+                    uint8_t mx = 0;
+                vec_max:
+                    for (uint32_t t = 0; t < ACCEL_KMAX * ACCEL_KMAX; t++) {
+#pragma HLS UNROLL
+                        const int32_t iy = (int32_t)(oy * st + t / ACCEL_KMAX) - (int32_t)pad;
+                        const int32_t ix = (int32_t)(ox * st + t % ACCEL_KMAX) - (int32_t)pad;
+                        if (t / ACCEL_KMAX >= k || t % ACCEL_KMAX >= k || iy < 0 || ix < 0 || iy >= (int32_t)h ||
+                            ix >= (int32_t)w)
+                            continue;
+                        const uint8_t v = ibuf[cb + (uint32_t)iy * w + (uint32_t)ix];
+                        mx = v > mx ? v : mx;
+                    }
+                    y = mx;
+                } else if (op == ACCEL_OP_AVGPOOL) {
+                    int32_t sum = 0;
+                    uint32_t n = 0;
+                vec_avg:
+                    for (uint32_t t = 0; t < ACCEL_KMAX * ACCEL_KMAX; t++) {
+#pragma HLS UNROLL
+                        const uint32_t iy = oy * st + t / ACCEL_KMAX, ix = ox * st + t % ACCEL_KMAX;
+                        if (t / ACCEL_KMAX >= k || t % ACCEL_KMAX >= k || iy >= h || ix >= w)
+                            continue;
+                        sum += (int32_t)ibuf[cb + iy * w + ix] - cr->zp_in;
+                        n++;
+                    }
+                    const uint32_t ni = n < cr->n_pool ? n : 0;
+                    y = sushi_q8_output(sushi_q8_requant(sum, qparam[ni], 0, qparam[cr->n_pool + ni]), cr->zp_in, 0);
+                } else if (op == ACCEL_OP_ADD) {
+                    y = sushi_q8_output(sushi_q8_requant2((int32_t)ibuf[cb + sp] - cr->add_zp_a, cr->add_ma,
+                                                          (int32_t)ibuf[ACCEL_PE_K * plane + cb + sp] - cr->add_zp_b,
+                                                          cr->add_mb, cr->add_s),
+                                        cr->add_zp, cr->add_lo);
+                    if (cr->use_lut)
+                        y = lut[y];
+                } else { /* EXCITE */
+                    y = sushi_q8_output(
+                        sushi_q8_requant(((int32_t)ibuf[cb + sp] - cr->zp_in) * gate[o], cr->vq_m, 0, cr->vq_s),
+                        cr->zp_out, 0);
+                }
+                put_act(act_out, cr->out_dst, cr->out_res, at, y);
+            }
+        }
+        if (op == ACCEL_OP_GAP) {
+        vec_gap_out:
+            for (uint32_t o = 0; o < ACCEL_PE_K; o++) {
+#pragma HLS UNROLL
+                if (o < kn)
+                    put_act(act_out, cr->out_dst, cr->out_res, k0 + o,
+                            sushi_q8_output(sushi_q8_requant(obuf[o][0], cr->vq_m, 0, cr->vq_s), cr->zp_in, 0));
+            }
+        }
+    }
+}
+
+/* One command (everything but LIST). */
+static void run_one(const uint8_t *act_in, const uint8_t *res_in, const int8_t *wgt, const int32_t *qparam,
+                    uint8_t *act_out, int32_t *acc_out, const uint8_t lut[256], const uint8_t add_lut[256],
+                    const accel_ctrl *cr)
+{
+    const uint32_t conv = cr->op == ACCEL_OP_CONV || cr->op == ACCEL_OP_DWCONV;
+    const uint32_t vec = cr->op >= ACCEL_OP_MAXPOOL && cr->op <= ACCEL_OP_EXCITE;
+    if (conv || vec) {
+        const uint32_t pool = cr->op == ACCEL_OP_MAXPOOL || cr->op == ACCEL_OP_AVGPOOL;
+        const uint32_t r = conv || pool ? cr->r : 1, st = conv || pool ? cr->stride : 1;
+        const uint32_t pad = conv || cr->op == ACCEL_OP_MAXPOOL ? cr->pad : 0;
+        if (cr->c == 0 || r == 0 || r > ACCEL_KMAX || st == 0 || cr->x + 2 * pad < r || cr->y + 2 * pad < r ||
+            (cr->y + 2 * pad - r) / st + 1 > ACCEL_OBUF_PIX || (conv && cr->k == 0) ||
+            (cr->op == ACCEL_OP_DWCONV && cr->k != cr->c)) {
+            CNT_ERR(ACCEL_ERR_SHAPE);
+            return;
+        }
+        const uint32_t avg = cr->op == ACCEL_OP_AVGPOOL;
+        const uint64_t oh = win_out(cr->x, r, st, pad, avg), ow = win_out(cr->y, r, st, pad, avg);
+        const uint64_t out = (uint64_t)(conv ? cr->k : cr->c) * (cr->op == ACCEL_OP_GAP ? 1 : oh * ow);
+        const uint64_t in = (uint64_t)cr->c * cr->x * cr->y;
+        const uint64_t in2 = cr->op == ACCEL_OP_EXCITE ? cr->c : in;
+        if (!mem_ok(cr->in_src, in) || !mem_ok(cr->out_dst, out) || (cr->out_res && out > ACCEL_RES_BYTES) ||
+            ((cr->op == ACCEL_OP_ADD || cr->op == ACCEL_OP_EXCITE) && !mem_ok(cr->in2_src, in2)) ||
+            (cr->res_en && cr->res_src != ACCEL_MEM_DRAM && (cr->res_src != ACCEL_MEM_RES || out > ACCEL_RES_BYTES))) {
+            CNT_ERR(ACCEL_ERR_ACT);
+            return;
+        }
+        if (cr->op == ACCEL_OP_CONV)
+            conv_dense(act_in, res_in, wgt, qparam, act_out, acc_out, lut, add_lut, cr);
+        else if (cr->op == ACCEL_OP_DWCONV)
+            conv_dw(act_in, res_in, wgt, qparam, act_out, acc_out, lut, add_lut, cr);
+        else
+            vec_op(act_in, res_in, qparam, act_out, lut, cr);
+        return;
+    }
+    pb_command(wgt, cr);
+}
+
 void sushi_accel(const uint8_t *act_in, const uint8_t *res_in, const int8_t *wgt, const int32_t *qparam,
                  uint8_t *act_out, int32_t *acc_out, const uint8_t lut[256], const uint8_t add_lut[256],
-                 accel_ctrl ctrl)
+                 accel_ctrl ctrl, const accel_desc *desc)
 {
 #pragma HLS INTERFACE m_axi port = act_in offset = slave bundle = gmem_act depth = 524288
 #pragma HLS INTERFACE m_axi port = res_in offset = slave bundle = gmem_res depth = 524288
@@ -531,6 +750,7 @@ void sushi_accel(const uint8_t *act_in, const uint8_t *res_in, const int8_t *wgt
 #pragma HLS INTERFACE m_axi port = qparam offset = slave bundle = gmem_par depth = 8192
 #pragma HLS INTERFACE m_axi port = act_out offset = slave bundle = gmem_out depth = 524288
 #pragma HLS INTERFACE m_axi port = acc_out offset = slave bundle = gmem_out depth = 2048
+#pragma HLS INTERFACE m_axi port = desc offset = slave bundle = gmem_par depth = 1024
 #pragma HLS INTERFACE s_axilite port = lut bundle = control
 #pragma HLS INTERFACE s_axilite port = add_lut bundle = control
 #pragma HLS INTERFACE s_axilite port = ctrl bundle = control
@@ -541,27 +761,30 @@ void sushi_accel(const uint8_t *act_in, const uint8_t *res_in, const int8_t *wgt
 #pragma HLS ARRAY_PARTITION variable = wbuf dim = 2 cyclic factor = 144
 #pragma HLS ARRAY_PARTITION variable = ibuf cyclic factor = 81
 #pragma HLS BIND_STORAGE variable = pb type = ram_2p impl = uram
-    switch (ctrl.op) {
-    case ACCEL_OP_CONV:
-        if (ctrl.k == 0 || ctrl.c == 0 || ctrl.r == 0 || ctrl.r > ACCEL_KMAX || ctrl.stride == 0 ||
-            ctrl.x + 2 * ctrl.pad < ctrl.r || ctrl.y + 2 * ctrl.pad < ctrl.r ||
-            (ctrl.y + 2 * ctrl.pad - ctrl.r) / ctrl.stride + 1 > ACCEL_OBUF_PIX) {
+#pragma HLS BIND_STORAGE variable = amem type = ram_2p impl = uram
+    if (ctrl.op != ACCEL_OP_LIST) {
+        run_one(act_in, res_in, wgt, qparam, act_out, acc_out, lut, add_lut, &ctrl);
+        return;
+    }
+    if (ctrl.n_desc > ACCEL_LIST_MAX) {
+        CNT_ERR(ACCEL_ERR_SHAPE);
+        return;
+    }
+    /* one call: the descriptors run back to back; act_in, res_in and act_out
+     * are the same activation arena, addressed by the descriptors' offsets */
+list_l:
+    for (uint32_t i = 0; i < ctrl.n_desc; i++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 1024
+        const accel_desc d = desc[i];
+        CNT(rd_desc, sizeof(accel_desc));
+        if (d.c.op == ACCEL_OP_LIST) {
             CNT_ERR(ACCEL_ERR_SHAPE);
             return;
         }
-        conv_dense(act_in, res_in, wgt, qparam, act_out, acc_out, lut, add_lut, &ctrl);
-        return;
-    case ACCEL_OP_DWCONV:
-        if (ctrl.k != ctrl.c || ctrl.c == 0 || ctrl.r == 0 || ctrl.r > ACCEL_KMAX || ctrl.stride == 0 ||
-            ctrl.x + 2 * ctrl.pad < ctrl.r || ctrl.y + 2 * ctrl.pad < ctrl.r ||
-            (ctrl.y + 2 * ctrl.pad - ctrl.r) / ctrl.stride + 1 > ACCEL_OBUF_PIX) {
-            CNT_ERR(ACCEL_ERR_SHAPE);
-            return;
-        }
-        conv_dw(act_in, res_in, wgt, qparam, act_out, acc_out, lut, add_lut, &ctrl);
-        return;
-    default:
-        pb_command(wgt, &ctrl);
-        return;
+        run_one(act_in + d.in_off, res_in + d.in2_off, wgt + d.wgt_off, qparam + d.qp_off, act_out + d.out_off,
+                acc_out, d.lut, d.add_lut, &d.c);
+#ifndef __SYNTHESIS__
+        list_cnt[i] = cnt;
+#endif
     }
 }

@@ -38,7 +38,7 @@ static int conv_check(int dw, int r, int stride, int slot)
     c.op = dw ? ACCEL_OP_DWCONV : ACCEL_OP_CONV;
     c.k = (uint32_t)k, c.c = C, c.r = (uint32_t)r, c.x = c.y = X, c.pad = (uint32_t)pad, c.stride = (uint32_t)stride;
     c.zp_in = 9, c.zp_out = 40, c.lo = 40, c.pb_slot = (uint32_t)slot;
-    sushi_accel(in, in, w, qp, out, acc, lut, lut, c);
+    sushi_accel(in, in, w, qp, out, acc, lut, lut, c, NULL);
     return memcmp(out, ref, (size_t)k * o * o) != 0;
 }
 
@@ -55,7 +55,7 @@ int main(void)
     accel_ctrl c;
     memset(&c, 0, sizeof c);
     c.op = ACCEL_OP_PB_LOAD, c.pb_slot = 3, c.pb_rows = 4, c.pb_cols = C, c.pb_kk = 9, c.pb_base = 64;
-    sushi_accel(NULL, NULL, w, NULL, NULL, NULL, lut, lut, c); /* rows 0-3 of w resident */
+    sushi_accel(NULL, NULL, w, NULL, NULL, NULL, lut, lut, c, NULL); /* rows 0-3 of w resident */
     bad |= conv_check(0, 3, 1, 3) << 2;
     printf("sushi_accel testbench: %s (%d)\n", bad ? "FAIL" : "PASS", bad);
     return bad;

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Absolute numbers and the issue-16 checks from run_sushi_experiments.sh output.
+
+    sgs_report.py OUT_DIR [OUT_DIR ...]
+
+For every OUT_DIR (one objective each; its conditions.txt names it) and every
+(SuperNet, preset) in OUT_DIR/runs/*.json:
+
+* base point (Q = 100, dwell 100, the preset's PB), accuracy-bound stream:
+  absolute mean / p99 latency and off-chip energy per query of every policy,
+  and the change against `none` (no SubGraph Stationary);
+* the gap between `sushi` and `oracle`: 1 - saving(sushi) / saving(oracle)
+  in mean latency (and in off-chip energy);
+* every sweep point (accuracy-bound) where `sushi` has a higher mean latency
+  than `static`, `lru` or `lfu`;
+* the largest off-chip energy cut of `sushi` over the PB sweep, and at the
+  PB points where the largest candidate's weights fit.
+
+Standard library only; prints Markdown.
+"""
+import glob
+import json
+import os
+import sys
+
+
+def load(out):
+    runs = {}
+    for f in sorted(glob.glob(os.path.join(out, "runs", "*.json"))):
+        name = os.path.basename(f)[:-5]
+        net, accel, kind, sweep = name.rsplit(".", 3)
+        with open(f) as fh:
+            runs[(net, accel, kind, sweep)] = json.load(fh)
+    return runs
+
+
+def pol(run, p):
+    for r in run["policies"]:
+        if r["policy"] == p:
+            return r
+    return None
+
+
+def objective(out):
+    try:
+        for line in open(os.path.join(out, "conditions.txt")):
+            if line.startswith("objective:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def maxw(out, net):
+    try:
+        with open(os.path.join(out, "net_%s.json" % net)) as fh:
+            return max(c["weight_bytes"] for c in json.load(fh)["candidates"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def main(dirs):
+    for out in dirs:
+        runs = load(out)
+        obj = objective(out)
+        print("## Objective `%s` (%s)\n" % (obj, out))
+        keys = sorted({(k[0], k[1]) for k in runs})
+        print("### Base point, accuracy-bound: absolute per query\n")
+        print("| SuperNet | preset | policy | mean latency ms | p99 ms | off-chip energy mJ/query | "
+              "mean vs none | off-chip E vs none | PB hit |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        gaps = []
+        for net, accel in keys:
+            run = runs.get((net, accel, "accuracy", "q100"))
+            if not run:
+                continue
+            base = pol(run, "none")
+            for r in run["policies"]:
+                q = r["queries"]
+                print("| %s | %s | %s | %.3f | %.3f | %.4f | %+.2f %% | %+.2f %% | %.1f %% |" % (
+                    net, accel, r["policy"], 1e3 * r["latency_mean_s"], 1e3 * r["latency_p99_s"],
+                    1e3 * r["energy_offchip_j"] / q, 100 * (r["latency_mean_s"] / base["latency_mean_s"] - 1),
+                    100 * (r["energy_offchip_j"] / base["energy_offchip_j"] - 1), 100 * r["pb_hit_ratio"]))
+            s, o = pol(run, "sushi"), pol(run, "oracle")
+            if s and o:
+                sl = base["latency_mean_s"] - s["latency_mean_s"]
+                ol = base["latency_mean_s"] - o["latency_mean_s"]
+                se = base["energy_offchip_j"] - s["energy_offchip_j"]
+                oe = base["energy_offchip_j"] - o["energy_offchip_j"]
+                gaps.append((net, accel, sl, ol, se, oe))
+        print("\n### `sushi` against the oracle at the base point (saving = none - policy)\n")
+        print("| SuperNet | preset | latency saving sushi / oracle (ms) | gap | off-chip energy saving "
+              "sushi / oracle (mJ, whole stream) | gap |")
+        print("|---|---|---|---|---|---|")
+        for net, accel, sl, ol, se, oe in gaps:
+            g1 = "%.1f %%" % (100 * (1 - sl / ol)) if ol > 0 else "n/a (oracle saves nothing)"
+            g2 = "%.1f %%" % (100 * (1 - se / oe)) if oe > 0 else "n/a"
+            print("| %s | %s | %.4f / %.4f | %s | %.1f / %.1f | %s |" % (net, accel, 1e3 * sl, 1e3 * ol, g1,
+                                                                      1e3 * se, 1e3 * oe, g2))
+        print("\n### Sweep points where `sushi` has a higher mean latency than static / lru / lfu "
+              "(accuracy-bound)\n")
+        n_pts = 0
+        exc = []
+        for (net, accel, kind, sweep), run in sorted(runs.items()):
+            if kind != "accuracy":
+                continue
+            s = pol(run, "sushi")
+            if not s:
+                continue
+            n_pts += 1
+            for other in ("static", "lru", "lfu"):
+                r = pol(run, other)
+                if r and s["latency_mean_s"] > r["latency_mean_s"] * (1 + 1e-6):  # ties to 1 ppm are not exceptions
+                    exc.append("%s %s %s: sushi %.4f ms > %s %.4f ms (%+.2f %%)" % (
+                        net, accel, sweep, 1e3 * s["latency_mean_s"], other, 1e3 * r["latency_mean_s"],
+                        100 * (s["latency_mean_s"] / r["latency_mean_s"] - 1)))
+        print("%d sweep points checked; %d exceptions%s" % (n_pts, len(exc), ":" if exc else "."))
+        for e in exc:
+            print("- " + e)
+        print("\n### Off-chip energy cut of `sushi` over the PB sweep (accuracy-bound)\n")
+        print("| SuperNet | preset | PB KiB | largest candidate fits | off-chip E vs none | mean latency vs none |")
+        print("|---|---|---|---|---|---|")
+        for (net, accel, kind, sweep), run in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][3])):
+            if kind != "accuracy" or not sweep.startswith("pb") or sweep.startswith("pbx"):
+                continue
+            try:
+                kib = int(sweep[2:])
+            except ValueError:
+                continue
+            base, s = pol(run, "none"), pol(run, "sushi")
+            mw = maxw(out, net)
+            fits = "yes" if mw is not None and mw <= run["pb_bytes"] else "no"
+            print("| %s | %s | %d | %s | %+.2f %% | %+.2f %% |" % (
+                net, accel, kib, fits, 100 * (s["energy_offchip_j"] / base["energy_offchip_j"] - 1),
+                100 * (s["latency_mean_s"] / base["latency_mean_s"] - 1)))
+        print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
