@@ -1,5 +1,7 @@
 /* Runner of the Criterion stand-in (see criterion/criterion.h). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <criterion/criterion.h>
 
 #include <fnmatch.h>
@@ -65,7 +67,7 @@ static const struct criterion_shim_suite *find_suite(const char *name)
 /* In the child: suite init, test init, body, test fini, suite fini. */
 static int run_child(const struct criterion_shim_test *t)
 {
-    const struct criterion_shim_suite *s = find_suite(t->suite);
+    const struct criterion_shim_suite *volatile s = find_suite(t->suite);
     volatile int rc = RUN_PASS;
     int j = setjmp(test_exit);
     if (j == 0) {
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
     for (const struct criterion_shim_test *t = tests; t; t = t->next) {
         char full[512];
         snprintf(full, sizeof full, "%s/%s", t->suite, t->name);
-        if (filter && fnmatch(filter, full, 0) != 0)
+        if (filter && fnmatch(filter, full, FNM_EXTMATCH) != 0)
             continue;
         const struct criterion_shim_suite *s = find_suite(t->suite);
         if (t->extra.disabled || (s && s->extra.disabled)) {

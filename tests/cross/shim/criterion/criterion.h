@@ -45,16 +45,20 @@ void criterion_shim_fail(int fatal, const char *file, int line, const char *what
 void criterion_shim_skip(const char *file, int line, const char *what);
 void criterion_shim_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define Test(s, n, ...)                                                                                      \
+/* Test(suite, name[, .init = f, .fini = g, ...]): the pad designator goes last
+ * so the inner macro always gets a variadic argument (ISO C99). */
+#define Test(...) CR_SHIM_TEST(__VA_ARGS__, .cr_shim_pad = 0)
+#define CR_SHIM_TEST(s, n, ...)                                                                              \
     static void s##_##n##_cr_impl(void);                                                                     \
-    static struct criterion_shim_test s##_##n##_cr_desc = {#s, #n, s##_##n##_cr_impl,                       \
-                                                           {.cr_shim_pad = 0, __VA_ARGS__}, NULL};           \
+    static struct criterion_shim_test s##_##n##_cr_desc = {#s, #n, s##_##n##_cr_impl, {__VA_ARGS__}, NULL};  \
     __attribute__((constructor)) static void s##_##n##_cr_reg(void) { criterion_shim_register(&s##_##n##_cr_desc); } \
     static void s##_##n##_cr_impl(void)
 
-#define TestSuite(s, ...)                                                                                    \
-    static struct criterion_shim_suite s##_cr_suite = {#s, {.cr_shim_pad = 0, __VA_ARGS__}, NULL};           \
-    __attribute__((constructor)) static void s##_cr_suite_reg(void) { criterion_shim_register_suite(&s##_cr_suite); }
+#define TestSuite(...) CR_SHIM_SUITE(__VA_ARGS__, .cr_shim_pad = 0)
+#define CR_SHIM_SUITE(s, ...)                                                                                \
+    static struct criterion_shim_suite s##_cr_suite = {#s, {__VA_ARGS__}, NULL};                             \
+    __attribute__((constructor)) static void s##_cr_suite_reg(void) { criterion_shim_register_suite(&s##_cr_suite); } \
+    extern int criterion_shim_semicolon /* takes the caller's ';' */
 
 #define CR_SHIM_A(a, ...) a
 #define CR_SHIM_B(a, b, ...) b
