@@ -22,6 +22,8 @@ them. Cases:
                         path, same logits on the target as on x86-64
 """
 import argparse
+import ast
+import configparser
 import filecmp
 import json
 import os
@@ -34,13 +36,48 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODEL = os.path.join(ROOT, "models", "fmnist-mbv3.sushi")
 
 
+class _Path(str):
+    """A meson machine-file string: `/` joins paths, `+` concatenates."""
+    def __truediv__(self, other):
+        return _Path(os.path.join(self, other))
+
+    def __add__(self, other):
+        return _Path(str.__add__(self, other))
+
+
+class _Strs(ast.NodeTransformer):
+    def visit_Constant(self, node):
+        if isinstance(node.value, str):
+            return ast.Call(func=ast.Name(id="_Path", ctx=ast.Load()), args=[node], keywords=[])
+        return node
+
+
 def wrapper_of(build):
-    """The exe_wrapper meson puts in front of cross tests (meson introspect)."""
-    out = subprocess.run(["meson", "introspect", "--tests", build], capture_output=True, text=True, check=True)
-    for t in json.loads(out.stdout):
-        if t["name"] == "core":
-            return t["cmd"][:-1]
-    raise SystemExit("check_interop: no 'core' test in " + build)
+    """The exe_wrapper of the build's cross files (meson applies it when it
+    runs tests; introspection does not show it). Evaluates the machine files
+    in order, [constants] first, as meson does."""
+    cmd = configparser.ConfigParser()
+    cmd.read(os.path.join(build, "meson-private", "cmd_line.txt"))
+    files = ast.literal_eval(cmd["properties"]["cross_file"])
+    scope = {"_Path": _Path}
+    wrapper = None
+    for f in files:
+        cp = configparser.ConfigParser(interpolation=None)
+        cp.optionxform = str
+        cp.read(f)
+        for section in ("constants", "binaries"):
+            if not cp.has_section(section):
+                continue
+            for key, text in cp[section].items():
+                tree = ast.fix_missing_locations(_Strs().visit(ast.parse(text.strip(), mode="eval")))
+                value = eval(compile(tree, f, "eval"), {"__builtins__": {}}, scope)  # noqa: S307
+                if section == "constants":
+                    scope[key] = value
+                elif key == "exe_wrapper":
+                    wrapper = [str(x) for x in (value if isinstance(value, list) else [value])]
+    if not wrapper:
+        raise SystemExit("check_interop: no exe_wrapper in " + ", ".join(files))
+    return wrapper
 
 
 class Case:
