@@ -10,6 +10,7 @@ Prints the Pareto front (in MACs) and whether it is monotone.
 import argparse
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,8 @@ plot '%s/all.tsv' u 4:3 w p pt 7 ps 0.8 lc rgb '#4477aa' t 'candidates', \\
 """ % (tmp, tmp)
     gp += "unset multiplot\n"
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    if not shutil.which("gnuplot"):
+        sys.exit("plot_pareto.py needs gnuplot: apt-get install gnuplot-nox (or scripts/deps --tools)")
     subprocess.run(["gnuplot"], input=gp.encode(), check=True)
     accs = [r["acc"] for r in sorted(fm, key=lambda r: r["macs"])]
     mono = all(a < b for a, b in zip(accs, accs[1:]))

@@ -135,7 +135,7 @@ def main():
         plot_matplotlib(series, args.out)
     except ImportError:
         if not shutil.which("gnuplot"):
-            sys.exit("neither matplotlib nor gnuplot is available")
+            sys.exit("plot_pb_sweep.py needs matplotlib or gnuplot: apt-get install gnuplot-nox (or scripts/deps --tools)")
         plot_gnuplot(series, args.out)
     print("wrote %s" % args.out)
 

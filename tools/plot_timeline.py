@@ -133,7 +133,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "img", "serve_timeline.png"))
     args = ap.parse_args()
     if not shutil.which("gnuplot"):
-        sys.exit("gnuplot is not installed")
+        sys.exit("plot_timeline.py needs gnuplot: apt-get install gnuplot-nox (or scripts/deps --tools)")
     tmp = None
     title = "sushi serve timeline"
     if args.run:

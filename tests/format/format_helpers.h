@@ -5,9 +5,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
 
+#include "internal.h"
 #include "sushi/sushi.h"
 
 /* The whole file at path (malloc'ed; free()), its length in *n. */
@@ -35,6 +37,33 @@ static inline int load_mem(sushi_context *ctx, const void *d, size_t n, uint32_t
     o.errbuf = err;
     o.errbuf_size = errsz;
     return sushi_supernet_load_memory(ctx, d, n, &o, out);
+}
+
+/* Offset in `file` of tensor t's float32 payload, t loaded from it with
+ * SUSHI_LOAD_BORROW. Little-endian hosts borrow the payload in place; a
+ * big-endian host holds a byte-swapped copy, so the payload is found by its
+ * little-endian bytes (the first match; payloads follow their CBOR header). */
+static inline size_t payload_offset(const uint8_t *file, size_t n, const sushi_tensor *t)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    size_t bytes = (size_t)t->nelem * 4;
+    uint8_t *le = malloc(bytes);
+    cr_assert_not_null(le);
+    for (size_t i = 0; i < t->nelem; i++) {
+        uint32_t u;
+        memcpy(&u, &t->data[i], 4);
+        for (int b = 0; b < 4; b++)
+            le[4 * i + (size_t)b] = (uint8_t)(u >> (8 * b));
+    }
+    const uint8_t *at = memmem(file, n, le, bytes);
+    free(le);
+    cr_assert_not_null(at, "payload of %s not found in the file", t->name);
+    return (size_t)(at - file);
+#else
+    const uint8_t *p = (const uint8_t *)t->data;
+    cr_assert(p >= file && p < file + n, "tensor %s is not borrowed", t->name);
+    return (size_t)(p - file);
+#endif
 }
 
 #endif

@@ -250,7 +250,7 @@ Test(finite, load_checksum_error_comes_before_the_finite_check)
     cr_assert_eq(load_mem(ctx, d, n, SUSHI_LOAD_BORROW, &sn, NULL, 0), SUSHI_OK);
     /* flip a bit of another tensor's payload: the file is corrupted, not just poisoned */
     const sushi_tensor *t = &sn->tensors[0];
-    size_t off = (size_t)((const uint8_t *)t->data - d);
+    size_t off = payload_offset(d, n, t);
     sushi_supernet_destroy(sn);
     d[off + 1] ^= 0x01;
     char err[512] = "";

@@ -28,7 +28,10 @@ import tempfile
 import time
 
 import numpy as np
-import torch
+try:
+    import torch  # noqa: E402
+except ImportError:
+    raise SystemExit("export_fmnist.py needs PyTorch: apt-get install python3-torch (or scripts/deps --tools)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

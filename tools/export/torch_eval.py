@@ -18,7 +18,10 @@ import os
 import sys
 import time
 
-import torch
+try:
+    import torch  # noqa: E402
+except ImportError:
+    raise SystemExit("torch_eval.py needs PyTorch: apt-get install python3-torch (or scripts/deps --tools)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

@@ -26,7 +26,10 @@ import sys
 import tempfile
 
 import numpy as np
-import torch
+try:
+    import torch  # noqa: E402
+except ImportError:
+    raise SystemExit("torch_ref.py needs PyTorch: apt-get install python3-torch (or scripts/deps --tools)")
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -41,7 +41,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_fmnist as tf  # noqa: E402  (imports torch)
 
 
-import torch  # noqa: E402
+try:
+    import torch  # noqa: E402
+except ImportError:
+    raise SystemExit("finetune_resolution.py needs PyTorch: apt-get install python3-torch (or scripts/deps --tools)")
 import torch.nn.functional as F  # noqa: E402
 
 fs = tf.fs

@@ -31,7 +31,10 @@ if __name__ == "__main__" and any(k not in os.environ for k in _MALLOC_ENV):
     os.environ.update({k: v for k, v in _MALLOC_ENV.items() if k not in os.environ})
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
-import torch  # noqa: E402
+try:
+    import torch  # noqa: E402
+except ImportError:
+    raise SystemExit("train_fmnist.py needs PyTorch: apt-get install python3-torch (or scripts/deps --tools)")
 import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

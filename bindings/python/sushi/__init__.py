@@ -8,8 +8,9 @@
             print(b.cost(s)["latency_s"])
 
 The shared library is found through the environment variable SUSHI_LIBRARY
-(a path), else ctypes.util.find_library("sushi"), else a build directory of
-this checkout (build*/libsushi.so). See docs/python.md.
+(a path), else the installed library named by sushi/_config.py (written by
+`meson install`), else ctypes.util.find_library("sushi"), else a build
+directory of this checkout (build*/libsushi.so). See docs/python.md.
 
 Lifetimes: every Python object owns exactly one C handle and destroys only
 that one, deterministically with ``close()`` or a ``with`` block, or when it

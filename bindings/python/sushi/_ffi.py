@@ -334,6 +334,13 @@ def _candidates():
     if env:
         yield env
         return
+    # An installed package: meson install wrote _config.py with the library's path.
+    try:
+        from . import _config
+    except ImportError:
+        pass
+    else:
+        yield _config.LIBRARY
     found = ctypes.util.find_library("sushi")
     if found:
         yield found

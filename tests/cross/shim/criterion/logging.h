@@ -1,0 +1,2 @@
+/* see criterion.h: the shim's logging is declared there */
+#include "criterion.h"
