@@ -304,7 +304,10 @@ static int parse_json(const sushi_supernet *sn, const char *text, sushi_config *
         rc = json_slots(root, keys[k], counts[k], k != 1, v, &has, err, errsz);
         if (rc)
             goto out;
-        if (has && counts[k] == 0) {
+        /* "w": [] for a SuperNet without width groups is the empty list it
+         * asks for (the file reader accepts it too, docs/format.md 7) */
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, keys[k]);
+        if (has && counts[k] == 0 && !(cJSON_IsArray(item) && cJSON_GetArraySize(item) == 0)) {
             sushi_errf(err, errsz, "%s: this SuperNet has no such elastic dimension", keys[k]);
             rc = SUSHI_ERR_CONFIG;
             goto out;

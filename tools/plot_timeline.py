@@ -108,7 +108,9 @@ def plot(policy, rows, out, title):
             'set ylabel "ms"',
             "plot '%s' using 1:4 with points pt 7 ps 0.3 lc rgb '#2ca02c' title 'service latency', "
             "'' using 1:5 with points pt 1 ps 0.35 lc rgb '#d62728' title 'SLO (latency-bound queries)'" % dat,
-            'set title "resident SubGraph"', 'set xlabel "query"',
+            # the x label sits between the axis and the legend: make room for both
+            # (with the default margin the label was drawn over the legend)
+            'set title "resident SubGraph"', 'set xlabel "query" offset 0,0.4', "set bmargin 5.5",
             'set ylabel "resident kB"', 'set y2label "hit share of weight bytes (%)"', "set y2tics",
             "set ytics nomirror", "set y2range [0:100]",
             "plot '%s' using 1:6 with steps lw 2 lc rgb '#9467bd' title 'resident SubGraph bytes', "

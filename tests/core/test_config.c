@@ -563,3 +563,20 @@ Test(config, parse_refuses_a_json_key_given_twice)
     cr_assert_eq(sushi_config_parse(sn, "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"x\":1,\"x\":2}", 0, &c, err, sizeof err),
                  SUSHI_OK, "%s", err);
 }
+
+/* An empty list for an elastic dimension the SuperNet does not have ("w": []
+ * for mbv3) is what it asks for: accepted, as the file reader accepts it in a
+ * candidate's config. A non-empty list or a number is still refused. */
+Test(config, parse_accepts_an_empty_list_for_an_absent_dimension)
+{
+    const sushi_supernet *sn = fx_mbv3();
+    sushi_config c = SUSHI_CONFIG_INIT, want = cfg_extreme(sn, false, 64);
+    char err[256];
+    cr_assert_eq(sushi_config_parse(sn, "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"w\":[],\"r\":64}", 0, &c, err, sizeof err),
+                 SUSHI_OK, "%s", err);
+    cr_assert(sushi_config_equal(&c, &want));
+    cr_assert_eq(sushi_config_parse(sn, "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"w\":[0],\"r\":64}", 0, &c, err, sizeof err),
+                 SUSHI_ERR_CONFIG);
+    cr_assert_eq(sushi_config_parse(sn, "{\"ks\":3,\"e\":3,\"d\":[2,2,2,2,2],\"w\":0,\"r\":64}", 0, &c, err, sizeof err),
+                 SUSHI_ERR_CONFIG);
+}

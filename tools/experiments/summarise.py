@@ -155,7 +155,10 @@ def png_figure(path, net, sweep, xlabel, rows, accels, policies, params=None):
              "set multiplot layout %d,3 title '%s: %s sweep, change vs policy none (cycle model%s)'"
              % (len(accels), net, sweep, ", SENSITIVITY: " + params if params else ""),
              "set logscale x 2" if sweep != "q" else "set logscale x 10",
-             "set grid", "set key below horizontal font ',9'", "set xlabel '%s'" % xlabel]
+             # the legend goes under the x label, not over it: a fixed bottom margin
+             # with room for both (the automatic one let them overlap)
+             "set grid", "set key below horizontal font ',9' spacing 1.1", "set bmargin 7",
+             "set xlabel '%s' offset 0,0.3" % xlabel]
     for a in accels:
         for kind, key, title, scale in FIG_METRICS:
             lines.append("set title '%s on %s' font ',10'" % (title, preset_label(a)))
