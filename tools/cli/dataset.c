@@ -802,8 +802,12 @@ bool cli_dataset_pick(const cli_dataset_args *a, const char *split, bool labels,
                      channels, classes);
             return false;
         }
-        if (!cli_dataset_load(a->dir ? a->dir : CLI_FMNIST_DIR, split, labels, d, err, errsz))
+        if (!cli_dataset_load(a->dir ? a->dir : CLI_FMNIST_DIR, split, labels, d, err, errsz)) {
+            char *why = strdup(err);
+            snprintf(err, errsz, "fashion-mnist: %s", why ? why : "cannot read");
+            free(why);
             return false;
+        }
         snprintf(name, namesz, "fashion-mnist/%s", strcmp(split, "t10k") == 0 ? "test" : split);
         return true;
     }
