@@ -806,11 +806,12 @@ static const char *const wgroup_keys[WG_COUNT] = { "channels" };
 
 enum {
     U_KIND, U_NAME, U_IN, U_OUT, U_WGROUP, U_KERNEL, U_STRIDE, U_PAD, U_ACT, U_BIAS, U_BN, U_SE, U_RESIDUAL,
-    U_KS_SLOT, U_E_SLOT, U_E_FIXED, U_MID, U_SE_MID, U_DGROUP, U_DINDEX, U_DW, U_COUNT
+    U_KS_SLOT, U_E_SLOT, U_E_FIXED, U_MID, U_SE_MID, U_DGROUP, U_DINDEX, U_DW, U_MID_ROUND, U_MID_DIV, U_COUNT
 };
 static const char *const unit_keys[U_COUNT] = {
     "kind", "name", "in_max", "out_max", "out_wgroup", "kernel", "stride", "pad", "act", "bias", "bn",
     "se", "residual", "ks_slot", "e_slot", "e_fixed", "mid_max", "se_mid_max", "dgroup", "dindex", "dw",
+    "mid_round", "mid_divisor",
 };
 
 enum { W_MODE, W_TENSORS, W_CHECKSUM, W_COUNT };
@@ -1052,7 +1053,10 @@ static int read_unit(loader *L, sushi_unit *u)
         (rc = get_u32(r, &m, U_SE_MID, &u->se_mid_max, 0, big, false, 0)) ||
         (rc = get_i32(r, &m, U_DGROUP, &u->dgroup, -1, SUSHI_CONFIG_MAX_GROUPS - 1, -1)) ||
         (rc = get_u32(r, &m, U_DINDEX, &u->dindex, 0, big, false, 0)) ||
-        (rc = get_u32_array(r, &m, U_DW, u->dw_kernel, SUSHI_MAX_CHOICES, &u->n_dw, 1, 255, false)))
+        (rc = get_u32_array(r, &m, U_DW, u->dw_kernel, SUSHI_MAX_CHOICES, &u->n_dw, 1, 255, false)) ||
+        (rc = get_enum(r, &m, U_MID_ROUND, sushi_mid_round_names, SUSHI_MID_RULE_COUNT, &u->mid_round, false,
+                       SUSHI_MID_OFA)) ||
+        (rc = get_u32(r, &m, U_MID_DIV, &u->mid_divisor, 1, 1024, false, 8)))
         return rc;
     for (int s = 0; s < SUSHI_SUB_MAX; s++) {
         u->sub[s].w = u->sub[s].b = -1;

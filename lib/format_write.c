@@ -260,7 +260,11 @@ static void w_elastic(wr *w, const sushi_supernet *sn)
 
 static void w_unit(wr *w, const sushi_unit *u)
 {
-    e_map(w, 21);
+    /* the hidden-width rule only when it is not OFA's default (files that
+     * use the default stay byte-identical to earlier writers) */
+    uint32_t div = u->mid_divisor ? u->mid_divisor : 8;
+    bool rule = u->mid_round != SUSHI_MID_OFA || div != 8;
+    e_map(w, 21 + (rule ? 2 : 0));
     e_text(w, "kind");
     e_text(w, sushi_unit_kind_names[u->kind]);
     e_text(w, "name");
@@ -305,6 +309,12 @@ static void w_unit(wr *w, const sushi_unit *u)
     e_array(w, u->n_dw);
     for (uint32_t i = 0; i < u->n_dw; i++)
         e_uint(w, u->dw_kernel[i]);
+    if (rule) {
+        e_text(w, "mid_round");
+        e_text(w, sushi_mid_round_names[u->mid_round < SUSHI_MID_RULE_COUNT ? u->mid_round : 0]);
+        e_text(w, "mid_divisor");
+        e_uint(w, div);
+    }
 }
 
 static void w_config(wr *w, const sushi_config *c)

@@ -161,6 +161,8 @@ typedef struct sushi_unit {
     int32_t e_slot;            /* MBCONV/BOTTLENECK: config slot for the expand ratio, -1 fixed */
     float e_fixed;             /* expand ratio when e_slot < 0 */
     uint32_t mid_max;          /* max hidden channels (MBCONV, BOTTLENECK) */
+    uint32_t mid_round;        /* hidden-width rule (format §4.3): SUSHI_MID_OFA, _FLOOR, _CEIL */
+    uint32_t mid_divisor;      /* its divisor; 0 means 8 (OFA's) */
     uint32_t se_mid_max;       /* max SE hidden channels */
     int32_t dgroup;            /* depth group, -1 none */
     uint32_t dindex;           /* position within the depth group */
@@ -274,6 +276,16 @@ void sushi_supernet_free_storage(sushi_supernet *sn);
 bool sushi_resolution_allowed(const sushi_supernet *sn, uint32_t r);
 
 bool sushi_unit_has_expand(const sushi_unit *u);
+
+/* Hidden-width rules of a unit (docs/format.md §4.3 "Hidden width"). */
+enum { SUSHI_MID_OFA = 0, SUSHI_MID_FLOOR = 1, SUSHI_MID_CEIL = 2, SUSHI_MID_RULE_COUNT = 3 };
+extern const char *const sushi_mid_round_names[SUSHI_MID_RULE_COUNT];
+/* The unit's rule applied to v (an integer-valued channel count, e.g.
+ * round(in * e) or mid / 4): OFA make_divisible / floor / ceil to a multiple
+ * of the divisor, never below the divisor. */
+uint32_t sushi_unit_round_mid(const sushi_unit *u, double v);
+/* Text of the rule for error messages, e.g. "make_divisible(v, 8)". */
+void sushi_unit_mid_rule_text(const sushi_unit *u, char *buf, size_t n);
 
 /* OFA's make_divisible(v, 8, min_value=8) */
 uint32_t sushi_make_divisible(double v, uint32_t divisor);

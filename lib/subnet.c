@@ -249,7 +249,7 @@ static int resolve(builder *b)
             uint32_t k = u->ks_slot >= 0 ? c->ks[u->ks_slot] : u->kernel;
             float e = u->e_slot >= 0 ? c->e[u->e_slot] : u->e_fixed;
             bool expand = sushi_unit_has_expand(u);
-            uint32_t mid = expand ? sushi_make_divisible(round((double)in_c * e), 8) : in_c;
+            uint32_t mid = expand ? sushi_unit_round_mid(u, round((double)in_c * e)) : in_c;
             uint32_t out = unit_out(sn, u, c);
             uint32_t y = x;
             if (expand) {
@@ -268,7 +268,7 @@ static int resolve(builder *b)
                 sushi_layer *l = new_layer(b, SUSHI_OP_SE, ui, name, y);
                 if (!l)
                     break;
-                uint32_t se_mid = sushi_make_divisible(mid / 4, 8);
+                uint32_t se_mid = sushi_unit_round_mid(u, mid / 4);
                 const sushi_conv_ref *rr = &u->sub[SUSHI_SUB_SE_REDUCE], *re = &u->sub[SUSHI_SUB_SE_EXPAND];
                 l->out_c = l->in_c, l->out_h = l->in_h, l->out_w = l->in_w;
                 l->kernel = 1, l->stride = 1;
@@ -298,7 +298,7 @@ static int resolve(builder *b)
         case SUSHI_UNIT_BOTTLENECK: {
             uint32_t out = unit_out(sn, u, c);
             float e = c->e[u->e_slot];
-            uint32_t mid = sushi_make_divisible(round((double)out * e), 8);
+            uint32_t mid = sushi_unit_round_mid(u, round((double)out * e));
             const sushi_conv_ref *r1 = &u->sub[SUSHI_SUB_CONV1], *r2 = &u->sub[SUSHI_SUB_CONV2],
                                  *r3 = &u->sub[SUSHI_SUB_CONV3], *rd = &u->sub[SUSHI_SUB_DOWN];
             uint32_t res = x;

@@ -22,6 +22,27 @@ uint32_t sushi_make_divisible(double v, uint32_t divisor)
     return (uint32_t)nv;
 }
 
+const char *const sushi_mid_round_names[SUSHI_MID_RULE_COUNT] = { "ofa", "floor", "ceil" };
+
+uint32_t sushi_unit_round_mid(const sushi_unit *u, double v)
+{
+    uint32_t d = u->mid_divisor ? u->mid_divisor : 8;
+    double nv;
+    switch (u->mid_round) {
+    case SUSHI_MID_FLOOR: nv = floor(v / d) * d; break;
+    case SUSHI_MID_CEIL: nv = ceil(v / d) * d; break;
+    default: return sushi_make_divisible(v, d);
+    }
+    return (uint32_t)(nv < d ? d : nv);
+}
+
+void sushi_unit_mid_rule_text(const sushi_unit *u, char *buf, size_t n)
+{
+    uint32_t d = u->mid_divisor ? u->mid_divisor : 8;
+    uint32_t r = u->mid_round < SUSHI_MID_RULE_COUNT ? u->mid_round : 0;
+    snprintf(buf, n, "mid_round \"%s\", mid_divisor %u", sushi_mid_round_names[r], d);
+}
+
 int sushi_supernet_alloc(sushi_context *ctx, sushi_supernet **out)
 {
     sushi_supernet *sn = sushi_calloc(ctx, 1, sizeof *sn);
@@ -300,6 +321,7 @@ static bool is_ascending_u8(const uint8_t *v, uint32_t n)
 
 int sushi_supernet_validate_arch(const sushi_supernet *sn, char *err, size_t errsz)
 {
+    char rule[64];
     if (sn->in_channels == 0 || sn->in_channels > 4)
         VFAIL("input.channels: must be 1..4");
     if (sn->num_classes == 0 || sn->num_classes > 1000000)
@@ -435,19 +457,29 @@ int sushi_supernet_validate_arch(const sushi_supernet *sn, char *err, size_t err
                 if ((uint32_t)u->e_slot >= sn->n_e_slots || e_seen[u->e_slot])
                     VFAIL("units[%u].e_slot: out of range or reused", i);
                 e_seen[u->e_slot] = true;
-                uint32_t need = sushi_make_divisible(round((double)u->in_max * sn->e_choices[sn->n_e_choices - 1]), 8);
-                if (u->mid_max != need)
-                    VFAIL("units[%u].mid_max: %u, expected %u", i, u->mid_max, need);
+                double emax = sn->e_choices[sn->n_e_choices - 1];
+                uint32_t need = sushi_unit_round_mid(u, round((double)u->in_max * emax));
+                if (u->mid_max != need) {
+                    sushi_unit_mid_rule_text(u, rule, sizeof rule);
+                    VFAIL("units[%u].mid_max: %u, but the hidden-width rule (%s) gives %u for in_max %u x "
+                          "largest e %g", i, u->mid_max, rule, need, u->in_max, emax);
+                }
             } else {
                 if (!(u->e_fixed > 0.0f && u->e_fixed <= 64.0f))
                     VFAIL("units[%u].e_fixed: must be in (0, 64]", i);
                 uint32_t need = u->e_fixed == 1.0f ? u->in_max
-                                                   : sushi_make_divisible(round((double)u->in_max * u->e_fixed), 8);
-                if (u->mid_max != need)
-                    VFAIL("units[%u].mid_max: %u, expected %u", i, u->mid_max, need);
+                                                   : sushi_unit_round_mid(u, round((double)u->in_max * u->e_fixed));
+                if (u->mid_max != need) {
+                    sushi_unit_mid_rule_text(u, rule, sizeof rule);
+                    VFAIL("units[%u].mid_max: %u, but the hidden-width rule (%s) gives %u for in_max %u x "
+                          "e_fixed %g", i, u->mid_max, rule, need, u->in_max, (double)u->e_fixed);
+                }
             }
-            if (u->se && u->se_mid_max != sushi_make_divisible(u->mid_max / 4, 8))
-                VFAIL("units[%u].se_mid_max: expected %u", i, sushi_make_divisible(u->mid_max / 4, 8));
+            if (u->se && u->se_mid_max != sushi_unit_round_mid(u, u->mid_max / 4)) {
+                sushi_unit_mid_rule_text(u, rule, sizeof rule);
+                VFAIL("units[%u].se_mid_max: %u, but the hidden-width rule (%s) gives %u for mid_max %u / 4", i,
+                      u->se_mid_max, rule, sushi_unit_round_mid(u, u->mid_max / 4), u->mid_max);
+            }
             if (u->residual && (u->stride != 1 || u->in_max != u->out_max))
                 VFAIL("units[%u].residual: needs stride 1 and in == out", i);
             c = u->out_max;
@@ -460,9 +492,13 @@ int sushi_supernet_validate_arch(const sushi_supernet *sn, char *err, size_t err
             if (sn->n_e_choices == 0)
                 VFAIL("units[%u].e_slot: the SuperNet has no expand choices", i);
             e_seen[u->e_slot] = true;
-            uint32_t need = sushi_make_divisible(round((double)u->out_max * sn->e_choices[sn->n_e_choices - 1]), 8);
-            if (u->mid_max != need)
-                VFAIL("units[%u].mid_max: %u, expected %u", i, u->mid_max, need);
+            double emax = sn->e_choices[sn->n_e_choices - 1];
+            uint32_t need = sushi_unit_round_mid(u, round((double)u->out_max * emax));
+            if (u->mid_max != need) {
+                sushi_unit_mid_rule_text(u, rule, sizeof rule);
+                VFAIL("units[%u].mid_max: %u, but the hidden-width rule (%s) gives %u for out_max %u x "
+                      "largest e %g", i, u->mid_max, rule, need, u->out_max, emax);
+            }
             if (u->residual && (u->stride != 1 || u->in_max != u->out_max))
                 VFAIL("units[%u].residual: identity shortcut needs stride 1 and in == out", i);
             c = u->out_max;

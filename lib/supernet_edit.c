@@ -1,6 +1,8 @@
-/* sushi_supernet_with_accuracies() and sushi_supernet_with_int8_ranges():
+/* sushi_supernet_with_accuracies(), sushi_supernet_with_int8_ranges() and
+ * sushi_supernet_with_bn_stats():
  * copies of a SuperNet whose candidate table carries measured accuracies (used
- * by `sushi eval`) or int8 calibration ranges (`sushi calibrate`). The copy
+ * by `sushi eval`), int8 calibration ranges (`sushi calibrate`) or BN
+ * statistics (`sushi recalibrate`). The copy
  * goes through the format writer and reader (save_memory + load_memory), so it
  * is exactly what a file written from it would load as; then the candidates'
  * fields are replaced and one sentence is appended to the provenance text. */
@@ -10,6 +12,8 @@
 #include <time.h>
 
 #include "internal.h"
+
+#define EDIT_MAX_CANDIDATES 1000000u
 
 static bool text_ok(const char *s)
 {
@@ -174,6 +178,190 @@ int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const
     utc_now(date, sizeof date);
     snprintf(sentence, sizeof sentence, "int8 activation ranges of %zu of %zu candidates calibrated %s by %s.", stored,
              n, date, source);
+    if ((rc = append_provenance(cp, sentence))) {
+        sushi_supernet_destroy(cp);
+        return rc;
+    }
+    *out = cp;
+    return SUSHI_OK;
+}
+
+/* Floats of candidate config's BN statistics (format §7.2), via its plan. */
+static int bn_stats_need(const sushi_supernet *sn, const sushi_config *cfg, size_t *need)
+{
+    sushi_subnet *s = NULL;
+    int rc = sushi_subnet_create(sn, cfg, &s);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        if (s->layers[i].bn >= 0)
+            total += 2u * (size_t)s->layers[i].out_c;
+    sushi_subnet_destroy(s);
+    *need = total;
+    return SUSHI_OK;
+}
+
+int sushi_supernet_with_bn_stats(const sushi_supernet *sn, const float *const *stats, const size_t *n_stats,
+                                 size_t n, const char *source, sushi_supernet **out)
+{
+    if (out)
+        *out = NULL;
+    if (!sn || !out || (n && (!stats || !n_stats)) || !text_ok(source) || n != sn->n_cand)
+        return SUSHI_ERR_INVALID;
+    size_t stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats[i])
+            continue;
+        size_t need = 0;
+        int rc = bn_stats_need(sn, &sn->cands[i].config, &need);
+        if (rc)
+            return rc;
+        if (n_stats[i] != need) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "BN statistics of candidate %zu: %zu floats, its SubNet needs %zu",
+                      i, n_stats[i], need);
+            return SUSHI_ERR_INVALID;
+        }
+        /* per layer: c means (finite) then c variances (finite, >= 0) */
+        sushi_subnet *sub = NULL;
+        if ((rc = sushi_subnet_create(sn, &sn->cands[i].config, &sub)))
+            return rc;
+        size_t off = 0;
+        for (uint32_t li = 0; li < sub->n_layers && rc == SUSHI_OK; li++) {
+            const sushi_layer *l = &sub->layers[li];
+            if (l->bn < 0)
+                continue;
+            for (uint32_t c = 0; c < 2 * l->out_c; c++) {
+                float v = stats[i][off + c];
+                if (!isfinite(v) || (c >= l->out_c && v < 0.0f)) {
+                    sushi_log(sn->ctx, SUSHI_LOG_ERROR, "BN statistics of candidate %zu, layer %u (%s): %s %u is %g",
+                              i, li, l->name, c < l->out_c ? "mean" : "variance", c % l->out_c, (double)v);
+                    rc = SUSHI_ERR_RANGE;
+                    break;
+                }
+            }
+            off += 2u * (size_t)l->out_c;
+        }
+        sushi_subnet_destroy(sub);
+        if (rc)
+            return rc;
+        stored++;
+    }
+
+    sushi_context *ctx = sn->ctx;
+    sushi_supernet *cp = NULL;
+    int rc = copy_supernet(sn, &cp);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats[i])
+            continue; /* not given: keep the entry as it was */
+        float *v = sushi_malloc(ctx, (n_stats[i] ? n_stats[i] : 1) * sizeof *v);
+        if (!v) {
+            sushi_supernet_destroy(cp);
+            return SUSHI_ERR_NOMEM;
+        }
+        memcpy(v, stats[i], n_stats[i] * sizeof *v);
+        sushi_free(ctx, cp->cands[i].bn_owned);
+        cp->cands[i].bn_owned = v;
+        cp->cands[i].bn_stats = v;
+        cp->cands[i].n_bn_stats = n_stats[i];
+    }
+    char date[32], sentence[1400];
+    utc_now(date, sizeof date);
+    snprintf(sentence, sizeof sentence, "BN statistics of %zu of %zu candidates recalibrated %s by %s.", stored, n,
+             date, source);
+    if ((rc = append_provenance(cp, sentence))) {
+        sushi_supernet_destroy(cp);
+        return rc;
+    }
+    *out = cp;
+    return SUSHI_OK;
+}
+
+int sushi_supernet_with_candidates(const sushi_supernet *sn, const sushi_config *configs, size_t n,
+                                   const char *source, sushi_supernet **out)
+{
+    if (out)
+        *out = NULL;
+    if (!sn || !out || (n && !configs) || !text_ok(source) || n > EDIT_MAX_CANDIDATES)
+        return SUSHI_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        char why[256] = "";
+        if (configs[i].size != sizeof(sushi_config)) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "candidate config %zu: size %zu, expected %zu", i, configs[i].size,
+                      sizeof(sushi_config));
+            return SUSHI_ERR_INVALID;
+        }
+        int rc = sushi_config_validate(sn, &configs[i], why, sizeof why);
+        if (rc) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "candidate config %zu: %s", i, why);
+            return rc;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (sushi_config_equal(&configs[i], &configs[j])) {
+                sushi_log(sn->ctx, SUSHI_LOG_ERROR, "candidate configs %zu and %zu are the same SubNet", j, i);
+                return SUSHI_ERR_INVALID;
+            }
+    }
+    sushi_context *ctx = sn->ctx;
+    sushi_supernet *cp = NULL;
+    int rc = copy_supernet(sn, &cp);
+    if (rc)
+        return rc;
+    sushi_candidate *nc = sushi_calloc(ctx, n ? n : 1, sizeof *nc);
+    bool *moved = sushi_calloc(ctx, cp->n_cand ? cp->n_cand : 1, sizeof *moved);
+    if (!nc || !moved) {
+        sushi_free(ctx, nc);
+        sushi_free(ctx, moved);
+        sushi_supernet_destroy(cp);
+        return SUSHI_ERR_NOMEM;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        int j = sushi_supernet_find_candidate(cp, &configs[i]);
+        if (j >= 0 && !moved[j]) {
+            nc[i] = cp->cands[j]; /* its measurements stay valid: same SubNet */
+            moved[j] = true;
+            kept++;
+            continue;
+        }
+        sushi_subnet *s = NULL;
+        if ((rc = sushi_subnet_create(cp, &configs[i], &s)))
+            break;
+        nc[i].config = configs[i];
+        nc[i].accuracy = NAN;
+        snprintf(nc[i].accuracy_source, sizeof nc[i].accuracy_source, "%s", "none");
+        nc[i].macs = s->macs;
+        nc[i].params = s->params;
+        nc[i].weight_bytes = s->weight_bytes;
+        sushi_subnet_destroy(s);
+    }
+    if (rc) {
+        /* nc holds shallow copies only: cp->cands still owns everything */
+        sushi_free(ctx, nc);
+        sushi_free(ctx, moved);
+        sushi_supernet_destroy(cp);
+        return rc;
+    }
+    for (uint32_t j = 0; j < cp->n_cand; j++) {
+        if (moved[j])
+            continue;
+        sushi_free(ctx, cp->cands[j].dataset);
+        sushi_free(ctx, cp->cands[j].metric);
+        sushi_free(ctx, cp->cands[j].bn_owned);
+        sushi_free(ctx, cp->cands[j].act_ranges);
+        sushi_free(ctx, cp->cands[j].int8_ranges);
+    }
+    sushi_free(ctx, moved);
+    sushi_free(ctx, cp->cands);
+    cp->cands = nc;
+    cp->n_cand = (uint32_t)n;
+    char date[32], sentence[1400];
+    utc_now(date, sizeof date);
+    snprintf(sentence, sizeof sentence,
+             "Candidate table replaced %s by %s: %zu candidates, %zu kept with their measurements, %zu new and "
+             "unmeasured.", date, source, n, kept, n - kept);
     if ((rc = append_provenance(cp, sentence))) {
         sushi_supernet_destroy(cp);
         return rc;

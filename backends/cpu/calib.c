@@ -320,13 +320,28 @@ static int clone_subnet(const sushi_subnet *s, sushi_subnet **out)
     return SUSHI_OK;
 }
 
-int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
-                             sushi_subnet **out)
+/* Floats of a SubNet's BN statistics array (format §7.2): 2 * Σ out_c over BN layers. */
+static size_t bn_stats_len(const sushi_subnet *s)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < s->n_layers; i++)
+        if (s->layers[i].bn >= 0)
+            total += 2u * (size_t)s->layers[i].out_c;
+    return total;
+}
+
+size_t sushi_cpu_bn_stats_len(const sushi_subnet *s)
+{
+    return s ? bn_stats_len(s) : 0;
+}
+
+/* The recalibration pass. Writes a new SubNet to *out when out != NULL and the
+ * statistics (format §7.2 order: per BN layer c means then c variances) to
+ * stats when stats != NULL. */
+static int recalibrate(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
+                       sushi_subnet **out, float *stats)
 {
     cpu_blas_single_thread();
-    if (!out)
-        return SUSHI_ERR_INVALID;
-    *out = NULL;
     if (!s || !inputs || n_inputs == 0)
         return SUSHI_ERR_INVALID;
     if (batch == 0 || batch > n_inputs)
@@ -338,7 +353,7 @@ int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t 
         if (s->layers[i].bn >= 0 && !layer_bn(s, &s->layers[i]))
             return SUSHI_ERR_INVALID;
     sushi_subnet *ns = NULL;
-    int rc = clone_subnet(s, &ns);
+    int rc = out ? clone_subnet(s, &ns) : SUSHI_OK;
     if (rc)
         return rc;
     uint32_t maxc = 1;
@@ -404,7 +419,22 @@ int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t 
         }
     }
     uint64_t off = 0;
-    for (uint32_t li = 0; li < ns->n_layers; li++) {
+    if (stats) {
+        uint64_t so = 0;
+        for (uint32_t li = 0; li < s->n_layers; li++) {
+            const sushi_layer *l = &s->layers[li];
+            if (l->bn < 0)
+                continue;
+            for (uint32_t c = 0; c < l->out_c; c++) {
+                stats[so + c] = (float)(acc[off + c] / (double)n_inputs);
+                stats[so + l->out_c + c] = (float)(acc[total + off + c] / (double)n_inputs);
+            }
+            so += 2ull * l->out_c;
+            off += l->out_c;
+        }
+        off = 0;
+    }
+    for (uint32_t li = 0; ns && li < ns->n_layers; li++) {
         sushi_layer *l = &ns->layers[li];
         if (l->bn < 0)
             continue;
@@ -424,6 +454,26 @@ int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t 
     fwork_free(ctx, &w);
     sushi_free(ctx, acc);
     sushi_free(ctx, bsc);
-    *out = ns;
+    if (out)
+        *out = ns;
     return SUSHI_OK;
+}
+
+int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
+                             sushi_subnet **out)
+{
+    if (!out)
+        return SUSHI_ERR_INVALID;
+    *out = NULL;
+    return recalibrate(s, inputs, n_inputs, batch, out, NULL);
+}
+
+int sushi_cpu_recalibrate_bn_stats(const sushi_subnet *s, const float *inputs, size_t n_inputs, size_t batch,
+                                   float *stats, size_t n_stats)
+{
+    if (!s || !stats)
+        return SUSHI_ERR_INVALID;
+    if (n_stats < bn_stats_len(s))
+        return SUSHI_ERR_TRUNCATED;
+    return recalibrate(s, inputs, n_inputs, batch, NULL, stats);
 }

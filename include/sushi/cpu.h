@@ -78,6 +78,25 @@ SUSHI_API int sushi_cpu_arena_bytes(const sushi_subnet *s, size_t *bytes);
 SUSHI_API int sushi_cpu_recalibrate_bn(const sushi_subnet *s, const float *inputs, size_t n_inputs,
                                        size_t batch, sushi_subnet **out);
 
+/** Floats in a BN statistics array of s: 2 * (active output channels summed
+ * over the BN layers of its plan), the length sushi_supernet_with_bn_stats()
+ * wants (docs/format.md §7.2). 0 for NULL. Thread-safe. @since 0.3 */
+SUSHI_API size_t sushi_cpu_bn_stats_len(const sushi_subnet *s);
+
+/**
+ * The BN recalibration of sushi_cpu_recalibrate_bn() (same passes, same
+ * batches), returning the statistics instead of a SubNet: for each BN layer
+ * of s's plan, in plan order, its active channels' running means then their
+ * running variances (docs/format.md §7.2), ready for
+ * sushi_supernet_with_bn_stats().
+ * @param stats caller-owned, n_stats >= sushi_cpu_bn_stats_len(s) floats.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL, no inputs), SUSHI_ERR_TRUNCATED
+ *         (n_stats too small; nothing written), SUSHI_ERR_NOMEM.
+ * Thread-safe (s is only read). @since 0.3
+ */
+SUSHI_API int sushi_cpu_recalibrate_bn_stats(const sushi_subnet *s, const float *inputs, size_t n_inputs,
+                                             size_t batch, float *stats, size_t n_stats);
+
 /** Floats in an int8 ranges array of s: 2 * (values + layers) (docs/int8.md). Thread-safe. @since 0.1 */
 SUSHI_API size_t sushi_cpu_int8_ranges_len(const sushi_subnet *s);
 

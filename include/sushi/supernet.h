@@ -250,6 +250,62 @@ SUSHI_API int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const fl
                                               const size_t *n_ranges, size_t n, const char *source,
                                               sushi_supernet **out);
 
+/**
+ * A new SuperNet, a copy of sn whose candidate table carries per-SubNet BN
+ * statistics (file key `bn_stats`, docs/format.md §7.2), e.g. recalibrated
+ * on a dataset (OFA's set_running_statistics; sushi_cpu_recalibrate_bn_stats()).
+ * A SubNet made from a candidate's config then normalises with these
+ * statistics instead of the SuperNet's own running mean/variance slices.
+ * Entry i replaces candidate i's statistics; stats[i] == NULL keeps what it
+ * had. One sentence with the date (UTC), the number of candidates and
+ * `source` (how the statistics were obtained, e.g. "sushi recalibrate, 2000
+ * my-data/train images, batch 200") is appended to the provenance text.
+ * Accuracies already in the table are kept: they were measured with the old
+ * statistics, so measure again (`sushi eval`) after recalibrating.
+ * The copy is made through save_memory + load_memory in sn's context.
+ * @param sn the SuperNet (not modified).
+ * @param stats n pointers: candidate i's statistics (for each BN layer of its
+ *        plan, in plan order, the active channels' means then variances) or
+ *        NULL. Read during the call only.
+ * @param n_stats n lengths: n_stats[i] must be the candidate SubNet's
+ *        2 * Σ channels (sushi_cpu_bn_stats_len()); ignored where stats[i] is NULL.
+ * @param n number of candidates of sn.
+ * @param source non-empty text (< 1024 bytes).
+ * @param out receives the copy, NULL on failure.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL arguments, wrong n or length,
+ *         empty source; the log names the candidate), SUSHI_ERR_RANGE (a value
+ *         not finite or a negative variance; the log names candidate, layer and
+ *         channel), SUSHI_ERR_NOMEM, or a status of the save/load.
+ *         Thread-safe. @since 0.3
+ */
+SUSHI_API int sushi_supernet_with_bn_stats(const sushi_supernet *sn, const float *const *stats,
+                                           const size_t *n_stats, size_t n, const char *source,
+                                           sushi_supernet **out);
+
+/**
+ * A new SuperNet, a copy of sn with a new candidate table (docs/format.md §7):
+ * the SubNets `configs` in that order. A config that is already a candidate of
+ * sn keeps its entry (accuracy, BN statistics, int8 ranges: they belong to
+ * that SubNet); a new one gets MACs, params and weight bytes from its plan,
+ * no accuracy (`accuracy_source` "none") and the SuperNet's own BN
+ * statistics, so measure it (`sushi recalibrate`, `sushi eval`) before
+ * serving. One sentence with the date (UTC), `source` and the counts is
+ * appended to the provenance text.
+ * @param sn the SuperNet (not modified).
+ * @param configs n configs (each from SUSHI_CONFIG_INIT), valid for sn and
+ *        pairwise different. Read during the call only.
+ * @param n number of candidates (0 gives an empty table; at most 1,000,000).
+ * @param source non-empty text (< 1024 bytes), e.g. "sushi candidates --uniform".
+ * @param out receives the copy, NULL on failure.
+ * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL arguments, a duplicate config;
+ *         the log names the configs), SUSHI_ERR_CONFIG (a config not valid
+ *         for sn; the log names it and why), SUSHI_ERR_NOMEM, or a status of
+ *         the save/load. Thread-safe. @since 0.3
+ */
+struct sushi_config; /* sushi/subnet.h */
+SUSHI_API int sushi_supernet_with_candidates(const sushi_supernet *sn, const struct sushi_config *configs, size_t n,
+                                             const char *source, sushi_supernet **out);
+
 #ifdef __cplusplus
 }
 #endif

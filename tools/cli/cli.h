@@ -54,6 +54,10 @@ int cli_cmd_calibrate(int argc, char **argv); /* cmd_eval.c (needs the cpu backe
 int cli_cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cli_cmd_cost(int argc, char **argv);     /* cmd_cost.c (needs the cycle backend) */
 int cli_cmd_profile(int argc, char **argv);  /* cmd_profile.c */
+int cli_cmd_recalibrate(int argc, char **argv); /* cmd_recalibrate.c (needs the cpu backend) */
+int cli_cmd_candidates(int argc, char **argv);  /* cmd_candidates.c */
+/* Write sn to dest (or replace file) via a temporary file and rename (cmd_eval.c). */
+int cli_write_supernet(const sushi_supernet *sn, const char *file, const char *dest);
 
 /* ---------- argument parsing ---------- */
 

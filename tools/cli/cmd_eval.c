@@ -1,8 +1,9 @@
 /* `sushi eval`: measure the top-1 accuracy of every candidate of a SuperNet on
- * the Fashion-MNIST test set with the C library, and write the accuracies into
- * the candidate table (sushi_supernet_with_accuracies).
+ * a labelled dataset (Fashion-MNIST, or any IDX / .npy / PNG-folder set:
+ * dataset.h) with the C library, and write the accuracies into the candidate
+ * table (sushi_supernet_with_accuracies).
  * `sushi calibrate`: the same candidate loop, calibrating each candidate's
- * int8 activation ranges on training images and storing them in the table
+ * int8 activation ranges on images and storing them in the table
  * (sushi_supernet_with_int8_ranges). */
 #include <errno.h>
 #include <math.h>
@@ -20,19 +21,35 @@
 static const char eval_help[] =
     "usage: sushi eval FILE --dataset fashion-mnist [--backend cpu] [--int8] [--calib N]\n"
     "                  [--limit N] [-j N] [--data-dir DIR] [-o OUT] [--dry-run] [--json]\n"
+    "       sushi eval FILE --images PATH --labels PATH [--layout nchw|nhwc]\n"
+    "                  [--name NAME] [--int8 --calib-images PATH] [...]\n"
     "\n"
-    "Run every candidate SubNet of FILE on the Fashion-MNIST test images\n"
-    "(t10k-images-idx3-ubyte.gz / t10k-labels-idx1-ubyte.gz, Debian package\n"
-    "dataset-fashion-mnist) with the C library and write the measured top-1\n"
-    "accuracies into the candidate table (accuracy_source \"measured\", dataset\n"
-    "\"fashion-mnist/test\", metric \"top1\"; the provenance text gets the date,\n"
-    "backend and number of images). Each candidate runs with its own BN\n"
-    "statistics from the file. Inputs are built by sushi_input_from_u8(): pixels\n"
-    "scaled to [0, 1], normalised with the file's mean/std and, for a candidate of\n"
-    "resolution r < 28, bilinearly resized to r x r (as the model was trained).\n"
+    "Run every candidate SubNet of FILE on labelled test images with the C\n"
+    "library and write the measured top-1 accuracies into the candidate table\n"
+    "(accuracy_source \"measured\", the dataset's name, metric \"top1\"; the\n"
+    "provenance text gets the date, backend, images and number of images).\n"
+    "Each candidate runs with its own BN statistics from the file. Inputs are\n"
+    "built as include/sushi/input.h says: pixels scaled to [0, 1], normalised\n"
+    "with the file's mean/std and bilinearly resized to the candidate's\n"
+    "resolution.\n"
+    "\n"
+    "Datasets (docs/cli.md, Datasets):\n"
+    "  --dataset fashion-mnist   the Debian package dataset-fashion-mnist\n"
+    "                            (test split; --int8 calibrates on train)\n"
+    "  --images FILE.npy         uint8 (0..255) or float32 ([0, 1]) images,\n"
+    "                            (n,h,w), (n,c,h,w) or (n,h,w,c); labels .npy (n,)\n"
+    "  --images FILE[.gz]        IDX images (n,h,w) or (n,h,w,c); labels IDX\n"
+    "  --images DIR              a folder of PNG images; --labels a CSV of\n"
+    "                            `file,label` rows (a header line is allowed)\n"
     "\n"
     "options:\n"
-    "      --dataset NAME     fashion-mnist (the only one)\n"
+    "      --dataset NAME     fashion-mnist\n"
+    "      --images PATH      images in another form (above)\n"
+    "      --labels PATH      their labels (.npy, IDX or CSV)\n"
+    "      --layout L         nchw or nhwc for a 4-D .npy whose shape is ambiguous\n"
+    "      --name NAME        dataset name recorded in the file (default: the\n"
+    "                         images' base name)\n"
+    "      --calib-images P   calibration images for --int8 with --images\n"
     "  -b, --backend NAME     cpu (default; the only backend that runs inference)\n"
     "      --int8             int8 path: each candidate is first calibrated\n"
     "                         (sushi_cpu_calibrate_int8) on --calib training images\n"
@@ -51,16 +68,21 @@ static const char eval_help[] =
 static const char calibrate_help[] =
     "usage: sushi calibrate FILE --dataset fashion-mnist [--calib N] [-j N]\n"
     "                       [--data-dir DIR] [-o OUT] [--dry-run] [--json]\n"
+    "       sushi calibrate FILE --images PATH [--layout L] [--name NAME] [...]\n"
     "\n"
     "Calibrate the int8 path of every candidate SubNet of FILE on the first N\n"
-    "Fashion-MNIST training images (sushi_cpu_calibrate_int8: float32 passes,\n"
+    "images (Fashion-MNIST: training split; or --images in any form of\n"
+    "`sushi eval --help`) (sushi_cpu_calibrate_int8: float32 passes,\n"
     "least-squares activation ranges, docs/int8.md section 7) and store the ranges\n"
     "in the candidate table (key int8_ranges), so that the cpu backend's int8 path\n"
     "and the hls backend run the file's candidates without calibration data.\n"
     "Accuracies are not touched; the provenance text gets the date and settings.\n"
     "\n"
     "options:\n"
-    "      --dataset NAME     fashion-mnist (the only one)\n"
+    "      --dataset NAME     fashion-mnist\n"
+    "      --images PATH      images in another form (labels not needed)\n"
+    "      --layout L         nchw or nhwc for a 4-D .npy whose shape is ambiguous\n"
+    "      --name NAME        dataset name recorded in the file\n"
     "      --calib N          calibration images (default 2000)\n"
     "  -j, --jobs N           threads, candidates spread over them (default 1)\n"
     "      --data-dir DIR     default /usr/share/datasets/fashion-mnist\n"
@@ -71,7 +93,7 @@ static const char calibrate_help[] =
     "  -h, --help             show this help\n";
 
 enum { OPT_DATASET = 1, OPT_BACKEND, OPT_INT8, OPT_CALIB, OPT_LIMIT, OPT_JOBS, OPT_DATADIR,
-       OPT_OUTPUT, OPT_DRY, OPT_JSON };
+       OPT_OUTPUT, OPT_DRY, OPT_JSON, OPT_IMAGES, OPT_LABELS, OPT_LAYOUT, OPT_NAME, OPT_CALIB_IMAGES };
 
 static const cli_option eval_opts[] = {
     { "dataset", 0, true, OPT_DATASET },
@@ -84,6 +106,11 @@ static const cli_option eval_opts[] = {
     { "output", 'o', true, OPT_OUTPUT },
     { "dry-run", 0, false, OPT_DRY },
     { "json", 0, false, OPT_JSON },
+    { "images", 0, true, OPT_IMAGES },
+    { "labels", 0, true, OPT_LABELS },
+    { "layout", 0, true, OPT_LAYOUT },
+    { "name", 0, true, OPT_NAME },
+    { "calib-images", 0, true, OPT_CALIB_IMAGES },
     { NULL, 0, false, 0 }
 };
 
@@ -95,6 +122,9 @@ static const cli_option calibrate_opts[] = {
     { "output", 'o', true, OPT_OUTPUT },
     { "dry-run", 0, false, OPT_DRY },
     { "json", 0, false, OPT_JSON },
+    { "images", 0, true, OPT_IMAGES },
+    { "layout", 0, true, OPT_LAYOUT },
+    { "name", 0, true, OPT_NAME },
     { NULL, 0, false, 0 }
 };
 
@@ -106,6 +136,7 @@ typedef struct eval_job {
     const cli_dataset *test;
     const cli_dataset *calib; /* int8 only */
     uint32_t n_images, n_calib;
+    uint32_t test_c;       /* input channels */
     bool int8;
     bool calibrate_only;   /* sushi calibrate: keep the ranges, measure nothing */
     float **ranges;        /* per candidate (calibrate_only) */
@@ -154,7 +185,7 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
     if ((rc = sushi_subnet_create(J->sn, &info.config, &s)))
         return job_fail(J, rc, what), rc;
     uint32_t r = info.config.resolution;
-    size_t per = (size_t)r * r;
+    size_t per = (size_t)J->test_c * r * r;
     float *x = NULL;
     double t0 = now_s();
     if (J->int8) {
@@ -195,8 +226,7 @@ static int eval_one(eval_job *J, sushi_backend *b, uint32_t ci)
     }
     uint64_t correct = 0;
     for (uint32_t i = 0; i < J->n_images && !atomic_load(&J->failed); i++) {
-        rc = sushi_input_from_u8(J->sn, J->test->px + (size_t)i * J->test->r * J->test->r, J->test->r,
-                                 J->test->r, 1, r, x, per);
+        rc = cli_dataset_input(J->sn, J->test, i, r, x, per);
         if (rc) {
             snprintf(what, sizeof what, "candidate %u: input at resolution %u", ci, (unsigned)r);
             return eval_fail(J, s, x, rc, what);
@@ -247,7 +277,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int write_output(const sushi_supernet *out, const char *file, const char *dest)
+int cli_write_supernet(const sushi_supernet *out, const char *file, const char *dest)
 {
     const char *target = dest ? dest : file;
     sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
@@ -266,11 +296,12 @@ static int write_output(const sushi_supernet *out, const char *file, const char 
 }
 
 /* Table and JSON of `sushi calibrate`. */
-static int print_calibration(const eval_job *J, const sushi_supernet *sn, uint32_t jobs, double wall, bool json)
+static int print_calibration(const eval_job *J, const sushi_supernet *sn, const char *dsname, uint32_t jobs,
+                             double wall, bool json)
 {
     if (json) {
         cJSON *root = cli_json_object();
-        cli_json_str(root, "dataset", "fashion-mnist/train");
+        cli_json_str(root, "dataset", dsname);
         cli_json_num(root, "calib", J->n_calib);
         cli_json_num(root, "jobs", jobs);
         cli_json_num(root, "seconds", wall);
@@ -293,8 +324,8 @@ static int print_calibration(const eval_job *J, const sushi_supernet *sn, uint32
         printf("%4u  %4u  %10llu  %11zu  %7.1f\n", i, (unsigned)ci.config.resolution, (unsigned long long)ci.macs,
                J->n_ranges[i], J->seconds[i]);
     }
-    printf("%u candidates calibrated on %u training images, %u thread(s): %.1f s\n", J->n_cand, J->n_calib, jobs,
-           wall);
+    printf("%u candidates calibrated on %u images of %s, %u thread(s): %.1f s\n", J->n_cand, J->n_calib, dsname,
+           jobs, wall);
     return CLI_EXIT_OK;
 }
 
@@ -304,6 +335,8 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     cli_parser p;
     cli_parser_init(&p, argc, argv, calibrate_only ? calibrate_opts : eval_opts);
     const char *file = NULL, *dataset_name = NULL, *backend = "cpu", *dir = CLI_FMNIST_DIR, *outp = NULL;
+    cli_dataset_args da = { 0 };
+    const char *calib_images = NULL;
     bool int8 = false, dry = false, json = false;
     uint32_t limit = 0, jobs = 1, n_calib = 2000;
     const char *arg;
@@ -340,15 +373,32 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
         case OPT_OUTPUT: outp = arg; break;
         case OPT_DRY: dry = true; break;
         case OPT_JSON: json = true; break;
+        case OPT_IMAGES: da.images = arg; break;
+        case OPT_LABELS: da.labels = arg; break;
+        case OPT_LAYOUT: da.layout = arg; break;
+        case OPT_NAME: da.name = arg; break;
+        case OPT_CALIB_IMAGES: calib_images = arg; break;
         default: return CLI_EXIT_USAGE;
         }
     }
     if (!file)
         return cli_usage_error(cmd, "missing FILE");
-    if (!dataset_name)
-        return cli_usage_error(cmd, "missing --dataset (fashion-mnist)");
-    if (strcmp(dataset_name, "fashion-mnist") != 0)
-        return cli_usage_error(cmd, "unknown dataset '%s' (known: fashion-mnist)", dataset_name);
+    if (!dataset_name && !da.images)
+        return cli_usage_error(cmd, "missing --dataset fashion-mnist or --images PATH");
+    if (dataset_name && da.images)
+        return cli_usage_error(cmd, "--dataset and --images exclude each other");
+    if (dataset_name && strcmp(dataset_name, "fashion-mnist") != 0)
+        return cli_usage_error(cmd, "unknown dataset '%s' (known: fashion-mnist; others via --images)", dataset_name);
+    if (dataset_name && (da.labels || da.layout || da.name || calib_images))
+        return cli_usage_error(cmd, "--labels, --layout, --name and --calib-images go with --images");
+    if (da.images && !calibrate_only && !da.labels)
+        return cli_usage_error(cmd, "--images needs --labels to measure accuracy");
+    if (da.images && int8 && !calibrate_only && !calib_images)
+        return cli_usage_error(cmd, "--int8 with --images needs --calib-images PATH (images to calibrate on)");
+    if (!int8 && calib_images)
+        return cli_usage_error(cmd, "--calib-images goes with --int8");
+    da.dataset = dataset_name;
+    da.dir = dir;
     if (jobs < 1 || jobs > 256)
         return cli_usage_error(cmd, "--jobs must be 1..256");
     if (calibrate_only)
@@ -374,9 +424,9 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     memset(&J, 0, sizeof J);
     pthread_mutex_init(&J.lock, NULL);
     char err[2400];
-    if (si.in_channels != 1 || si.num_classes != 10 || si.num_classes > 4096) {
-        snprintf(err, sizeof err, "the SuperNet takes %u channels and has %u classes; "
-                 "fashion-mnist needs 1 and 10", si.in_channels, si.num_classes);
+    char test_name[256] = "", calib_name[256] = "";
+    if (si.num_classes > 4096) {
+        snprintf(err, sizeof err, "the SuperNet has %u classes; sushi eval handles up to 4096", si.num_classes);
         cli_fail_msg(file, err);
         goto done;
     }
@@ -385,13 +435,18 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
                                           : "the candidate table is empty: nothing to evaluate");
         goto done;
     }
-    if (!calibrate_only && !cli_dataset_load(dir, "t10k", true, &test, err, sizeof err)) {
-        cli_fail_msg("fashion-mnist", err);
+    if (!calibrate_only && !cli_dataset_pick(&da, "t10k", true, si.in_channels, si.num_classes, &test, test_name,
+                                             sizeof test_name, err, sizeof err)) {
+        cli_fail_msg(cmd, err);
         goto done;
     }
     if (int8) {
-        if (!cli_dataset_load(dir, "train", false, &calib, err, sizeof err)) {
-            cli_fail_msg("fashion-mnist", err);
+        cli_dataset_args ca = da;
+        if (calib_images && !calibrate_only)
+            ca.images = calib_images, ca.name = NULL;
+        if (!cli_dataset_pick(&ca, "train", false, si.in_channels, si.num_classes, &calib, calib_name,
+                              sizeof calib_name, err, sizeof err)) {
+            cli_fail_msg(cmd, err);
             goto done;
         }
         if (n_calib > calib.n)
@@ -402,6 +457,7 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     J.test = &test;
     J.calib = &calib;
     J.n_images = limit && limit < test.n ? limit : test.n;
+    J.test_c = si.in_channels;
     J.n_calib = n_calib;
     J.int8 = int8;
     J.calibrate_only = calibrate_only;
@@ -453,19 +509,19 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     }
 
     if (calibrate_only) {
-        char source[256];
+        char source[900];
         snprintf(source, sizeof source,
-                 "sushi calibrate (libsushi %s), sushi_cpu_calibrate_int8 on the first %u fashion-mnist/train images",
-                 sushi_version_string(), J.n_calib);
+                 "sushi calibrate (libsushi %s), sushi_cpu_calibrate_int8 on the first %u images of %s (%.500s)",
+                 sushi_version_string(), J.n_calib, calib_name, da.images ? da.images : dir);
         rc = sushi_supernet_with_int8_ranges(sn, (const float *const *)J.ranges, J.n_ranges, J.n_cand, source, &out);
         if (rc) {
             cli_fail("store int8 ranges", rc, NULL);
             goto done;
         }
         /* write first: a failed write prints its one error line and nothing on stdout */
-        if (!dry && (ex = write_output(out, file, outp)) != CLI_EXIT_OK)
+        if (!dry && (ex = cli_write_supernet(out, file, outp)) != CLI_EXIT_OK)
             goto done;
-        if ((ex = print_calibration(&J, sn, started, wall, json)) != CLI_EXIT_OK)
+        if ((ex = print_calibration(&J, sn, calib_name, started, wall, json)) != CLI_EXIT_OK)
             goto done;
         goto wrote;
     }
@@ -476,28 +532,28 @@ static int eval_or_calibrate(int argc, char **argv, bool calibrate_only)
     }
     for (uint32_t i = 0; i < J.n_cand; i++)
         acc[i] = (double)J.correct[i] / J.n_images;
-    char source[256];
-    snprintf(source, sizeof source, "sushi eval (libsushi %s), backend %s, %s, %u of %u test images%s",
-             sushi_version_string(), backend, int8 ? "int8 (calibrated on the first training images)" : "float32",
-             J.n_images, test.n, J.n_images < test.n ? " (--limit)" : "");
+    char source[1000];
+    snprintf(source, sizeof source, "sushi eval (libsushi %s), backend %s, %s, %u of %u images (%s, %.500s)%s",
+             sushi_version_string(), backend, int8 ? "int8" : "float32", J.n_images, test.n, test.form,
+             da.images ? da.images : dir, J.n_images < test.n ? " (--limit)" : "");
     if (int8) {
-        char extra[64];
-        snprintf(extra, sizeof extra, ", %u calibration images", n_calib);
+        char extra[400];
+        snprintf(extra, sizeof extra, ", calibrated on the first %u images of %s", n_calib, calib_name);
         strncat(source, extra, sizeof source - strlen(source) - 1);
     }
-    rc = sushi_supernet_with_accuracies(sn, acc, J.n_cand, "fashion-mnist/test", "top1", source, &out);
+    rc = sushi_supernet_with_accuracies(sn, acc, J.n_cand, test_name, "top1", source, &out);
     if (rc) {
         free(acc);
         cli_fail("set accuracies", rc, NULL);
         goto done;
     }
-    if (!dry && (ex = write_output(out, file, outp)) != CLI_EXIT_OK) {
+    if (!dry && (ex = cli_write_supernet(out, file, outp)) != CLI_EXIT_OK) {
         free(acc);
         goto done;
     }
     if (json) {
         cJSON *root = cli_json_object();
-        cli_json_str(root, "dataset", "fashion-mnist/test");
+        cli_json_str(root, "dataset", test_name);
         cli_json_str(root, "backend", backend);
         cli_json_bool(root, "int8", int8);
         cli_json_num(root, "images", J.n_images);

@@ -803,6 +803,21 @@ int sushi_cli_serve(int argc, char **argv)
     if ((ex = load_supernet(ctx, file, &sn)))
         goto out;
     sushi_supernet_get_info(sn, &sni);
+    {
+        /* the scheduler chooses by accuracy: a candidate without one (e.g.
+         * fresh from `sushi candidates`) must be measured first */
+        uint32_t unmeasured = 0;
+        for (uint32_t i = 0; i < sni.n_candidates; i++) {
+            sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+            if (sushi_supernet_candidate(sn, i, &ci) == SUSHI_OK && isnan(ci.accuracy))
+                unmeasured++;
+        }
+        if (unmeasured) {
+            ex = fail("%s: %u of its %u candidates have no measured accuracy: run `sushi eval %s --dataset ...` "
+                      "(or --images/--labels) first", file, unmeasured, sni.n_candidates, file);
+            goto out;
+        }
+    }
     if (profile_path) {
         rc = sushi_profile_load_file(ctx, profile_path, &prof);
         if (rc) {

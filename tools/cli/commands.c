@@ -11,9 +11,9 @@ const cli_command cli_commands[] = {
     { "subnets", "print the candidate table of a SuperNet", cli_cmd_subnets },
     { "subnet", "cost of one SubNet: params, MACs, weight bytes (--layers: per-layer plan)", cli_cmd_subnet },
     { "subgraph", "common SubGraph of SubNets, its bytes and each SubNet's hit bytes", cli_cmd_subgraph },
-    { "eval", "measure top-1 of every candidate on Fashion-MNIST test and store it in the file", cli_cmd_eval },
+    { "eval", "measure top-1 of every candidate on a labelled dataset and store it in the file", cli_cmd_eval },
 #ifdef SUSHI_CLI_HAVE_CPU
-    { "calibrate", "calibrate int8 ranges of every candidate on Fashion-MNIST train and store them in the file",
+    { "calibrate", "calibrate int8 ranges of every candidate on images and store them in the file",
       cli_cmd_calibrate },
 #endif
     { "run", "run one SubNet on one input with a backend: top-5 classes and time", cli_cmd_run },
@@ -24,5 +24,11 @@ const cli_command cli_commands[] = {
     { "trace", "generate a query trace CSV (trace gen)", sushi_cli_trace },
     { "profile", "measure every candidate's latency on a backend into a profile for serve --profile",
       cli_cmd_profile },
+    { "candidates", "choose a SuperNet's candidate table (uniform, random, explicit) to be measured",
+      cli_cmd_candidates },
+#ifdef SUSHI_CLI_HAVE_CPU
+    { "recalibrate", "recompute every candidate's BN statistics on images and store them in the file",
+      cli_cmd_recalibrate },
+#endif
     { NULL, NULL, NULL }
 };
