@@ -78,6 +78,7 @@ typedef struct wr {
     uint8_t *buf; /* NULL during the sizing pass */
     size_t pos;
     uint32_t crc;
+    const char *bad_text; /* first text string that is not valid UTF-8 */
 } wr;
 
 static void put(wr *w, const void *p, size_t n)
@@ -114,6 +115,8 @@ static void e_int(wr *w, int64_t v)
 static void e_text(wr *w, const char *s)
 {
     size_t len = strlen(s);
+    if (!w->bad_text && !sushi_utf8_valid(s, len))
+        w->bad_text = s; /* the reader would refuse the file: refuse to write it */
     EMIT(cbor_encode_string_start(len, t_, sizeof t_));
     put(w, s, len);
 }
@@ -528,10 +531,15 @@ int sushi_format_write(const sushi_supernet *sn, int weights_mode, uint8_t **dat
         return SUSHI_ERR_INVALID;
     bool f32;
     switch (weights_mode) {
-    case SUSHI_WEIGHTS_AUTO: f32 = !sn->synthetic; break;
+    /* seed mode only when the seed reproduces the weights: a synthetic
+     * SuperNet with stored float32 weights (an untrained export) keeps them */
+    case SUSHI_WEIGHTS_AUTO: f32 = !(sn->synthetic && sn->seed_weights); break;
     case SUSHI_WEIGHTS_SEED:
-        if (!sn->synthetic)
+        if (!sn->synthetic || !sn->seed_weights) {
+            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save: seed mode needs synthetic weights made from the seed; "
+                      "these are stored float32 (use SUSHI_WEIGHTS_F32)");
             return SUSHI_ERR_INVALID;
+        }
         f32 = false;
         break;
     case SUSHI_WEIGHTS_F32: f32 = true; break;
@@ -540,13 +548,18 @@ int sushi_format_write(const sushi_supernet *sn, int weights_mode, uint8_t **dat
     int rc = check_writable(sn, f32);
     if (rc)
         return rc;
-    wr w = { NULL, 0, 0 };
+    wr w = { NULL, 0, 0, NULL };
     w_all(&w, sn, f32); /* sizing pass */
+    if (w.bad_text) {
+        sushi_log(sn->ctx, SUSHI_LOG_ERROR, "save: a text string is not valid UTF-8 (the file would not load): "
+                  "\"%.64s\"", w.bad_text);
+        return SUSHI_ERR_INVALID;
+    }
     size_t total = w.pos;
     uint8_t *buf = sushi_malloc(sn->ctx, total);
     if (!buf)
         return SUSHI_ERR_NOMEM;
-    w = (wr){ buf, 0, 0 };
+    w = (wr){ buf, 0, 0, NULL };
     w_all(&w, sn, f32);
     if (w.pos != total) { /* cannot happen: both passes run the same code */
         sushi_free(sn->ctx, buf);

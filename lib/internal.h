@@ -226,6 +226,8 @@ struct sushi_supernet {
     char *family;
     char *provenance;
     bool synthetic;
+    bool seed_weights;          /* every tensor was made by sushi_supernet_generate_weights(seed):
+                                   only then can a "seed" file reproduce the weights */
     uint64_t seed;              /* synthetic weights generator seed */
     uint32_t in_channels;
     uint32_t num_classes;
@@ -350,6 +352,15 @@ static inline size_t sushi_int8_ranges_len(const sushi_subnet *s)
 /* Index of the first (min, max) pair of r[0 .. 2 * pairs) that is not a
  * finite range with min <= max; `pairs` when every one is. */
 size_t sushi_first_bad_range(const float *r, size_t pairs);
+/* The one check of int8 (min, max) range arrays shared by
+ * sushi_supernet_with_int8_ranges, sushi_cpu_set_int8_ranges and
+ * sushi_hls_set_int8_ranges (issue 15 item 7): n even (else INVALID), every
+ * pair finite with min <= max (else SUSHI_ERR_RANGE); logs "<what>: pair i
+ * (min, max) ..." naming the first bad pair. */
+int sushi_check_int8_ranges(const sushi_context *ctx, const char *what, const float *r, size_t n);
+/* n bytes of s are UTF-8 as the format reader accepts it (RFC 3629: no
+ * overlong forms, surrogates or code points > U+10FFFF) and hold no NUL. */
+bool sushi_utf8_valid(const char *s, size_t n);
 
 /* ---------- SubGraph ---------- */
 struct sushi_subgraph {

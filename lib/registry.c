@@ -22,7 +22,8 @@ static int grow(sushi_context *ctx, void **arr, size_t *cap, size_t n, size_t el
 int sushi_backend_register(sushi_context *ctx, const char *name, const sushi_backend_ops *ops,
                            void *user)
 {
-    if (!ctx || !ops || !sushi_valid_registry_name(name) || !ops->create)
+    if (!ctx || !ops || !sushi_valid_registry_name(name) || !ops->create ||
+        (ops->description && !sushi_utf8_valid(ops->description, strlen(ops->description))))
         return SUSHI_ERR_INVALID;
     if (ops->abi_version == 0 || ops->abi_version > SUSHI_BACKEND_ABI_VERSION)
         return SUSHI_ERR_ABI;
@@ -247,7 +248,8 @@ int sushi_backend_run(sushi_backend *b, const sushi_subnet *s, const sushi_run_a
 int sushi_policy_register(sushi_context *ctx, const char *name, const sushi_policy_ops *ops,
                           void *user)
 {
-    if (!ctx || !ops || !sushi_valid_registry_name(name) || !ops->create || !ops->choose)
+    if (!ctx || !ops || !sushi_valid_registry_name(name) || !ops->create || !ops->choose ||
+        (ops->description && !sushi_utf8_valid(ops->description, strlen(ops->description))))
         return SUSHI_ERR_INVALID;
     if (ops->abi_version == 0 || ops->abi_version > SUSHI_POLICY_ABI_VERSION)
         return SUSHI_ERR_ABI;

@@ -570,6 +570,9 @@ static float uni(uint64_t *s, float lo, float hi)
 
 int sushi_supernet_generate_weights(sushi_supernet *sn)
 {
+    bool all = true;
+    for (uint32_t i = 0; i < sn->n_tensors; i++)
+        all = all && !sn->tensors[i].data;
     for (uint32_t i = 0; i < sn->n_tensors; i++) {
         sushi_tensor *t = &sn->tensors[i];
         if (t->data)
@@ -597,6 +600,7 @@ int sushi_supernet_generate_weights(sushi_supernet *sn)
         t->owned = d;
         t->data = d;
     }
+    sn->seed_weights = all;
     return SUSHI_OK;
 }
 

@@ -15,9 +15,47 @@
 
 #define EDIT_MAX_CANDIDATES 1000000u
 
+bool sushi_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == 0)
+                return false;
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1fu;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0fu;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07u;
+        else
+            return false; /* continuation byte, overlong 0xc0/0xc1, or > U+10FFFF */
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0u) != 0x80u)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3fu);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false; /* overlong, surrogate, or beyond Unicode */
+        i += k + 1;
+    }
+    return true;
+}
+
+/* A string stored in the file: non-empty, < 1024 bytes, valid UTF-8 (the
+ * reader refuses anything else, so the API does too: issue 15 item 6). */
 static bool text_ok(const char *s)
 {
-    return s && s[0] && strlen(s) < 1024;
+    return s && s[0] && strlen(s) < 1024 && sushi_utf8_valid(s, strlen(s));
 }
 
 /* A copy of sn in sn's context through the writer and the reader. */
@@ -126,6 +164,21 @@ size_t sushi_first_bad_range(const float *r, size_t pairs)
     return pairs;
 }
 
+int sushi_check_int8_ranges(const sushi_context *ctx, const char *what, const float *r, size_t n)
+{
+    if (n % 2) {
+        sushi_log(ctx, SUSHI_LOG_ERROR, "%s: %zu floats, not (min, max) pairs", what, n);
+        return SUSHI_ERR_INVALID;
+    }
+    size_t bad = sushi_first_bad_range(r, n / 2);
+    if (bad < n / 2) {
+        sushi_log(ctx, SUSHI_LOG_ERROR, "%s: pair %zu (min %g, max %g) is not a finite range with min <= max", what,
+                  bad, (double)r[2 * bad], (double)r[2 * bad + 1]);
+        return SUSHI_ERR_RANGE;
+    }
+    return SUSHI_OK;
+}
+
 int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const *ranges, const size_t *n_ranges,
                                     size_t n, const char *source, sushi_supernet **out)
 {
@@ -148,11 +201,11 @@ int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const
                       n_ranges[i], need);
             return SUSHI_ERR_INVALID;
         }
-        size_t bad = sushi_first_bad_range(ranges[i], need / 2);
-        if (bad < need / 2) {
-            sushi_log(sn->ctx, SUSHI_LOG_ERROR, "int8 ranges of candidate %zu: pair %zu is not a finite range", i, bad);
-            return SUSHI_ERR_RANGE;
-        }
+        char what[64];
+        snprintf(what, sizeof what, "int8 ranges of candidate %zu", i);
+        rc = sushi_check_int8_ranges(sn->ctx, what, ranges[i], need);
+        if (rc)
+            return rc;
         stored++;
     }
 

@@ -447,9 +447,9 @@ int sushi_cpu_set_int8_ranges(sushi_backend *b, const sushi_subnet *s, const flo
     cpu_state *st = cpu_backend_state(b);
     if (!st || !s || !ranges || s->sn != st->sn || n_ranges != cpu_q8_ranges_len(s))
         return SUSHI_ERR_INVALID;
-    for (size_t i = 0; i < n_ranges; i++)
-        if (!isfinite(ranges[i]))
-            return SUSHI_ERR_INVALID;
+    int rc = sushi_check_int8_ranges(st->ctx, "cpu: int8 ranges", ranges, n_ranges);
+    if (rc)
+        return rc;
     float *copy = sushi_malloc(st->ctx, n_ranges * sizeof *copy);
     if (!copy)
         return SUSHI_ERR_NOMEM;

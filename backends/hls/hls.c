@@ -1161,16 +1161,16 @@ int sushi_hls_set_int8_ranges(sushi_backend *b, const sushi_subnet *s, const flo
     hls_state *st = hls_of(b);
     if (!st || !s || !ranges || s->sn != st->sn || n_ranges != cpu_q8_ranges_len(s))
         return SUSHI_ERR_INVALID;
-    for (size_t i = 0; i < n_ranges; i++)
-        if (!isfinite(ranges[i]))
-            return SUSHI_ERR_INVALID;
+    int rc = sushi_check_int8_ranges(st->ctx, "hls: int8 ranges", ranges, n_ranges);
+    if (rc)
+        return rc;
     float *copy = sushi_malloc(st->ctx, n_ranges * sizeof *copy);
     if (!copy)
         return SUSHI_ERR_NOMEM;
     memcpy(copy, ranges, n_ranges * sizeof *copy);
     pthread_mutex_lock(&device_lock);
     drop_model(st); /* it may use the ranges this replaces */
-    int rc = put_ranges(st, s, copy, false);
+    rc = put_ranges(st, s, copy, false);
     pthread_mutex_unlock(&device_lock);
     if (rc)
         sushi_free(st->ctx, copy);

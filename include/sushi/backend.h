@@ -129,7 +129,8 @@ typedef struct sushi_backend_ops {
 /**
  * Register a backend under `name` (copied; [a-z0-9_-]{1,31}).
  * @return SUSHI_OK, SUSHI_ERR_EXISTS, SUSHI_ERR_ABI (abi_version 0 or newer than
- * this library), SUSHI_ERR_INVALID (bad name, NULL create), SUSHI_ERR_STATE
+ * this library), SUSHI_ERR_INVALID (bad name, NULL create, a description
+ * that is not valid UTF-8: since 0.3), SUSHI_ERR_STATE
  * (context already in use), SUSHI_ERR_NOMEM. Not thread-safe. @since 0.1
  */
 SUSHI_API int sushi_backend_register(sushi_context *ctx, const char *name,

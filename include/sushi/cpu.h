@@ -119,6 +119,10 @@ SUSHI_API int sushi_cpu_calibrate_int8(const sushi_subnet *s, const float *input
  * with args->int8 use them; without ranges (here or in the SuperNet's
  * candidate table) such a run returns SUSHI_ERR_STATE.
  * @return SUSHI_OK, SUSHI_ERR_INVALID (b not a cpu instance, wrong length),
+ * SUSHI_ERR_RANGE (since 0.3: a (min, max) pair not finite or with min > max;
+ * the context log names the pair: the same check as
+ * sushi_supernet_with_int8_ranges and sushi_hls_set_int8_ranges; before 0.3 a
+ * non-finite value was SUSHI_ERR_INVALID and an inverted pair was accepted),
  * SUSHI_ERR_NOMEM. Not thread-safe (b is per thread). @since 0.1
  */
 SUSHI_API int sushi_cpu_set_int8_ranges(sushi_backend *b, const sushi_subnet *s, const float *ranges,

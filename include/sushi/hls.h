@@ -70,7 +70,11 @@ SUSHI_API int sushi_hls_calibration_inputs(const sushi_subnet *s, float *x, size
  * before any stored in the candidate table.
  *
  * @return SUSHI_OK; SUSHI_ERR_INVALID (b not an hls instance, s NULL or of
- *         another SuperNet, ranges NULL, wrong length, a value not finite);
+ *         another SuperNet, ranges NULL, wrong length); SUSHI_ERR_RANGE
+ *         (since 0.3: a (min, max) pair not finite or with min > max, named
+ *         in the context log; the check of sushi_supernet_with_int8_ranges
+ *         and sushi_cpu_set_int8_ranges; before 0.3 a non-finite value was
+ *         SUSHI_ERR_INVALID and an inverted pair was accepted);
  *         SUSHI_ERR_NOMEM.
  * Not thread-safe with other calls on b (like every backend instance, b is
  * used by one thread at a time). @since 0.2

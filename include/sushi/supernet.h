@@ -92,8 +92,8 @@ SUSHI_API const char *sushi_supernet_builtin_name(size_t i);
 
 /** How weights are written by the savers. @since 0.1 */
 typedef enum sushi_weights_mode {
-    SUSHI_WEIGHTS_AUTO = 0, /**< seed for synthetic built-ins, float32 otherwise */
-    SUSHI_WEIGHTS_SEED = 1, /**< store only the generator seed (synthetic SuperNets only) */
+    SUSHI_WEIGHTS_AUTO = 0, /**< seed when every weight was generated from the seed (built-ins, seed-mode files), float32 otherwise (since 0.3 also for synthetic SuperNets with stored float32 weights) */
+    SUSHI_WEIGHTS_SEED = 1, /**< store only the generator seed (synthetic SuperNets whose weights the seed generates; else SUSHI_ERR_INVALID) */
     SUSHI_WEIGHTS_F32 = 2   /**< store every tensor as float32 */
 } sushi_weights_mode;
 
@@ -210,10 +210,11 @@ SUSHI_API int sushi_supernet_unit(const sushi_supernet *sn, size_t i, sushi_unit
  * @param sn the SuperNet (not modified).
  * @param acc n accuracies, fractions in [0, 1] or NaN.
  * @param n number of candidates of sn.
- * @param dataset,metric,source non-empty text (< 1024 bytes each).
+ * @param dataset,metric,source non-empty valid UTF-8 text (< 1024 bytes each).
  * @param out receives the copy, NULL on failure.
  * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL
- * arguments, wrong n, empty strings), SUSHI_ERR_RANGE (accuracy outside
+ * arguments, wrong n, empty strings, a string that is not valid UTF-8: since
+ * 0.3, before which the copy was made and its file then failed to load), SUSHI_ERR_RANGE (accuracy outside
  * [0, 1]), SUSHI_ERR_NOMEM, or a status of the save/load. Thread-safe. @since 0.1
  */
 SUSHI_API int sushi_supernet_with_accuracies(const sushi_supernet *sn, const double *acc, size_t n,
@@ -239,11 +240,13 @@ SUSHI_API int sushi_supernet_with_accuracies(const sushi_supernet *sn, const dou
  *        candidate i's SubNet (sushi_cpu_int8_ranges_len()); ignored where
  *        ranges[i] is NULL.
  * @param n number of candidates of sn.
- * @param source non-empty text (< 1024 bytes).
+ * @param source non-empty valid UTF-8 text (< 1024 bytes).
  * @param out receives the copy, NULL on failure.
  * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL arguments, wrong n or length,
- *         empty source; the log names the candidate), SUSHI_ERR_RANGE (a pair
- *         not finite or min > max), SUSHI_ERR_NOMEM, or a status of the
+ *         empty source or not valid UTF-8 (since 0.3); the log names the
+ *         candidate), SUSHI_ERR_RANGE (a pair not finite or min > max: the
+ *         check of sushi_cpu_set_int8_ranges and sushi_hls_set_int8_ranges;
+ *         the log names the pair), SUSHI_ERR_NOMEM, or a status of the
  *         save/load. Thread-safe. @since 0.2
  */
 SUSHI_API int sushi_supernet_with_int8_ranges(const sushi_supernet *sn, const float *const *ranges,

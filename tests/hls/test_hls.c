@@ -757,7 +757,7 @@ static void check_ranges(sushi_supernet *sn, const char *cfg_a, const char *cfg_
     cr_assert_eq(sushi_hls_set_int8_ranges(hb, NULL, r_own, nr), SUSHI_ERR_INVALID);
     cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, NULL, nr), SUSHI_ERR_INVALID);
     r_own[1] = NAN;
-    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, r_own, nr), SUSHI_ERR_INVALID);
+    cr_assert_eq(sushi_hls_set_int8_ranges(hb, s, r_own, nr), SUSHI_ERR_RANGE);
     cr_assert_eq(sushi_hls_calibration_inputs(NULL, cal, SUSHI_HLS_CALIB_INPUTS * len), SUSHI_ERR_INVALID);
     /* the set spans the normalised pixel range of the input: pixels 0 and 255 occur in channel 0 */
     float lo = INFINITY, hi = -INFINITY;

@@ -19,6 +19,35 @@
 #include "dataset.h"
 #include "serve_realtime.h"
 
+/* " (SYNTHETIC weights; proxy accuracies)" and the like: what the file says
+ * about its weights and where its candidates' accuracies come from (issue 15
+ * item 8: a synthetic file whose accuracies were measured is not "proxy"). */
+static const char *provenance_note(const sushi_supernet *sn, const sushi_supernet_info *sni)
+{
+    uint32_t measured = 0, proxy = 0, other = 0;
+    for (uint32_t i = 0; i < sni->n_candidates; i++) {
+        sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+        if (sushi_supernet_candidate(sn, i, &ci) != SUSHI_OK || !ci.accuracy_source)
+            other++;
+        else if (strcmp(ci.accuracy_source, "measured") == 0)
+            measured++;
+        else if (strcmp(ci.accuracy_source, "proxy") == 0)
+            proxy++;
+        else
+            other++;
+    }
+    const char *acc = measured && !proxy && !other ? "measured accuracies"
+                      : proxy && !measured && !other ? "proxy accuracies"
+                      : !measured && !proxy ? "no accuracies"
+                      : "accuracies partly measured";
+    static char note[96];
+    if (sni->synthetic)
+        snprintf(note, sizeof note, " (SYNTHETIC weights; %s)", acc);
+    else
+        note[0] = '\0';
+    return note;
+}
+
 #define MAX_POLICIES 16
 #define MAX_PARAMS 32
 
@@ -1193,7 +1222,7 @@ int sushi_cli_serve(int argc, char **argv)
         free(text);
     } else {
         printf("SuperNet %s%s, backend %s%s%s, PB %.3f MB, Q=%u, mode %s, reload %s\n", sni.name,
-               sni.synthetic ? " (SYNTHETIC weights; proxy accuracies)" : "", su.backend,
+               provenance_note(sn, &sni), su.backend,
                su.accel ? ", accel " : "", su.accel ? su.accel : "", info0.pb_bytes / 1e6, su.o.window,
                mode_name(su.o.mode), su.o.reload ? "separate" : "charged to the next query");
         printf("cache objective: %s%s\n", objective_name(su.objective_eff),

@@ -141,15 +141,43 @@ def sushi_config(cfg, r):
     return {"ks": list(cfg["ks"]), "e": [sw.num(x) for x in cfg["e"]], "d": list(cfg["d"]), "r": r}
 
 
-def top_level(model, ck, provenance_text):
+SHIPPED_NAME = "fmnist-mbv3"
+RANDOM_INIT_NAME = "fmnist-mbv3-random-init"
+
+
+def provenance(random_init, ck, res, torch_version):
+    """The provenance map and text of the exported file (issue 15 item 8).
+
+    A --random-init export holds untrained weights: it is synthetic
+    (provenance.synthetic = true, trained = false, no training dataset) and its
+    text says so without claiming any training. A trained export describes the
+    checkpoint's two training stages."""
+    if random_init:
+        text = ("SYNTHETIC weights: UNTRAINED random initialisation (torch.manual_seed(0)) of the "
+                "OFA-MobileNetV3-style SuperNet of tools/train/train_fmnist.py (ARCH), exported by "
+                "tools/export/export_fmnist.py --random-init to test the exporter; not trained on any data. "
+                "Per-SubNet BN statistics recalibrated in PyTorch on the first %d Fashion-MNIST training images. "
+                "Accuracies: none stored; any later ones are measured by `sushi eval` (C library)." % CALIB_IMAGES)
+        return {"synthetic": True, "text": text, "trained": False, "seed": 0}, text
+    hp = ck.get("hparams", {})
+    text = ("trained weights: OFA-MobileNetV3-style SuperNet trained on Fashion-MNIST train (60,000 images) "
+            "by tools/train/train_fmnist.py (stage 1: elastic ks/e/d at 28x28) and "
+            "tools/train/finetune_resolution.py (stage 2: + elastic resolution %s; seed %s, %s epochs, "
+            "wall time %.0f s, torch %s; sandwich rule + in-place distillation); exported by tools/export/export_fmnist.py with "
+            "per-SubNet BN statistics recalibrated in PyTorch on the first %d training images. "
+            "Accuracies: measured by `sushi eval` (C library) only."
+            % (res, ck.get("seed"), ck.get("epochs", hp.get("epochs")), ck.get("wall_time_s", 0.0),
+               ck.get("torch_version", torch_version), CALIB_IMAGES))
+    return {"synthetic": False, "text": text, "trained": True, "dataset": "fashion-mnist/train",
+            "seed": int(ck.get("seed", 0)), "training_wall_time_s": float(ck.get("wall_time_s", 0.0))}, text
+
+
+def top_level(model, ck, prov_map, name):
     a = model.arch
     ks, es = sorted(a["ks_list"]), sorted(a["expand_ratio_list"])
     return {
-        "format": "sushi-supernet", "version": 1, "name": "fmnist-mbv3", "family": "mbv3",
-        "provenance": {"synthetic": False, "text": provenance_text,
-                       "trained": True, "dataset": "fashion-mnist/train",
-                       "seed": int(ck.get("seed", 0)),
-                       "training_wall_time_s": float(ck.get("wall_time_s", 0.0))},
+        "format": "sushi-supernet", "version": 1, "name": name, "family": "mbv3",
+        "provenance": prov_map,
         "seed": int(ck.get("seed", 0)),
         "input": {"channels": 1, "mean": [sw.F32(fs.FMNIST_MEAN)], "std": [sw.F32(fs.FMNIST_STD)],
                   "resolutions": resolutions(model), "default_resolution": a["resolution"]},
@@ -166,34 +194,33 @@ def top_level(model, ck, provenance_text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(ROOT, "tools", "train", "fmnist_supernet.pt"))
-    ap.add_argument("-o", "--out", default=os.path.join(ROOT, "models", "fmnist-mbv3.sushi"))
+    ap.add_argument("-o", "--out", default=None,
+                    help="output file (default models/fmnist-mbv3.sushi; required with --random-init, "
+                         "which must not replace the shipped model)")
+    ap.add_argument("--name", default=None,
+                    help="SuperNet name (default %s, or %s with --random-init)" % (SHIPPED_NAME, RANDOM_INIT_NAME))
     ap.add_argument("--n-random", type=int, default=28,
                     help="random candidates besides the 9 uniform ones per resolution")
     ap.add_argument("--random-init", action="store_true", help="testing: untrained model, train.py's ARCH")
     args = ap.parse_args()
+    if args.random_init and args.out is None:
+        ap.error("--random-init needs -o FILE (it must not replace the shipped models/fmnist-mbv3.sushi)")
+    if args.out is None:
+        args.out = os.path.join(ROOT, "models", "fmnist-mbv3.sushi")
+    name = args.name or (RANDOM_INIT_NAME if args.random_init else SHIPPED_NAME)
     torch.manual_seed(0)
     t0 = time.time()
     if args.random_init:
         import train_fmnist as tf
         model = fs.build_supernet(tf.ARCH)
         ck = {"seed": 0, "wall_time_s": 0.0, "epochs": 0}
-        note = "UNTRAINED random initialisation (exporter test)"
     else:
         model, ck = fs.load_checkpoint(args.ckpt)
-        note = "trained"
     model.eval()
     units = build_units(model)
     tensors = build_tensors(model, units)
-    hp = ck.get("hparams", {})
-    prov = ("%s weights: OFA-MobileNetV3-style SuperNet trained on Fashion-MNIST train (60,000 images) "
-            "by tools/train/train_fmnist.py (stage 1: elastic ks/e/d at 28x28) and "
-            "tools/train/finetune_resolution.py (stage 2: + elastic resolution %s; seed %s, %s epochs, "
-            "wall time %.0f s, torch %s; sandwich rule + in-place distillation); exported by tools/export/export_fmnist.py with "
-            "per-SubNet BN statistics recalibrated in PyTorch on the first %d training images. "
-            "Accuracies: measured by `sushi eval` (C library) only."
-            % (note, resolutions(model), ck.get("seed"), ck.get("epochs", hp.get("epochs")), ck.get("wall_time_s", 0.0),
-               ck.get("torch_version", torch.__version__), CALIB_IMAGES))
-    top = top_level(model, ck, prov)
+    prov_map, _ = provenance(args.random_init, ck, resolutions(model), torch.__version__)
+    top = top_level(model, ck, prov_map, name)
     cfgs = candidate_configs(model, args.n_random)
 
     # phase 1: architecture + weights only, load it in libsushi to get plans and costs
