@@ -112,6 +112,8 @@ typedef struct opt_ws {
     uint32_t *seg0, *segn, *heap;
     uint32_t *vals; /* scratch for distinct values */
     size_t cap_vals;
+    uint32_t *pmax;   /* per option: arg-max of val over its tensor's options up to it (cost order) */
+    size_t cap_pmax;
     size_t *item_off; /* per demand item: offset of the current tensor's tiles in its cum */
     size_t cap_item_off;
     /* exact optimiser (oracle): per tensor the staircase of its options, the
@@ -169,6 +171,7 @@ static void ws_free(opt_ws *w)
     sushi_free(ctx, w->heap);
     sushi_free(ctx, w->vals);
     sushi_free(ctx, w->item_off);
+    sushi_free(ctx, w->pmax);
     sushi_free(ctx, w->stair);
     sushi_free(ctx, w->st0);
     sushi_free(ctx, w->stn);
@@ -409,6 +412,17 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items, const su
         }
         ti->nq = (uint32_t)(nq - ti->q0);
     }
+    if (grow(ctx, (void **)&w->pmax, &w->cap_pmax, nq + 1, sizeof *w->pmax))
+        return SUSHI_ERR_NOMEM;
+    for (uint32_t t = 0; t < w->n_t; t++) {
+        const tinfo *ti = &w->ti[t];
+        uint32_t m = 0;
+        for (uint32_t q = 0; q < ti->nq; q++) {
+            if (w->opts[ti->q0 + q].val > w->opts[ti->q0 + m].val)
+                m = q;
+            w->pmax[ti->q0 + q] = m;
+        }
+    }
     return SUSHI_OK;
 }
 
@@ -470,10 +484,24 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
         topt start = { o0, i0, w->cur_c[t], w->cur_v[t] };
         topt *H = w->hull;
         size_t m = 0;
-        for (uint32_t q = 0; q < ti->nq; q++) {
-            const topt *op = &w->opts[ti->q0 + q];
-            if (op->o >= o0 && op->i >= i0 && op->cost > start.cost && op->val > start.val)
+        /* options are in cost order: start after the last one no dearer than the start box */
+        uint32_t lo = 0, hi = ti->nq;
+        const topt *op0 = &w->opts[ti->q0];
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (op0[mid].cost <= start.cost)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        double vmax = start.val;
+        for (uint32_t q = lo; q < ti->nq; q++) {
+            const topt *op = &op0[q];
+            /* an option worth no more than a cheaper one is under the hull */
+            if (op->val > vmax && op->o >= o0 && op->i >= i0) {
                 H[m++] = *op;
+                vmax = op->val;
+            }
         }
         /* upper concave hull from `start`, built in place in H[0..h) */
         size_t h = 0;
@@ -482,11 +510,10 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
             if (p.val <= (h ? H[h - 1].val : start.val))
                 continue;
             while (h > 0) {
-                topt a = h >= 2 ? H[h - 2] : start, b = H[h - 1];
-                double s1 = (b.val - a.val) / (double)(b.cost - a.cost);
-                double s2 = (p.val - b.val) / (double)(p.cost - b.cost);
-                if (s1 >= s2) /* keep collinear tile steps: the greedy stops at a tile */
-                    break;
+                const topt *a = h >= 2 ? &H[h - 2] : &start, *b = &H[h - 1];
+                /* slope(a, b) >= slope(b, p), costs increasing: no divisions */
+                if ((b->val - a->val) * (double)(p.cost - b->cost) >= (p.val - b->val) * (double)(b->cost - a->cost))
+                    break; /* keep collinear tile steps: the greedy stops at a tile */
                 h--;
             }
             H[h++] = p;
@@ -543,17 +570,28 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
         uint32_t bt = UINT32_MAX;
         const topt *bq = NULL;
         for (uint32_t t = 0; t < w->n_t; t++) {
+            /* the most valuable affordable option: options are in cost
+             * order, pmax holds the running arg-max (first on ties), so a
+             * binary search replaces the scan */
             const tinfo *ti = &w->ti[t];
-            for (uint32_t q = 0; q < ti->nq; q++) {
-                const topt *op = &w->opts[ti->q0 + q];
-                if (op->cost > w->cur_c[t] + rem)
-                    continue;
-                double dv = op->val - w->cur_v[t];
-                if (dv > best) {
-                    best = dv;
-                    bt = t;
-                    bq = op;
-                }
+            const topt *op0 = &w->opts[ti->q0];
+            uint64_t lim = w->cur_c[t] + rem;
+            uint32_t lo = 0, hi = ti->nq;
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (op0[mid].cost <= lim)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == 0)
+                continue;
+            const topt *op = &op0[w->pmax[ti->q0 + lo - 1]];
+            double dv = op->val - w->cur_v[t];
+            if (dv > best) {
+                best = dv;
+                bt = t;
+                bq = op;
             }
         }
         if (!bq)

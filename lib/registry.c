@@ -341,7 +341,8 @@ int sushi_policy_choose(sushi_policy *p, const sushi_policy_view *view, sushi_su
 {
     if (!p || !view || !next || next->sn != p->sn || view->supernet != p->sn)
         return SUSHI_ERR_INVALID;
-    if (view->size < SUSHI_POLICY_VIEW_SIZE_V1)
+    /* the sizes callers build: 0.1/0.2 (ends at n_candidates) or today's */
+    if (view->size != SUSHI_POLICY_VIEW_SIZE_V1 && view->size < sizeof(sushi_policy_view))
         return SUSHI_ERR_ABI;
     /* a 0.1-sized view: show the policy the appended fields zeroed */
     sushi_policy_view full;

@@ -102,6 +102,7 @@ struct sushi_sched {
      * (NULL until a policy asks; in the objective's unit) */
     int objective;
     bool sav_unsupported;
+    bool sav_nomem;             /* a savings table could not be allocated during this choose */
     double **sav;
     sushi_tile_saving *ts_buf;
     size_t ts_cap;
@@ -688,14 +689,18 @@ static const double *sched_tile_savings(void *user, const sushi_subnet *sub)
     int rc = sushi_backend_tile_savings(s->b, sub, NULL, 0, &n);
     if (rc == SUSHI_OK && n > s->ts_cap) {
         sushi_tile_saving *nb = sushi_realloc(s->ctx, s->ts_buf, n * sizeof *nb);
-        if (!nb)
+        if (!nb) {
+            s->sav_nomem = true;
             return NULL;
+        }
         s->ts_buf = nb;
         s->ts_cap = n;
     }
     if (rc == SUSHI_OK)
         rc = sushi_backend_tile_savings(s->b, sub, s->ts_buf, s->ts_cap, &n);
     if (rc != SUSHI_OK) {
+        if (rc == SUSHI_ERR_NOMEM)
+            s->sav_nomem = true;
         if (rc == SUSHI_ERR_UNSUPPORTED) {
             s->sav_unsupported = true;
             sushi_log(s->ctx, SUSHI_LOG_INFO, "sched: backend %s reports no tile savings: objective bytes",
@@ -707,8 +712,10 @@ static const double *sched_tile_savings(void *user, const sushi_subnet *sub)
         return NULL;
     }
     double *c = sushi_calloc(s->ctx, n + 1, sizeof *c);
-    if (!c)
+    if (!c) {
+        s->sav_nomem = true;
         return NULL;
+    }
     size_t k = 0;
     for (uint32_t t = 0; t < s->sn->n_wt && k < n; t++) {
         if (!sub->box_out[t] || !sub->box_in[t])
@@ -773,7 +780,15 @@ static int choose(sushi_sched *s, const sushi_subnet **future, size_t n_future, 
     };
     if (v.objective == SUSHI_OBJECTIVE_BYTES)
         v.tile_savings = NULL, v.tile_savings_user = NULL;
-    return sushi_policy_choose(s->p, &v, into);
+    s->sav_nomem = false;
+    int rc = sushi_policy_choose(s->p, &v, into);
+    /* a policy falls back to bytes when savings are missing; out of memory
+     * is still out of memory */
+    if (rc == SUSHI_OK && s->sav_nomem) {
+        sushi_subgraph_clear(into);
+        rc = SUSHI_ERR_NOMEM;
+    }
+    return rc;
 }
 
 int sushi_sched_update(sushi_sched *s)

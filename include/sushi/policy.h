@@ -48,8 +48,9 @@ typedef const double *(*sushi_view_tile_savings_fn)(void *user, const sushi_subn
 /** What a policy sees when asked for the next resident SubGraph. All
  * pointers are borrowed for the duration of the call. Fields after
  * n_candidates were appended in 0.3: the library accepts a view whose size
- * ends at n_candidates (a 0.1 caller) and shows the policy the appended
- * fields zeroed (objective bytes, no savings). @since 0.1 */
+ * is SUSHI_POLICY_VIEW_SIZE_V1 (a 0.1/0.2 caller; the policy sees the
+ * appended fields zeroed: objective bytes, no savings) or at least
+ * sizeof(sushi_policy_view); any other size is SUSHI_ERR_ABI. @since 0.1 */
 typedef struct sushi_policy_view {
     size_t size;                        /**< sizeof(sushi_policy_view) */
     const sushi_supernet *supernet;     /**< the SuperNet */

@@ -398,6 +398,8 @@ Test(objective, policy_view_of_version1_size_is_accepted)
     cr_assert(sushi_subgraph_contains_subnet(g, s), "bytes objective: the only SubNet is cached");
     v.size = SUSHI_POLICY_VIEW_SIZE_V1 - 1;
     cr_assert_eq(sushi_policy_choose(p, &v, g), SUSHI_ERR_ABI);
+    v.size = sizeof v - 8; /* neither a 0.1 view nor a 0.3 one */
+    cr_assert_eq(sushi_policy_choose(p, &v, g), SUSHI_ERR_ABI);
     v.size = sizeof v;
     v.objective = 9;
     cr_assert_eq(sushi_policy_choose(p, &v, g), SUSHI_ERR_INVALID);

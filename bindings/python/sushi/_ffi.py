@@ -133,7 +133,9 @@ class PolicyView(ctypes.Structure):         # sushi_policy_view
                 ("current", c_void_p),
                 ("window", POINTER(c_void_p)), ("n_window", c_size_t),
                 ("future", POINTER(c_void_p)), ("n_future", c_size_t),
-                ("candidates", POINTER(c_void_p)), ("n_candidates", c_size_t)]
+                ("candidates", POINTER(c_void_p)), ("n_candidates", c_size_t),
+                # 0.3: the cache objective (0 = bytes) and the tile-savings callback
+                ("objective", c_int), ("tile_savings", c_void_p), ("tile_savings_user", c_void_p)]
 
 
 class CpuMemory(ctypes.Structure):          # sushi_cpu_memory (cpu.h)
@@ -269,7 +271,7 @@ class BackendOps(ctypes.Structure):         # sushi_backend_ops
     _fields_ = [("abi_version", c_uint32), ("caps", c_uint32), ("description", c_char_p),
                 ("create", c_void_p), ("destroy", c_void_p), ("set_param", c_void_p),
                 ("get_param", c_void_p), ("cost", c_void_p), ("set_resident", c_void_p),
-                ("run", c_void_p)]
+                ("run", c_void_p), ("tile_savings", c_void_p)]  # tile_savings: table version 2 (0.3)
 
 
 class PolicyOps(ctypes.Structure):          # sushi_policy_ops
