@@ -540,7 +540,7 @@ static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, cons
     cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
                       .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
     float *inputs = NULL;
-    uint8_t *labels = NULL;
+    const uint32_t *labels = NULL;
     if (images) { /* every distinct image once, as floats */
         const uint32_t r = images->d->r;
         a.n_inputs = nq < images->d->n ? nq : images->d->n;

@@ -23,7 +23,7 @@ typedef struct cli_rt_args {
     /* query i runs input (i mod n_inputs), input_len floats each; NULL = cost only */
     const float *inputs;
     size_t n_inputs, input_len;
-    const uint8_t *labels;       /* label of each input (NULL: no measured accuracy) */
+    const uint32_t *labels;      /* label of each input (NULL: no measured accuracy) */
     uint32_t n_classes;
 } cli_rt_args;
 
