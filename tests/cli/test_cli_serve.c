@@ -435,3 +435,38 @@ Test(cli_serve, calibrate_stores_ranges_that_run_uses, .init = make_tmpdir, .fin
     cr_assert_neq(stat(missing, &st), 0, "%s was written", missing);
     run_free(&r);
 }
+
+/* Issue 15 item 8: the provenance note says what the file says. A synthetic
+ * SuperNet whose accuracies were measured (stored with
+ * sushi_supernet_with_accuracies, accuracy_source "measured") is not labelled
+ * "proxy accuracies"; the built-in it came from (proxy accuracies) is. */
+Test(cli_serve, synthetic_file_with_measured_accuracies_is_not_called_proxy, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+    sushi_supernet *sn = builtin("ofa-mbv3-w1.0");
+    sushi_supernet_info info = SUSHI_SUPERNET_INFO_INIT;
+    cr_assert_eq(sushi_supernet_get_info(sn, &info), SUSHI_OK);
+    cr_assert(info.synthetic);
+    double *acc = calloc(info.n_candidates, sizeof *acc);
+    for (uint32_t i = 0; i < info.n_candidates; i++)
+        acc[i] = 0.5 + 0.4 * i / info.n_candidates;
+    sushi_supernet *m = NULL;
+    cr_assert_eq(sushi_supernet_with_accuracies(sn, acc, info.n_candidates, "test-images", "top1",
+                                                "measured by this test", &m), SUSHI_OK);
+    char path[128];
+    snprintf(path, sizeof path, "%s/measured.sushi", tmpdir);
+    sushi_save_options so = SUSHI_SAVE_OPTIONS_INIT;
+    cr_assert_eq(sushi_supernet_save_file(m, path, &so), SUSHI_OK);
+    run_result r = RUN("serve", path, "--backend", "cycle", "--policy", "none", "--queries", "20");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "SYNTHETIC weights; measured accuracies"), "%s", r.out);
+    cr_expect_null(strstr(r.out, "proxy accuracies"), "%s", r.out);
+    run_free(&r);
+    r = RUN("serve", "builtin:ofa-mbv3-w1.0", "--backend", "cycle", "--policy", "none", "--queries", "20");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_expect_not_null(strstr(r.out, "SYNTHETIC weights; proxy accuracies"), "%s", r.out);
+    run_free(&r);
+    sushi_supernet_destroy(m);
+    sushi_supernet_destroy(sn);
+    free(acc);
+}

@@ -8,7 +8,8 @@
  * the project's sanitizers (test 'concurrency-threads') and with
  * ThreadSanitizer on the whole library (test 'concurrency-tsan').
  * Plain C (no Criterion) so that the TSan binary holds only instrumented code
- * plus libc/OpenBLAS. OPENBLAS_NUM_THREADS=1 is set by meson.
+ * plus libc/OpenBLAS. meson sets OPENBLAS_NUM_THREADS=1 for the ASan build only:
+ * the TSan build runs with OpenBLAS's default threads (docs/reliability.md).
  */
 #include <inttypes.h>
 #include <pthread.h>
