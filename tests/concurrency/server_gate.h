@@ -129,6 +129,8 @@ static int gate_setup(sushi_context **ctx, sushi_supernet **sn)
 
 #define GATE_IMG_R 8
 #define GATE_IMG_N (3 * GATE_IMG_R * GATE_IMG_R)
+/* logits buffer: the SuperNet's 1000 classes (sushi_backend_run checks output_len) */
+#define GATE_OUT_N 1000
 static float gate_img[GATE_IMG_N]; /* read only: shared by every query */
 
 /* A query that runs on the gate backend (input given), writing to `out`. */

@@ -43,7 +43,7 @@ static size_t n_classes;
 static atomic_int answers[MAXQ];
 static atomic_int status_of[MAXQ];
 static atomic_int n_ok, n_cancel, n_other;
-static float outbuf[MAXQ][4];
+static float outbuf[MAXQ][GATE_OUT_N];
 
 static void reset_counts(void)
 {
@@ -89,8 +89,7 @@ static sushi_server *make(uint32_t workers, uint32_t cap, bool with_cb)
 
 static int submit(sushi_server *srv, intptr_t id, sushi_ticket **t)
 {
-    sushi_query q = gate_query(outbuf[id], 4, 0.0);
-    q.output_len = 4 < n_classes ? 4 : n_classes;
+    sushi_query q = gate_query(outbuf[id], GATE_OUT_N, 0.0);
     return sushi_server_submit(srv, &q, 0, (void *)id, t);
 }
 
@@ -396,6 +395,7 @@ int main(void)
     sushi_supernet_info info = SUSHI_SUPERNET_INFO_INIT;
     sushi_supernet_get_info(sn, &info);
     n_classes = info.num_classes;
+    CHECK(n_classes <= GATE_OUT_N, "%zu classes > the %d-float logits buffers", n_classes, GATE_OUT_N);
     for (int i = 0; i < GATE_IMG_N; i++)
         gate_img[i] = (float)(i % 7) / 7.0f;
     struct {

@@ -9,7 +9,7 @@
 
 static sushi_context *ctx;
 static sushi_supernet *sn;
-static float out[4];
+static float out[GATE_OUT_N];
 
 static void setup(void)
 {
@@ -114,7 +114,7 @@ Test(server, submit_bad_query_returns_error_and_no_ticket)
     sushi_server *srv = NULL;
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
     sushi_ticket *t = (sushi_ticket *)1;
-    sushi_query q = gate_query(out, 4, 0.0);
+    sushi_query q = gate_query(out, GATE_OUT_N, 0.0);
     cr_assert_eq(sushi_server_submit(NULL, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
     cr_assert_null(t);
     cr_assert_eq(sushi_server_submit(srv, NULL, 0, NULL, &t), SUSHI_ERR_INVALID);
@@ -124,12 +124,12 @@ Test(server, submit_bad_query_returns_error_and_no_ticket)
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
     q.slo_s = -1.0;
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_INVALID);
-    q = gate_query(out, 4, 0.0), q.min_accuracy = 1.5;
+    q = gate_query(out, GATE_OUT_N, 0.0), q.min_accuracy = 1.5;
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_RANGE);
-    q = gate_query(out, 4, 0.0), q.size = 8;
+    q = gate_query(out, GATE_OUT_N, 0.0), q.size = 8;
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_ABI);
     /* an arrival later than the server clock */
-    q = gate_query(out, 4, 0.0), q.arrival_s = sushi_server_now(srv) + 3600.0;
+    q = gate_query(out, GATE_OUT_N, 0.0), q.arrival_s = sushi_server_now(srv) + 3600.0;
     cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_ERR_INVALID);
     cr_assert_null(t);
     sushi_server_stats st = SUSHI_SERVER_STATS_INIT;
@@ -149,7 +149,7 @@ Test(server, given_arrival_is_kept_and_waiting_counts_end_to_end)
     nanosleep(&ts, NULL);
     double now = sushi_server_now(srv);
     cr_assert(now >= 0.06);
-    sushi_query q = gate_query(out, 4, 0.010); /* 10 ms SLO: already missed */
+    sushi_query q = gate_query(out, GATE_OUT_N, 0.010); /* 10 ms SLO: already missed */
     q.arrival_s = now - 0.05;
     sushi_ticket *t = NULL;
     cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
@@ -173,7 +173,7 @@ Test(server, stamped_arrival_serves_and_meets_a_loose_slo)
     sushi_server_options o = opts();
     sushi_server *srv = NULL;
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
-    sushi_query q = gate_query(out, 4, 1000.0);
+    sushi_query q = gate_query(out, GATE_OUT_N, 1000.0);
     q.arrival_s = 12345.0; /* ignored without SUSHI_SERVER_SUBMIT_ARRIVAL */
     sushi_ticket *t = NULL;
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_OK);
@@ -210,7 +210,7 @@ Test(server, worker_stats_need_shutdown_and_a_valid_worker)
     ss.size = 8;
     cr_assert_eq(sushi_server_get_stats(srv, &ss), SUSHI_ERR_ABI);
     sushi_ticket *t = NULL;
-    sushi_query q = gate_query(out, 4, 0.0);
+    sushi_query q = gate_query(out, GATE_OUT_N, 0.0);
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_ERR_STATE);
     cr_assert_null(t);
     sushi_server_destroy(srv);
@@ -235,7 +235,7 @@ Test(server, ticket_wait_checks_its_arguments)
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
     gate_set(false);
     sushi_ticket *t = NULL;
-    sushi_query q = gate_query(out, 4, 0.0);
+    sushi_query q = gate_query(out, GATE_OUT_N, 0.0);
     cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_OK);
     cr_assert_eq(sushi_ticket_wait(t, NAN, NULL, NULL), SUSHI_ERR_INVALID);
     sushi_result r = SUSHI_RESULT_INIT;
@@ -259,7 +259,7 @@ Test(server, late_drop_answers_dropped_and_counts_a_miss)
     struct timespec ts = { 0, 20 * 1000 * 1000 };
     nanosleep(&ts, NULL);
     /* arrived 20 ms ago with a 1 ms SLO: no budget left for any candidate */
-    sushi_query q = gate_query(out, 4, 0.001);
+    sushi_query q = gate_query(out, GATE_OUT_N, 0.001);
     q.arrival_s = 0.0;
     sushi_ticket *t = NULL;
     cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
@@ -291,7 +291,7 @@ Test(server, worker_sets_service_start_so_the_scheduler_sees_the_wait)
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
     struct timespec ts = { 0, 30 * 1000 * 1000 };
     nanosleep(&ts, NULL);
-    sushi_query q = gate_query(out, 4, 10.0);
+    sushi_query q = gate_query(out, GATE_OUT_N, 10.0);
     q.arrival_s = 0.0; /* arrived at creation, 30 ms ago */
     sushi_ticket *t = NULL;
     cr_assert_eq(sushi_server_submit(srv, &q, SUSHI_SERVER_SUBMIT_ARRIVAL, NULL, &t), SUSHI_OK);
