@@ -176,6 +176,8 @@ SUSHI_API int sushi_backend_cost(sushi_backend *b, const sushi_subnet *s, const 
  * box (sushi_subgraph_set_subnet() + sushi_subgraph_get() give the boxes);
  * see sushi_tile_saving and the tile_savings slot for the meaning of an entry.
  * Summing a tensor's first m entries gives the saving of m resident tiles.
+ * @param b the backend instance (its table must have the tile_savings slot).
+ * @param s a SubNet of b's SuperNet; only read during the call.
  * @param out NULL to ask for the count only.
  * @param n entries available at out.
  * @param n_out receives the number of tiles of s (required; written on OK and RANGE).

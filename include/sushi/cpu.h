@@ -89,7 +89,12 @@ SUSHI_API size_t sushi_cpu_bn_stats_len(const sushi_subnet *s);
  * of s's plan, in plan order, its active channels' running means then their
  * running variances (docs/format.md §7.2), ready for
  * sushi_supernet_with_bn_stats().
+ * @param s the SubNet; only read.
+ * @param inputs n_inputs images, NCHW float32, normalised as the SuperNet expects; borrowed for the call.
+ * @param n_inputs number of images (>= 1).
+ * @param batch images per batch (0 = all in one batch), as sushi_cpu_recalibrate_bn().
  * @param stats caller-owned, n_stats >= sushi_cpu_bn_stats_len(s) floats.
+ * @param n_stats floats available at stats.
  * @return SUSHI_OK, SUSHI_ERR_INVALID (NULL, no inputs), SUSHI_ERR_TRUNCATED
  *         (n_stats too small; nothing written), SUSHI_ERR_NOMEM.
  * Thread-safe (s is only read). @since 0.3

@@ -147,8 +147,8 @@ typedef struct sushi_profile_entry {
     uint32_t n;          /**< timed runs */
     double mean_s;       /**< mean */
     double p50_s;        /**< nearest-rank percentiles of the n runs */
-    double p90_s;
-    double p99_s;
+    double p90_s;        /**< 90th percentile (nearest rank) */
+    double p99_s;        /**< 99th percentile (nearest rank) */
     double max_s;        /**< largest */
 } sushi_profile_entry;
 
@@ -186,7 +186,8 @@ SUSHI_API int sushi_profile_check(const sushi_profile *p, const sushi_backend *b
  * of its file bytes: a builtin and the same SuperNet saved and reloaded hash
  * alike, and rewriting accuracies, int8 ranges, BN statistics or the name
  * (sushi eval, sushi calibrate) keeps the hash. docs/profile.md lists the
- * stream. @param hex_out receives 64 lowercase hex digits and a NUL
+ * stream. @param sn the SuperNet; only read.
+ * @param hex_out receives 64 lowercase hex digits and a NUL
  * (SUSHI_PROFILE_HASH_HEX bytes). @return SUSHI_OK, SUSHI_ERR_INVALID.
  * Thread-safe. @since 0.3
  */

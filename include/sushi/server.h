@@ -136,6 +136,8 @@ SUSHI_API int sushi_server_create(const sushi_supernet *sn, const sushi_server_o
  * are borrowed until the query is answered (callback returned / ticket
  * ready): the caller must keep them valid and not touch the output buffer
  * meanwhile. Never blocks on a full queue.
+ * @param srv the server.
+ * @param q the query (fill from SUSHI_QUERY_INIT); copied, its buffers borrowed as above.
  * @param flags 0 or SUSHI_SERVER_SUBMIT_ARRIVAL.
  * @param user passed to the callback as query_user.
  * @param ticket_out NULL (the callback reports the answer; the server then
@@ -232,6 +234,8 @@ SUSHI_API int sushi_server_get_worker_stats(const sushi_server *srv, uint32_t wo
 /**
  * Wait until the ticket's query is answered, or `timeout_s` seconds pass
  * (< 0: forever; 0: poll).
+ * @param t the ticket (from sushi_server_submit()).
+ * @param timeout_s seconds to wait at most (< 0: forever; 0: poll).
  * @param status_out receives the query's status when answered (may be NULL).
  * @param r receives the result when answered (may be NULL; r->size set by
  *        the caller, at least sizeof(sushi_result)).

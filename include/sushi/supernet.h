@@ -285,6 +285,8 @@ SUSHI_API int sushi_supernet_with_bn_stats(const sushi_supernet *sn, const float
                                            const size_t *n_stats, size_t n, const char *source,
                                            sushi_supernet **out);
 
+struct sushi_config; /* sushi/subnet.h */
+
 /**
  * A new SuperNet, a copy of sn with a new candidate table (docs/format.md §7):
  * the SubNets `configs` in that order. A config that is already a candidate of
@@ -305,7 +307,6 @@ SUSHI_API int sushi_supernet_with_bn_stats(const sushi_supernet *sn, const float
  *         for sn; the log names it and why), SUSHI_ERR_NOMEM, or a status of
  *         the save/load. Thread-safe. @since 0.3
  */
-struct sushi_config; /* sushi/subnet.h */
 SUSHI_API int sushi_supernet_with_candidates(const sushi_supernet *sn, const struct sushi_config *configs, size_t n,
                                              const char *source, sushi_supernet **out);
 
