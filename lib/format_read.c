@@ -365,41 +365,6 @@ static int rd_f32(rd *r, float *v, double lo, double hi)
     return SUSHI_OK;
 }
 
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            if (c == 0)
-                return false; /* NUL cannot live in a C string */
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1fu;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0fu;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07u;
-        else
-            return false;
-        if (n - i <= k)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0u) != 0x80u)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3fu);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 static int rd_text(rd *r, const uint8_t **s, size_t *len)
 {
     *s = NULL;
@@ -413,7 +378,7 @@ static int rd_text(rd *r, const uint8_t **s, size_t *len)
     *s = r->p + r->pos;
     *len = (size_t)h.arg;
     r->pos += (size_t)h.arg;
-    if (!utf8_valid(*s, *len))
+    if (!sushi_utf8_valid((const char *)*s, *len))
         return fail(r, SUSHI_ERR_FORMAT, "invalid UTF-8 (or NUL) in text string");
     return SUSHI_OK;
 }
@@ -529,7 +494,7 @@ static int scan_map(rd *r, fmap *m, const char *const *names, size_t nkeys, key_
         const uint8_t *ks = r->p + r->pos;
         size_t kl = (size_t)kh.arg;
         r->pos += kl;
-        if (!utf8_valid(ks, kl))
+        if (!sushi_utf8_valid((const char *)ks, kl))
             return fail_at(r, kh.off, "map key is not valid UTF-8 text");
         char ex[48];
         for (size_t j = 0; j < nseen; j++)
