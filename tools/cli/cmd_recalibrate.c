@@ -257,6 +257,10 @@ int cli_cmd_recalibrate(int argc, char **argv)
         cli_fail("store BN statistics", rc, NULL);
         goto done;
     }
+    /* write first, as eval does: a failed write prints its one error line and
+     * nothing on stdout */
+    if (!dry && (ex = cli_write_supernet(out, file, outp)) != CLI_EXIT_OK)
+        goto done;
     if (json) {
         cJSON *root = cli_json_object();
         cli_json_str(root, "dataset", dsname);
@@ -287,12 +291,8 @@ int cli_cmd_recalibrate(int argc, char **argv)
         printf("%u candidates recalibrated on %u images of %s (batch %u), %u thread(s): %.1f s\n", J.n_cand,
                J.n_images, dsname, J.batch, started, wall);
     }
-    if (!dry) {
-        if ((ex = cli_write_supernet(out, file, outp)) != CLI_EXIT_OK)
-            goto done;
-        if (!json)
-            printf("wrote %s\n", outp ? outp : file);
-    }
+    if (!dry && !json)
+        printf("wrote %s\n", outp ? outp : file);
     ex = CLI_EXIT_OK;
 done:
     sushi_supernet_destroy(out);
