@@ -389,6 +389,19 @@ struct sushi_policy {
 const sushi_backend_ops *sushi_backend_null_ops(void);
 const sushi_policy_ops *sushi_policy_test_first_ops(void);
 
+/* ---------- scheduler entry points for sushi_server (lib/sched.c) ---------- */
+/* sushi_sched_submit() with a cap on the service time the decision may plan
+ * for (0 = none), set by the server so that the query does not starve the
+ * ones waiting behind it (docs/server.md "Ordering and the queue-aware
+ * budget"). The cap never drops a query or breaks its accuracy floor: it
+ * never lowers the budget below the fastest candidate's prediction, and a
+ * choice that meets the floor within the query's own budget but not within
+ * the cap is taken uncapped. */
+int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s, sushi_result *r);
+/* The predicted service time of the fastest candidate now (load factor and
+ * pending reload charge included). Same thread-safety as submit. */
+double sushi_sched_fastest_predicted(const sushi_sched *s);
+
 /* ---------- format (lib/format_*.c) ---------- */
 int sushi_format_read(sushi_context *ctx, const uint8_t *data, size_t size, bool borrow,
                       uint32_t flags, sushi_supernet **out, char *err, size_t errsz);

@@ -1045,6 +1045,18 @@ static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
 
 int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
 {
+    return sushi_sched_submit_capped(s, q, 0.0, r);
+}
+
+double sushi_sched_fastest_predicted(const sushi_sched *s)
+{
+    if (!s || s->n == 0)
+        return 0.0;
+    return s->cur.pmin_lat[s->n - 1] + (s->o.reload == SUSHI_SCHED_RELOAD_NEXT_QUERY ? s->pend_s : 0.0);
+}
+
+int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s, sushi_result *r)
+{
     if (!s || !q || !r)
         return SUSHI_ERR_INVALID;
     if (r->size < sizeof *r)
@@ -1073,6 +1085,16 @@ int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_result *r)
     uint64_t t0 = now_ns();
     bool fallback, late;
     uint32_t j = select_pos(s, &s->cur, q->min_accuracy, has_slo, budget, pend, &fallback, &late);
+    if (!late && has_slo && cap_s > 0.0 && cap_s < budget) {
+        /* queue-aware: plan within the cap, never below the fastest, and
+         * only if the capped choice still meets what the query asks */
+        double fast = s->cur.pmin_lat[s->n - 1] + pend;
+        double b2 = cap_s > fast ? cap_s : fast;
+        bool fb2, late2;
+        uint32_t j2 = select_pos(s, &s->cur, q->min_accuracy, true, b2 < budget ? b2 : budget, pend, &fb2, &late2);
+        if (!late2 && (!fb2 || fallback))
+            j = j2, fallback = fb2;
+    }
     uint64_t dec = now_ns() - t0;
     sched_acc *a = &s->st;
 

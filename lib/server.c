@@ -21,6 +21,9 @@
 #define MAX_WORKERS 256u
 #define MAX_QUEUE (1u << 20)
 #define E2E_SAMPLES (1u << 20)
+/* waiting queries the queue-aware budget looks at (bounds the work under the
+ * lock; docs/server.md) */
+#define CAP_SCAN 64u
 
 struct sushi_ticket {
     sushi_ref ref;              /* the server's (until answered) + the caller's */
@@ -32,6 +35,8 @@ struct sushi_ticket {
     sushi_query q;              /* the query (arrival on the server clock) */
     sushi_result r;             /* valid once done */
     void *user;
+    double key;                 /* queue order: deadline (EDF) or 0 (FIFO); ties by seq */
+    uint64_t seq;               /* submission number */
 };
 
 typedef struct worker {
@@ -55,9 +60,11 @@ struct sushi_server {
 
     pthread_mutex_t mu;
     pthread_cond_t work;
-    /* ring of queued tickets */
-    sushi_ticket **ring;
+    /* queued tickets, sorted by (key, seq), in pend[head .. head + count) */
+    sushi_ticket **pend;
     uint32_t cap, head, count;
+    uint32_t order;            /* sushi_server_order */
+    double best_effort_s;
     bool stopping;             /* no more submits; workers exit once the queue is empty */
     bool cancelling;           /* shutdown(CANCEL): workers take nothing more */
     bool stopped;              /* shutdown finished (workers joined) */
@@ -227,6 +234,68 @@ static void reserve_e2e(sushi_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
+/* ------------------------------------------------------------------ queue */
+
+/* a is taken before b */
+static bool queue_before(const sushi_ticket *a, const sushi_ticket *b)
+{
+    return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+/* Insert t in order (under mu; the queue is not full). O(depth) moves. */
+static void queue_insert(sushi_server *srv, sushi_ticket *t)
+{
+    if (srv->head + srv->count == srv->cap) { /* slide to the front */
+        memmove(srv->pend, srv->pend + srv->head, srv->count * sizeof *srv->pend);
+        srv->head = 0;
+    }
+    sushi_ticket **a = srv->pend + srv->head;
+    uint32_t lo = 0, hi = srv->count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (queue_before(a[mid], t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(a + lo + 1, a + lo, (srv->count - lo) * sizeof *a);
+    a[lo] = t;
+    srv->count++;
+}
+
+/* Take the first waiting query (under mu; the queue is not empty). */
+static sushi_ticket *queue_pop(sushi_server *srv)
+{
+    sushi_ticket *t = srv->pend[srv->head];
+    srv->pend[srv->head] = NULL;
+    srv->count--;
+    srv->head = srv->count ? srv->head + 1 : 0;
+    return t;
+}
+
+/* The queue-aware budget of the query a worker just took (under mu): the
+ * longest service it may have so that every query waiting behind it (the
+ * first CAP_SCAN, in queue order) whose deadline is still within reach keeps
+ * room for the fastest candidate, `fast` seconds each. With N workers the
+ * waiting queries spread over them: a service of s delays the rest by about
+ * s / N. 0 = no cap (nothing waiting with a reachable deadline). */
+static double queue_cap(const sushi_server *srv, double now, double fast)
+{
+    const double nw = (double)srv->n_workers;
+    double cap = 0.0, ahead = 0.0;
+    uint32_t m = srv->count < CAP_SCAN ? srv->count : CAP_SCAN;
+    for (uint32_t k = 0; k < m; k++) {
+        const sushi_ticket *u = srv->pend[srv->head + k];
+        ahead += fast;
+        if (!(u->q.slo_s > 0.0))
+            continue;
+        double slack = u->q.arrival_s + u->q.slo_s - now - ahead / nw;
+        if (slack > 0.0 && (cap == 0.0 || slack * nw < cap))
+            cap = slack * nw;
+    }
+    return cap;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -239,21 +308,19 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&srv->mu);
             break;
         }
-        sushi_ticket *t = srv->ring[srv->head];
-        srv->ring[srv->head] = NULL;
-        srv->head = (srv->head + 1) % srv->cap;
-        srv->count--;
+        sushi_ticket *t = queue_pop(srv);
+        /* service starts now: the scheduler judges the remaining budget */
+        t->q.start_s = since(&srv->t0);
+        double cap = queue_cap(srv, t->q.start_s, sushi_sched_fastest_predicted(w->s));
         pthread_mutex_unlock(&srv->mu);
 
         reserve_e2e(srv);
-        /* service starts now: the scheduler judges the remaining budget */
-        t->q.start_s = since(&srv->t0);
         if (t->q.start_s < t->q.arrival_s) /* a given arrival can be a hair ahead of the float clock */
             t->q.start_s = t->q.arrival_s;
         if (t->q.start_s <= 0.0) /* <= 0 would mean "simulated FIFO" to the scheduler */
             t->q.start_s = 1e-9;
         t->r = (sushi_result)SUSHI_RESULT_INIT;
-        int rc = sushi_sched_submit(w->s, &t->q, &t->r);
+        int rc = sushi_sched_submit_capped(w->s, &t->q, cap, &t->r);
         if (rc == SUSHI_OK && t->r.dropped) /* late = drop: nothing fitted the budget */
             rc = SUSHI_ERR_DROPPED;
         answer(srv, t, rc);
@@ -278,7 +345,7 @@ static void server_free(sushi_server *srv)
 {
     const sushi_context *ctx = srv->ctx;
     workers_free(srv);
-    sushi_free(ctx, srv->ring);
+    sushi_free(ctx, srv->pend);
     sushi_free(ctx, srv->e2e);
     pthread_cond_destroy(&srv->work);
     pthread_mutex_destroy(&srv->mu);
@@ -300,7 +367,9 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
         return SUSHI_ERR_ABI;
     const char *policy = opts->policy ? opts->policy : "sushi";
     if (!opts->backend || opts->workers < 1 || opts->workers > MAX_WORKERS || opts->queue_capacity < 1 ||
-        opts->queue_capacity > MAX_QUEUE || strcmp(policy, "oracle") == 0)
+        opts->queue_capacity > MAX_QUEUE || strcmp(policy, "oracle") == 0 ||
+        (opts->order != SUSHI_SERVER_ORDER_EDF && opts->order != SUSHI_SERVER_ORDER_FIFO) ||
+        !isfinite(opts->best_effort_s) || opts->best_effort_s < 0.0)
         return SUSHI_ERR_INVALID;
     if (opts->sched && opts->sched->size < sizeof(sushi_sched_options))
         return SUSHI_ERR_ABI;
@@ -332,9 +401,11 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     srv->cap = opts->queue_capacity;
     srv->rng = 0x5E12E1ull;
     srv->stopped = true; /* until the workers run: destroy joins nothing */
-    srv->ring = sushi_calloc(ctx, srv->cap, sizeof *srv->ring);
+    srv->order = opts->order;
+    srv->best_effort_s = opts->best_effort_s;
+    srv->pend = sushi_calloc(ctx, srv->cap, sizeof *srv->pend);
     srv->w = sushi_calloc(ctx, opts->workers, sizeof *srv->w);
-    if (!srv->ring || !srv->w) {
+    if (!srv->pend || !srv->w) {
         server_free(srv);
         return SUSHI_ERR_NOMEM;
     }
@@ -415,9 +486,10 @@ int sushi_server_submit(sushi_server *srv, const sushi_query *q, uint32_t flags,
         rc = SUSHI_ERR_BUSY;
         srv->rejected++;
     } else {
-        srv->ring[(srv->head + srv->count) % srv->cap] = t;
-        srv->count++;
-        srv->submitted++;
+        t->seq = srv->submitted++;
+        t->key = srv->order == SUSHI_SERVER_ORDER_FIFO ? 0.0
+                 : t->q.arrival_s + (t->q.slo_s > 0.0 ? t->q.slo_s : srv->best_effort_s);
+        queue_insert(srv, t);
         if (srv->count > srv->max_depth)
             srv->max_depth = srv->count;
         pthread_cond_signal(&srv->work);
@@ -447,10 +519,7 @@ static void stop_and_join(sushi_server *srv, int mode)
     /* cancel: answer the queued queries in order, one at a time, outside the
      * lock (the callback may call into the server) */
     while (srv->cancelling && srv->count) {
-        sushi_ticket *t = srv->ring[srv->head];
-        srv->ring[srv->head] = NULL;
-        srv->head = (srv->head + 1) % srv->cap;
-        srv->count--;
+        sushi_ticket *t = queue_pop(srv);
         pthread_mutex_unlock(&srv->mu);
         answer(srv, t, SUSHI_ERR_CANCELLED);
         pthread_mutex_lock(&srv->mu);

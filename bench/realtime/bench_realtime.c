@@ -26,10 +26,13 @@
  *   bench_realtime [--model FILE] [--data-dir DIR] [--phase-s S] [--load F]
  *                  [--late drop|fastest] [--quantile Q] [--seed N] [--hogs N]
  *                  [--reps N] [--warmup N]   (profile: timed and untimed runs per candidate)
+ *                  [--configs open,profile,adapt] (which of the three to run; default all)
+ *                  [--dump FILE]  (one CSV row per query and config: what the scheduler saw)
  */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,7 @@ typedef struct qrec {
     int status;
     int32_t candidate;
     double accuracy;
+    double queue, service, predicted, budget, load; /* the scheduler's view (--dump) */
     float logits[10];
     uint32_t image;
 } qrec;
@@ -119,6 +123,11 @@ static void on_done(void *user, void *query_user, int status, const sushi_result
     q->status = status;
     q->candidate = status == SUSHI_OK ? r->candidate : -1;
     q->accuracy = status == SUSHI_OK ? r->accuracy : NAN;
+    q->queue = r ? r->queue_s : NAN;
+    q->service = status == SUSHI_OK ? r->latency_s : NAN;
+    q->predicted = status == SUSHI_OK ? r->predicted_s : NAN;
+    q->budget = r ? r->budget_s : NAN;
+    q->load = r ? r->load_factor : NAN;
 }
 
 static int attach_profile(void *user, uint32_t w, sushi_backend *b, sushi_sched *s)
@@ -204,6 +213,7 @@ int main(int argc, char **argv)
     long n_cores = sysconf(_SC_NPROCESSORS_ONLN);
     int hog_n = n_cores > 0 ? (int)n_cores : 1;
     sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
+    const char *configs = "open,profile,adapt", *dump = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -229,6 +239,10 @@ int main(int argc, char **argv)
             po.warmup = (uint32_t)atoi(v);
         else if (!strcmp(a, "--hogs"))
             hog_n = atoi(v);
+        else if (!strcmp(a, "--configs"))
+            configs = v;
+        else if (!strcmp(a, "--dump"))
+            dump = v;
         else if (!strcmp(a, "--late"))
             late = !strcmp(v, "fastest") ? SUSHI_SCHED_LATE_FASTEST : SUSHI_SCHED_LATE_DROP;
         else {
@@ -343,9 +357,34 @@ int main(int argc, char **argv)
            late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest");
 
     static const char *const names[3] = { "open-loop", "profile", "profile+adapt" };
+    static const char *const keys[3] = { "open", "profile", "adapt" };
+    bool run_cfg[3] = { false, false, false };
+    for (const char *k = configs; *k;) { /* comma-separated keys */
+        size_t len = strcspn(k, ",");
+        int found = 0;
+        for (int c = 0; c < 3; c++)
+            if (strlen(keys[c]) == len && !strncmp(k, keys[c], len))
+                run_cfg[c] = true, found = 1;
+        if (!found) {
+            fprintf(stderr, "bench_realtime: --configs takes open, profile and adapt, comma-separated\n");
+            return 2;
+        }
+        k += len + (k[len] == ',');
+    }
+    FILE *df = NULL;
+    if (dump) {
+        if (!(df = fopen(dump, "w"))) {
+            fprintf(stderr, "bench_realtime: %s: %s\n", dump, strerror(errno));
+            return 1;
+        }
+        fprintf(df, "config,query,phase,arrival_s,slo_s,status,candidate,queue_s,service_s,predicted_s,budget_s,"
+                    "load_factor,e2e_s,met\n");
+    }
     qrec *q = calloc(n, sizeof *q);
     phase_stats res[3][PHASES];
     for (int cfg = 0; cfg < 3 && q; cfg++) {
+        if (!run_cfg[cfg])
+            continue;
         sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
         so.late = late;
         so.quantile = quantile;
@@ -399,6 +438,13 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             q[i].arrival -= t0; /* phase of a query: by its trace time */
         summarise(q, n, phase_s, &test, res[cfg]);
+        for (size_t i = 0; df && i < n; i++) {
+            int ph = (int)(q[i].arrival / phase_s);
+            fprintf(df, "%s,%zu,%d,%.6f,%.6f,%d,%d,%.6g,%.6g,%.6g,%.6g,%.4g,%.6g,%d\n", keys[cfg], i,
+                    ph < PHASES ? ph : PHASES - 1, q[i].arrival, q[i].slo, q[i].status, (int)q[i].candidate,
+                    q[i].queue, q[i].service, q[i].predicted, q[i].budget, q[i].load, q[i].e2e,
+                    q[i].status == SUSHI_OK && q[i].e2e <= q[i].slo);
+        }
         printf("%s: done, 1-min load average %.2f on %ld online cores\n", names[cfg], loadavg(), n_cores);
         fflush(stdout);
     }
@@ -408,12 +454,14 @@ int main(int argc, char **argv)
            "p99 e2e", "top-1", "acc served");
     printf("%-14s %-10s %7s %7s %9s %10s %8s %9s\n", "", "", "", "", "met %", "ms", "%", "%");
     for (int cfg = 0; cfg < 3 && q; cfg++)
-        for (int p = 0; p < PHASES; p++) {
+        for (int p = 0; p < PHASES && run_cfg[cfg]; p++) {
             const phase_stats *s = &res[cfg][p];
             printf("%-14s %-10s %7zu %7zu %9.2f %10.3f %8.2f %9.2f\n", p ? "" : names[cfg], ph_names[p], s->n,
                    s->dropped, s->n ? 100.0 * (double)s->met / (double)s->n : NAN, s->p99 * 1e3,
                    s->served ? 100.0 * (double)s->correct / (double)s->served : NAN, s->acc * 100);
         }
+    if (df && fclose(df) != 0)
+        fprintf(stderr, "bench_realtime: %s: write failed\n", dump);
     free(q);
     free(inputs);
     sushi_trace_destroy(tr);

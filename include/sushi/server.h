@@ -23,6 +23,13 @@
  * to the clock then, so the scheduler judges the remaining budget (SLO minus
  * the time already waited) and the SLO counts end to end.
  *
+ * Order and the queue-aware budget: workers take waiting queries earliest
+ * deadline first (or first in, first out: sushi_server_options.order). The
+ * worker that takes a query also caps the service time its scheduler may
+ * plan for it, so that every query still waiting behind it with a deadline it
+ * can meet keeps room for at least the fastest candidate; the cap never
+ * drops a query nor breaks its accuracy floor (docs/server.md).
+ *
  * Thread-safety: submit, now, get_stats and the ticket functions may be
  * called from any thread concurrently. shutdown and destroy may be called
  * from any thread that is not a worker of the server (not from a callback).
@@ -99,11 +106,30 @@ typedef struct sushi_server_options {
     void *callback_user;            /**< first argument of callback */
     sushi_server_setup_fn setup;    /**< NULL = none */
     void *setup_user;               /**< first argument of setup */
+    /** Which waiting query a free worker takes: a sushi_server_order
+     * (default SUSHI_SERVER_ORDER_EDF). */
+    uint32_t order;
+    /** Under SUSHI_SERVER_ORDER_EDF, a query without an SLO is ordered as if
+     * its deadline were its arrival plus this many seconds (it is not judged
+     * against it): best-effort work waits for queries with deadlines but is
+     * not starved by them. Finite, >= 0 (default 1.0). */
+    double best_effort_s;
 } sushi_server_options;
+
+/** The order in which workers take waiting queries. @since 0.3 */
+typedef enum sushi_server_order {
+    /** Earliest deadline first (arrival + SLO; ties in submission order).
+     * With the queue-aware budget (docs/server.md) this is what meets the
+     * most deadlines when queries with tight and loose SLOs share a queue. */
+    SUSHI_SERVER_ORDER_EDF = 0,
+    /** Submission order (first in, first out). */
+    SUSHI_SERVER_ORDER_FIFO = 1
+} sushi_server_order;
 
 /** Initialiser of sushi_server_options with every default (backend unset). @since 0.3 */
 #define SUSHI_SERVER_OPTIONS_INIT \
-    { sizeof(sushi_server_options), NULL, NULL, 1u, 64u, NULL, NULL, NULL, NULL, NULL }
+    { sizeof(sushi_server_options), NULL, NULL, 1u, 64u, NULL, NULL, NULL, NULL, NULL, \
+      SUSHI_SERVER_ORDER_EDF, 1.0 }
 
 /**
  * Create a server and start its workers. Each worker gets its own backend

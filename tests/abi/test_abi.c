@@ -290,7 +290,7 @@ Test(abi, layout_policy_ops_matches_pins)
 Test(abi, layout_server_options_matches_pins) /* 0.3 */
 {
     SKIP_UNLESS_LP64();
-    SIZE(sushi_server_options, 72);
+    SIZE(sushi_server_options, 88);
     OFF(sushi_server_options, size, 0);
     OFF(sushi_server_options, backend, 8);
     OFF(sushi_server_options, policy, 16);
@@ -301,6 +301,8 @@ Test(abi, layout_server_options_matches_pins) /* 0.3 */
     OFF(sushi_server_options, callback_user, 48);
     OFF(sushi_server_options, setup, 56);
     OFF(sushi_server_options, setup_user, 64);
+    OFF(sushi_server_options, order, 72);
+    OFF(sushi_server_options, best_effort_s, 80);
 }
 
 Test(abi, layout_server_stats_matches_pins) /* 0.3 */
@@ -333,6 +335,8 @@ Test(abi, server_enums_and_flags_match_pins) /* 0.3 */
 {
     cr_assert_eq(SUSHI_SERVER_SHUTDOWN_DRAIN, 0);
     cr_assert_eq(SUSHI_SERVER_SHUTDOWN_CANCEL, 1);
+    cr_assert_eq(SUSHI_SERVER_ORDER_EDF, 0);
+    cr_assert_eq(SUSHI_SERVER_ORDER_FIFO, 1);
     cr_assert_eq(SUSHI_SERVER_SUBMIT_ARRIVAL, 1u);
     sushi_server_options o = SUSHI_SERVER_OPTIONS_INIT;
     cr_assert_eq(o.size, sizeof o);

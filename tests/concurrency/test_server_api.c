@@ -2,6 +2,7 @@
  * (Criterion). The threaded cases are in test_server.c. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <time.h>
 #include <sushi/sushi.h>
 
@@ -306,4 +307,165 @@ Test(server, worker_sets_service_start_so_the_scheduler_sees_the_wait)
     cr_assert(r.e2e_slo_met);
     sushi_ticket_destroy(t);
     sushi_server_destroy(srv);
+}
+
+/* ---------------------------------------- order and the queue-aware budget */
+
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static int seen[8], n_seen;
+
+static void record(void *user, void *query_user, int status, const sushi_result *r)
+{
+    (void)user, (void)status, (void)r;
+    pthread_mutex_lock(&seen_mu);
+    if (n_seen < 8)
+        seen[n_seen++] = (int)(intptr_t)query_user;
+    pthread_mutex_unlock(&seen_mu);
+}
+
+/* One worker held in run() by the closed gate while B, C, D queue up; the
+ * order they are answered in is the order they were taken. */
+static void answered_order(uint32_t order, int got[4])
+{
+    static float outs[4][GATE_OUT_N];
+    n_seen = 0;
+    sushi_server_options o = opts();
+    o.order = order;
+    o.best_effort_s = 30.0; /* D (no SLO) is ordered at arrival + 30 s */
+    o.callback = record;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    gate_set(false);
+    const double slo[4] = { 100.0, 50.0, 20.0, 0.0 }; /* A (in service), B, C, D */
+    for (int i = 0; i < 4; i++) {
+        sushi_query q = gate_query(outs[i], GATE_OUT_N, slo[i]);
+        cr_assert_eq(sushi_server_submit(srv, &q, 0, (void *)(intptr_t)i, NULL), SUSHI_OK);
+        if (i == 0)
+            gate_wait_entered(1); /* A is in service: B, C, D wait */
+    }
+    gate_set(true);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_DRAIN), SUSHI_OK);
+    sushi_server_destroy(srv);
+    cr_assert_eq(n_seen, 4);
+    memcpy(got, seen, 4 * sizeof *got);
+}
+
+Test(server, edf_takes_the_earliest_deadline_first_and_fifo_the_first_submitted)
+{
+    int got[4];
+    answered_order(SUSHI_SERVER_ORDER_EDF, got);
+    /* deadlines: B +50 s, C +20 s, D +30 s (best effort) */
+    cr_assert(got[0] == 0 && got[1] == 2 && got[2] == 3 && got[3] == 1, "EDF order %d %d %d %d", got[0], got[1],
+              got[2], got[3]);
+    answered_order(SUSHI_SERVER_ORDER_FIFO, got);
+    cr_assert(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3, "FIFO order %d %d %d %d", got[0], got[1],
+              got[2], got[3]);
+}
+
+Test(server, order_and_best_effort_options_are_checked)
+{
+    sushi_server *srv = (sushi_server *)1;
+    sushi_server_options o = opts();
+    o.order = 2;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    cr_assert_null(srv);
+    o = opts(), o.best_effort_s = -1.0;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.best_effort_s = NAN;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.best_effort_s = INFINITY;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+}
+
+/* The gate's predicted latencies at 1e-8 s/MAC (seconds: the few ms of real
+ * time a test takes are noise against them): most accurate and fastest. */
+static void gate_extremes(double *p_best, double *p_fast, double *a_best)
+{
+    sushi_backend *b = NULL;
+    sushi_policy *p = NULL;
+    sushi_sched *s = NULL;
+    sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
+    cr_assert_eq(sushi_backend_create(sn, "gate", &b), SUSHI_OK);
+    cr_assert_eq(sushi_policy_create(sn, "none", &p), SUSHI_OK);
+    cr_assert_eq(sushi_sched_create(sn, b, p, &so, &s), SUSHI_OK);
+    sushi_sched_info si = SUSHI_SCHED_INFO_INIT;
+    cr_assert_eq(sushi_sched_get_info(s, &si), SUSHI_OK);
+    *p_fast = INFINITY;
+    for (uint32_t i = 0; i < si.n_candidates; i++) {
+        sushi_sched_candidate c = SUSHI_SCHED_CANDIDATE_INIT;
+        cr_assert_eq(sushi_sched_candidate_get(s, i, &c), SUSHI_OK);
+        if (i == 0)
+            *p_best = c.predicted_s, *a_best = c.accuracy;
+        if (c.predicted_s < *p_fast)
+            *p_fast = c.predicted_s;
+    }
+    sushi_sched_destroy(s);
+    sushi_policy_destroy(p);
+    sushi_backend_destroy(b);
+}
+
+/* FIFO, one worker: A in service, then B (loose SLO, maybe a floor), then C
+ * with SLO c_slo. Returns B's and C's results. */
+static void b_behind_c(double c_slo, double b_floor, int late, sushi_result *rb, int *sb, sushi_result *rc_,
+                       int *sc)
+{
+    static float outs[3][GATE_OUT_N];
+    sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
+    so.late = late;
+    sushi_server_options o = opts();
+    o.order = SUSHI_SERVER_ORDER_FIFO;
+    o.sched = &so;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    gate_set(false);
+    sushi_ticket *t[3] = { NULL, NULL, NULL };
+    const double slo[3] = { 1000.0, 1000.0, c_slo };
+    for (int i = 0; i < 3; i++) {
+        sushi_query q = gate_query(outs[i], GATE_OUT_N, slo[i]);
+        if (i == 1)
+            q.min_accuracy = b_floor;
+        cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t[i]), SUSHI_OK);
+        if (i == 0)
+            gate_wait_entered(1);
+    }
+    gate_set(true);
+    cr_assert_eq(sushi_ticket_wait(t[1], -1.0, sb, rb), SUSHI_OK);
+    cr_assert_eq(sushi_ticket_wait(t[2], -1.0, sc, rc_), SUSHI_OK);
+    for (int i = 0; i < 3; i++)
+        sushi_ticket_destroy(t[i]);
+    sushi_server_destroy(srv);
+}
+
+Test(server, queue_aware_budget_leaves_room_for_the_query_behind)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_scale = 1e-8;
+    pthread_mutex_unlock(&gate_mu);
+    double p_best, p_fast, a_best;
+    gate_extremes(&p_best, &p_fast, &a_best);
+    cr_assert_gt(p_best, 3.0 * p_fast, "the test needs a spread: %g vs %g", p_best, p_fast);
+    sushi_result rb = SUSHI_RESULT_INIT, rc_ = SUSHI_RESULT_INIT;
+    int sb = 1, sc = 1;
+
+    /* C's deadline leaves B less than the most accurate's time: B is capped
+     * to what keeps C's fastest on time, and C is served */
+    const double c_slo = p_fast + 0.5 * (p_fast + p_best);
+    b_behind_c(c_slo, 0.0, SUSHI_SCHED_LATE_DROP, &rb, &sb, &rc_, &sc);
+    cr_assert_eq(sb, SUSHI_OK);
+    cr_assert_eq(sc, SUSHI_OK, "C: %s", sushi_status_name(sc));
+    cr_assert_lt(rb.predicted_s, p_best, "B planned %g s, the most accurate takes %g s", rb.predicted_s, p_best);
+    cr_assert_leq(rb.predicted_s, c_slo - p_fast + 1e-9, "B planned %g s beyond C's slack", rb.predicted_s);
+    cr_assert_lt(rb.budget_s, 1000.0 + 1e-9); /* its own budget is still the loose SLO */
+    cr_assert_gt(rb.budget_s, 999.0);
+
+    /* C out of reach (SLO below the fastest): it saves nobody to cap B */
+    b_behind_c(0.5 * p_fast, 0.0, SUSHI_SCHED_LATE_DROP, &rb, &sb, &rc_, &sc);
+    cr_assert_eq(sb, SUSHI_OK);
+    cr_assert_float_eq(rb.predicted_s, p_best, 1e-12, "B: %g", rb.predicted_s);
+    cr_assert_eq(sc, SUSHI_ERR_DROPPED);
+
+    /* B's accuracy floor needs the most accurate: the cap does not break it */
+    b_behind_c(c_slo, a_best, SUSHI_SCHED_LATE_DROP, &rb, &sb, &rc_, &sc);
+    cr_assert_eq(sb, SUSHI_OK);
+    cr_assert_float_eq(rb.predicted_s, p_best, 1e-12, "B with a floor: %g", rb.predicted_s);
 }

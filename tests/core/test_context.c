@@ -333,7 +333,7 @@ Test(context, destroy_before_children_children_stay_valid)
     cr_assert_str_eq(sushi_backend_get_name(b), "null");
     cr_assert_str_eq(sushi_policy_get_name(p), "test-first");
     const sushi_subnet *win[1] = { s };
-    sushi_policy_view v = { sizeof v, psn, UINT64_MAX, g, win, 1, NULL, 0, NULL, 0 };
+    sushi_policy_view v = { sizeof v, psn, UINT64_MAX, g, win, 1, NULL, 0, NULL, 0, SUSHI_OBJECTIVE_BYTES, NULL, NULL };
     sushi_subgraph *next = subgraph_empty(psn);
     cr_assert_eq(sushi_policy_choose(p, &v, next), SUSHI_OK);
     cr_assert_eq(sushi_subgraph_bytes(next), st.weight_bytes);

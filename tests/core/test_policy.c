@@ -78,7 +78,7 @@ static sushi_supernet *new_mbv3(sushi_context *ctx)
 static sushi_policy_view view_of(const sushi_supernet *sn, uint64_t cap, const sushi_subgraph *cur,
                                  const sushi_subnet *const *win, size_t n)
 {
-    sushi_policy_view v = { sizeof v, sn, cap, cur, win, n, NULL, 0, NULL, 0 };
+    sushi_policy_view v = { sizeof v, sn, cap, cur, win, n, NULL, 0, NULL, 0, SUSHI_OBJECTIVE_BYTES, NULL, NULL };
     return v;
 }
 
