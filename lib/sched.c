@@ -93,6 +93,7 @@ struct sushi_sched {
     double load;                /* load factor L (1 = as profiled / as modelled) */
     double *ring, *ring_sort;   /* the last adapt_window ratios measured / reference */
     uint32_t n_ring, ring_pos;
+    uint32_t drops_in_row;      /* late = drop: queries dropped since the last run */
     /* stream */
     uint64_t served;            /* queries submitted since creation, dropped ones too (never reset) */
     double prev_finish;
@@ -158,6 +159,11 @@ static int ctab_alloc(const sushi_context *ctx, ctab *t, uint32_t n)
         return SUSHI_ERR_NOMEM;
     return SUSHI_OK;
 }
+
+static void adapt_restart(sushi_sched *s);
+
+/* late = drop with adaptation: drops in a row before a probe run (submit) */
+#define PROBE_AFTER 4u
 
 /* Residency factor of position i under table t: how much the backend's model
  * says the resident SubGraph changes its latency, both costs taken at the
@@ -575,6 +581,8 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
         if (!s->win || !s->view_win || !s->view_fut || !s->view_fut2 || !s->model0 || !s->ring ||
             !s->ring_sort)
             rc = SUSHI_ERR_NOMEM;
+        else
+            adapt_restart(s);
     }
     if (!rc) {
         s->sav = sushi_calloc(ctx, s->n, sizeof *s->sav);
@@ -868,11 +876,18 @@ int sushi_sched_update(sushi_sched *s)
     return SUSHI_OK;
 }
 
+/* The ring starts full of the prior ratio 1 (as profiled / as modelled):
+ * the median then moves only once more than half the window agrees, so a
+ * first cold run of a fresh backend instance (page faults, workspace
+ * allocation) cannot set the load factor on its own. */
 static void adapt_restart(sushi_sched *s)
 {
     s->load = 1.0;
-    s->n_ring = 0;
+    s->n_ring = s->o.adapt_window;
     s->ring_pos = 0;
+    s->drops_in_row = 0;
+    for (uint32_t i = 0; s->ring && i < s->n_ring; i++)
+        s->ring[i] = 1.0;
 }
 
 int sushi_sched_set_profile(sushi_sched *s, const sushi_profile *p)
@@ -1098,6 +1113,14 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
     uint64_t dec = now_ns() - t0;
     sched_acc *a = &s->st;
 
+    /* Probe: with adaptation, a drop teaches the estimator nothing, so a
+     * load factor inflated by a transient would drop every later query for
+     * ever. After PROBE_AFTER drops in a row the next late query is served
+     * as under late = fastest (counted as a miss if it misses) and its
+     * measured run corrects the factor. */
+    if (late && s->o.late == SUSHI_SCHED_LATE_DROP && s->adaptive && q->input &&
+        (sushi_backend_caps(s->b) & SUSHI_BACKEND_CAP_RUN) && s->drops_in_row >= PROBE_AFTER)
+        late = false;
     if (late && s->o.late == SUSHI_SCHED_LATE_DROP) {
         /* nothing runs: the reload charge waits for the next served query,
          * the window and the policy see nothing */
@@ -1120,6 +1143,7 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
         if (start > s->prev_finish)
             s->prev_finish = start;
         a->dropped++;
+        s->drops_in_row++;
         a->e2e_q++;
         a->dec_sum += (double)dec;
         if (dec > a->dec_max)
@@ -1201,6 +1225,8 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
     /* the estimator learns from measured runs only */
     if (ran && s->adaptive)
         adapt_observe(s, j, lat);
+    if (ran)
+        s->drops_in_row = 0;
 
     /* statistics (the reload bytes/energy are in the totals since the update) */
     a->queries++;

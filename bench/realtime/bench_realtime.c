@@ -28,6 +28,7 @@
  *                  [--reps N] [--warmup N]   (profile: timed and untimed runs per candidate)
  *                  [--configs open,profile,adapt] (which of the three to run; default all)
  *                  [--dump FILE]  (one CSV row per query and config: what the scheduler saw)
+ *                  [--order edf|fifo] (the server's queue order; default edf)
  */
 #include <errno.h>
 #include <math.h>
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
     int hog_n = n_cores > 0 ? (int)n_cores : 1;
     sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
     const char *configs = "open,profile,adapt", *dump = NULL;
+    uint32_t order = SUSHI_SERVER_ORDER_EDF;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -243,6 +245,8 @@ int main(int argc, char **argv)
             configs = v;
         else if (!strcmp(a, "--dump"))
             dump = v;
+        else if (!strcmp(a, "--order") && (!strcmp(v, "edf") || !strcmp(v, "fifo")))
+            order = !strcmp(v, "fifo") ? SUSHI_SERVER_ORDER_FIFO : SUSHI_SERVER_ORDER_EDF;
         else if (!strcmp(a, "--late"))
             late = !strcmp(v, "fastest") ? SUSHI_SCHED_LATE_FASTEST : SUSHI_SCHED_LATE_DROP;
         else {
@@ -352,9 +356,9 @@ int main(int argc, char **argv)
     printf("profile (measured at start, without hogs): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
            "p99 %.3f ms\n", fast_p99 * 1e3, best_acc * 100, best_mean * 1e3, best_p99 * 1e3);
     printf("trace: %zu latency-bound queries, Poisson %.0f/s (= %.2f x 1 / p50 of the most accurate), SLO "
-           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s\n",
+           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s; queue %s\n",
            n, rate, load, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3, (unsigned long long)seed, phase_s, hog_n,
-           late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest");
+           late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest", order == SUSHI_SERVER_ORDER_FIFO ? "FIFO" : "EDF");
 
     static const char *const names[3] = { "open-loop", "profile", "profile+adapt" };
     static const char *const keys[3] = { "open", "profile", "adapt" };
@@ -393,6 +397,7 @@ int main(int argc, char **argv)
         sushi_server_options o = SUSHI_SERVER_OPTIONS_INIT;
         o.backend = "cpu";
         o.workers = 1;
+        o.order = order;
         o.queue_capacity = (uint32_t)(n < 1u << 20 ? n : 1u << 20);
         o.sched = &so;
         o.callback = on_done;

@@ -451,6 +451,71 @@ Test(realtime, adaptation_ignores_isolated_outliers)
     fx_close(&f);
 }
 
+Test(realtime, a_cold_first_run_does_not_set_the_load_factor)
+{
+    fx f;
+    sushi_sched_options o = SUSHI_SCHED_OPTIONS_INIT;
+    fx_open(&f, "knob", &o);
+    g_spike = 100.0; /* the first run of a fresh backend: page faults, workspace */
+    double t = 0.0;
+    run_one(&f, t += 1.0, 0.0);
+    sushi_sched_stats st = SUSHI_SCHED_STATS_INIT;
+    cr_assert_eq(sushi_sched_get_stats(f.s, &st), SUSHI_OK);
+    cr_assert_float_eq(st.load_factor, 1.0, 1e-12, "one cold run moved the factor to %g", st.load_factor);
+    fx_close(&f);
+}
+
+/* Submit one query that may be dropped (late = drop). */
+static sushi_result submit_one(fx *f, double t, double slo)
+{
+    sushi_query q = SUSHI_QUERY_INIT;
+    q.arrival_s = t;
+    q.start_s = t;
+    q.slo_s = slo;
+    q.input = f->in;
+    q.input_len = 3 * 224 * 224;
+    q.output = f->out;
+    q.output_len = 1000;
+    sushi_result r = SUSHI_RESULT_INIT;
+    cr_assert_eq(sushi_sched_submit(f->s, &q, &r), SUSHI_OK);
+    return r;
+}
+
+Test(realtime, late_drop_probes_so_a_transient_load_cannot_drop_every_query)
+{
+    fx f;
+    sushi_sched_options o = SUSHI_SCHED_OPTIONS_INIT;
+    o.late = SUSHI_SCHED_LATE_DROP;
+    fx_open(&f, "knob", &o);
+    sushi_sched_info si = SUSHI_SCHED_INFO_INIT;
+    cr_assert_eq(sushi_sched_get_info(f.s, &si), SUSHI_OK);
+    double fast = INFINITY;
+    for (uint32_t i = 0; i < si.n_candidates; i++)
+        fast = fmin(fast, cand(f.s, i).predicted_s);
+    const double slo = 2.0 * fast; /* the fastest fits at load 1, nothing at load 10 */
+    double t = 0.0;
+    g_factor = 10.0; /* a transient: the factor goes to 10 */
+    for (int k = 0; k < 20; k++)
+        run_one(&f, t += 1.0, 0.0);
+    g_factor = 1.0; /* gone: but a dropped query measures nothing */
+    int dropped = 0, served_late = 0;
+    for (int k = 0; k < 200; k++) {
+        sushi_result r = submit_one(&f, t += 1.0, slo);
+        dropped += r.dropped;
+        served_late += !r.dropped && r.load_factor > 2.0; /* a probe: run although predicted late */
+    }
+    cr_assert_gt(dropped, 0, "the transient must drop some queries first");
+    cr_assert_gt(served_late, 0, "no probe ran");
+    sushi_sched_stats st = SUSHI_SCHED_STATS_INIT;
+    cr_assert_eq(sushi_sched_get_stats(f.s, &st), SUSHI_OK);
+    cr_assert_float_eq(st.load_factor, 1.0, 1e-12, "the factor did not recover: %g", st.load_factor);
+    for (int k = 0; k < 20; k++) { /* and every query is served again */
+        sushi_result r = submit_one(&f, t += 1.0, slo);
+        cr_assert(!r.dropped && r.slo_met, "query %d after recovery", k);
+    }
+    fx_close(&f);
+}
+
 Test(realtime, open_loop_and_modelled_backends_do_not_adapt)
 {
     fx f;
