@@ -149,4 +149,25 @@ Test(cli_realtime, usage_errors_exit_2_with_one_line)
     r = RUN("serve", m, "--backend", "cycle", "--realtime", "--run", "--workers", "0");
     expect_error(&r, 2);
     run_free(&r);
+    r = RUN("serve", m, "--backend", "cycle", "--order", "fifo");
+    expect_error(&r, 2);
+    cr_assert(strstr(r.err, "--order needs --realtime"), "%s", r.err);
+    run_free(&r);
+    r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", "--order", "lifo");
+    expect_error(&r, 2);
+    cr_assert(strstr(r.err, "--order lifo: expected edf or fifo"), "%s", r.err);
+    run_free(&r);
+}
+
+Test(cli_realtime, fifo_order_serves_every_query)
+{
+    need_data();
+    run_result r = RUN("serve", model(), "--backend", "cpu", "--policy", "sushi", "--run", "--gen",
+                       "seed=2,rate=500", "--queries", "40", "--realtime", "--order", "fifo", "--json");
+    cJSON *j = json_ok(&r);
+    cr_assert(boolean(j, "realtime"));
+    const cJSON *p = cJSON_GetArrayItem(item(j, "policies"), 0);
+    cr_assert_eq(num(p, "queries"), 40);
+    cJSON_Delete(j);
+    run_free(&r);
 }

@@ -88,6 +88,8 @@ static const char serve_help[] =
     "                        measured end to end, queueing included (needs --dataset or --run and a\n"
     "                        backend that runs; not with policy oracle). See docs/server.md\n"
     "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
+    "  --order O             --realtime: which waiting query a free worker takes: edf (default,\n"
+    "                        earliest deadline first) | fifo (arrival order)\n"
     "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"
     "                        of this SuperNet and backend (refused otherwise)\n"
     "  --quantile Q          the profile's latency quantile used as the prediction: 0.5, 0.9,\n"
@@ -222,6 +224,7 @@ typedef struct setup {
     sushi_sched_options o;
     int objective;     /* --objective (sushi_objective) */
     int objective_eff; /* what the scheduler used (bytes when the backend has no tile savings) */
+    uint32_t order;    /* --order (sushi_server_order; --realtime) */
 } setup;
 
 static int configure_backend(sushi_backend *b, const setup *su)
@@ -538,6 +541,7 @@ static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, cons
 {
     rt_setup_ctx sc = { su, hcal, prof };
     cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
+                      .order = su->order,
                       .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
     float *inputs = NULL;
     const uint32_t *labels = NULL;
@@ -609,6 +613,7 @@ int sushi_cli_serve(int argc, char **argv)
     uint64_t queries = 0;
     bool json = false, run_inputs = false, realtime = false;
     uint64_t workers = 0;
+    bool order_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -640,6 +645,15 @@ int sushi_cli_serve(int argc, char **argv)
             json = true;
         else if (strcmp(opt, "--realtime") == 0)
             realtime = true;
+        else if (strcmp(opt, "--order") == 0) {
+            if (strcmp(val, "edf") == 0)
+                su.order = SUSHI_SERVER_ORDER_EDF;
+            else if (strcmp(val, "fifo") == 0)
+                su.order = SUSHI_SERVER_ORDER_FIFO;
+            else
+                return usage("--order %s: expected edf or fifo", val);
+            order_given = true;
+        }
         else if (strcmp(opt, "--workers") == 0) {
             if (!parse_u64(val, &workers) || workers < 1 || workers > 256)
                 return usage("--workers %s: expected 1..256", val);
@@ -753,6 +767,8 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("--trace and --gen are exclusive");
     if (workers && !realtime)
         return usage("--workers needs --realtime");
+    if (order_given && !realtime)
+        return usage("--order needs --realtime");
     if (realtime && !dataset_name && !run_inputs)
         return usage("--realtime runs every query: give --dataset NAME or --run");
     if (dataset_name && strcmp(dataset_name, CLI_FMNIST_NAME) != 0)
