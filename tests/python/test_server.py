@@ -84,6 +84,14 @@ class ServerCostOnly(unittest.TestCase):
             sushi.Server(self.sn, "cycle", workers=0)
         with self.assertRaises(TypeError):
             sushi.Server(self.sn, "cycle", no_such_option=1)
+        with self.assertRaises(ValueError):
+            sushi.Server(self.sn, "cycle", order="lifo")
+        with self.assertRaises(sushi.SushiError) as cm:
+            sushi.Server(self.sn, "cycle", best_effort_s=-1.0)
+        self.assertEqual(cm.exception.name, "SUSHI_ERR_INVALID")
+        with sushi.Server(self.sn, "cycle", order="fifo", best_effort_s=5.0) as srv:
+            st, r = srv.submit(slo_s=1.0).wait()
+            self.assertEqual(st, 0)
         with sushi.Server(self.sn, "cycle") as srv:
             with self.assertRaises(sushi.SushiError) as cm:
                 srv.submit(min_accuracy=2.0)

@@ -1331,13 +1331,15 @@ class Server(_Handle):
     ``close()`` cancels. `callback(user, status, result)` (optional) is called
     on a worker thread for every answered query (with the GIL; keep it short).
     `sched` takes the Scheduler keywords (mode, fallback, window, late,
-    adapt, quantile, ...). Every accepted query is answered exactly once.
+    adapt, quantile, ...). `order` is "edf" (earliest deadline first, the
+    default) or "fifo"; `best_effort_s` orders queries without an SLO under
+    EDF. Every accepted query is answered exactly once.
     """
 
     _destroy = _ffi.lib.sushi_server_destroy if _ffi.has("sushi_server_destroy") else None
 
     def __init__(self, supernet, backend, policy="sushi", *, workers=1, queue_capacity=64,
-                 callback=None, **sched):
+                 callback=None, order="edf", best_effort_s=1.0, **sched):
         so = _ffi.new(_ffi.SchedOptions)
         defaults = {"mode": "both", "fallback": "accuracy_first", "reload": "next_query",
                     "pareto": "macs_bytes", "window": 100, "pb_bytes": None, "latency_samples": 0,
@@ -1363,7 +1365,9 @@ class Server(_Handle):
         self._cb = _ffi.SERVER_CALLBACK(self._on_done) if callback else _ffi.SERVER_CALLBACK()
         opts = _ffi.new(_ffi.ServerOptions, backend=_b(backend), policy=_b(policy),
                         workers=int(workers), queue_capacity=int(queue_capacity),
-                        sched=ctypes.pointer(so), callback=self._cb)
+                        sched=ctypes.pointer(so), callback=self._cb,
+                        order=_enum(_ffi.SERVER_ORDERS, order, "order"),
+                        best_effort_s=float(best_effort_s))
         ptr = _new_handle(lib.sushi_server_create, supernet, ctypes.byref(opts))
         super().__init__(ptr, supernet)
         self._n_in = supernet.info["in_channels"]

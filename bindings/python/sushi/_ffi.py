@@ -284,13 +284,15 @@ SERVER_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_int, POINTER(Resu
 SERVER_SETUP = ctypes.CFUNCTYPE(c_int, c_void_p, c_uint32, c_void_p, c_void_p)
 SERVER_SUBMIT_ARRIVAL = 1
 SERVER_SHUTDOWN_DRAIN, SERVER_SHUTDOWN_CANCEL = 0, 1
+SERVER_ORDERS = {"edf": 0, "fifo": 1}
 
 
 class ServerOptions(ctypes.Structure):      # sushi_server_options
     _fields_ = [("size", c_size_t), ("backend", c_char_p), ("policy", c_char_p),
                 ("workers", c_uint32), ("queue_capacity", c_uint32),
                 ("sched", POINTER(SchedOptions)), ("callback", SERVER_CALLBACK),
-                ("callback_user", c_void_p), ("setup", SERVER_SETUP), ("setup_user", c_void_p)]
+                ("callback_user", c_void_p), ("setup", SERVER_SETUP), ("setup_user", c_void_p),
+                ("order", c_uint32), ("best_effort_s", c_double)]
 
 
 class ServerStats(ctypes.Structure):        # sushi_server_stats
