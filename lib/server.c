@@ -8,6 +8,9 @@
  * answer, so waiters never contend with the queue. Tickets hold a reference
  * on the context (their allocator) so they outlive the server.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() */
+#endif
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +20,11 @@
 
 #include "internal.h"
 #include "sushi/server.h"
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #define MAX_WORKERS 256u
 #define MAX_QUEUE (1u << 20)
@@ -65,6 +73,7 @@ struct sushi_server {
     uint32_t cap, head, count;
     uint32_t order;            /* sushi_server_order */
     double best_effort_s;
+    double worker_slice_s;     /* 0 = the OS default */
     bool stopping;             /* no more submits; workers exit once the queue is empty */
     bool cancelling;           /* shutdown(CANCEL): workers take nothing more */
     bool stopped;              /* shutdown finished (workers joined) */
@@ -296,10 +305,45 @@ static double queue_cap(const sushi_server *srv, double now, double fast)
     return cap;
 }
 
+/* Ask the OS for a short time slice on the calling thread (Linux >= 6.12:
+ * sched_setattr() with SCHED_OTHER and sched_runtime = the slice, the EEVDF
+ * latency hint; older kernels accept and ignore the runtime of SCHED_OTHER).
+ * The nice value read by sched_getattr() is written back unchanged.
+ * Failure changes nothing but latency: it is logged, never an error. */
+static void request_slice(const sushi_server *srv, uint32_t id)
+{
+    if (!(srv->worker_slice_s > 0.0))
+        return;
+#if defined(__linux__) && defined(SYS_sched_setattr)
+    struct { /* struct sched_attr, SCHED_ATTR_SIZE_VER0 */
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } a;
+    memset(&a, 0, sizeof a);
+    /* read first: keep the thread's nice value and policy (a real-time
+     * policy the application chose is left alone) */
+    if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0 || a.policy != 0 /* SCHED_OTHER */) {
+        sushi_log(srv->ctx, SUSHI_LOG_INFO, "server: worker %u: time slice left to the OS", id);
+        return;
+    }
+    a.size = sizeof a;
+    a.flags = 0;
+    a.runtime = (uint64_t)(srv->worker_slice_s * 1e9);
+    if (syscall(SYS_sched_setattr, 0, &a, 0) != 0)
+        sushi_log(srv->ctx, SUSHI_LOG_INFO, "server: worker %u: no custom time slice (%s)", id, strerror(errno));
+#else
+    sushi_log(srv->ctx, SUSHI_LOG_DEBUG, "server: worker %u: custom time slices need Linux", id);
+#endif
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     sushi_server *srv = w->srv;
+    request_slice(srv, w->id);
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         while (srv->count == 0 && !srv->stopping)
@@ -369,7 +413,8 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     if (!opts->backend || opts->workers < 1 || opts->workers > MAX_WORKERS || opts->queue_capacity < 1 ||
         opts->queue_capacity > MAX_QUEUE || strcmp(policy, "oracle") == 0 ||
         (opts->order != SUSHI_SERVER_ORDER_EDF && opts->order != SUSHI_SERVER_ORDER_FIFO) ||
-        !isfinite(opts->best_effort_s) || opts->best_effort_s < 0.0)
+        !isfinite(opts->best_effort_s) || opts->best_effort_s < 0.0 ||
+        !(opts->worker_slice_s == 0.0 || (opts->worker_slice_s >= 0.0001 && opts->worker_slice_s <= 0.1)))
         return SUSHI_ERR_INVALID;
     if (opts->sched && opts->sched->size < sizeof(sushi_sched_options))
         return SUSHI_ERR_ABI;
@@ -403,6 +448,7 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     srv->stopped = true; /* until the workers run: destroy joins nothing */
     srv->order = opts->order;
     srv->best_effort_s = opts->best_effort_s;
+    srv->worker_slice_s = opts->worker_slice_s;
     srv->pend = sushi_calloc(ctx, srv->cap, sizeof *srv->pend);
     srv->w = sushi_calloc(ctx, opts->workers, sizeof *srv->w);
     if (!srv->pend || !srv->w) {

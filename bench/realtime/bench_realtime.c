@@ -29,6 +29,7 @@
  *                  [--configs open,profile,adapt] (which of the three to run; default all)
  *                  [--dump FILE]  (one CSV row per query and config: what the scheduler saw)
  *                  [--order edf|fifo] (the server's queue order; default edf)
+ *                  [--slice S] (the workers' OS time slice, s; 0 = the OS default; default the library's)
  */
 #include <errno.h>
 #include <math.h>
@@ -216,6 +217,7 @@ int main(int argc, char **argv)
     sushi_profile_options po = SUSHI_PROFILE_OPTIONS_INIT;
     const char *configs = "open,profile,adapt", *dump = NULL;
     uint32_t order = SUSHI_SERVER_ORDER_EDF;
+    double slice = -1.0; /* < 0: the library's default */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -245,6 +247,8 @@ int main(int argc, char **argv)
             configs = v;
         else if (!strcmp(a, "--dump"))
             dump = v;
+        else if (!strcmp(a, "--slice"))
+            slice = atof(v);
         else if (!strcmp(a, "--order") && (!strcmp(v, "edf") || !strcmp(v, "fifo")))
             order = !strcmp(v, "fifo") ? SUSHI_SERVER_ORDER_FIFO : SUSHI_SERVER_ORDER_EDF;
         else if (!strcmp(a, "--late"))
@@ -351,14 +355,17 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t n = sushi_trace_length(tr);
+    char v_slice[32];
+    snprintf(v_slice, sizeof v_slice, "%g us", slice * 1e6);
     printf("bench_realtime: %s on cpu (1 worker, 1 BLAS thread), %u Fashion-MNIST test images; 1-min load "
            "average %.2f on %ld online cores at start\n", model, test.n, loadavg(), n_cores);
     printf("profile (measured at start, without hogs): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
            "p99 %.3f ms\n", fast_p99 * 1e3, best_acc * 100, best_mean * 1e3, best_p99 * 1e3);
     printf("trace: %zu latency-bound queries, Poisson %.0f/s (= %.2f x 1 / p50 of the most accurate), SLO "
-           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s; queue %s\n",
+           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s; queue %s; worker slice %s\n",
            n, rate, load, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3, (unsigned long long)seed, phase_s, hog_n,
-           late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest", order == SUSHI_SERVER_ORDER_FIFO ? "FIFO" : "EDF");
+           late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest", order == SUSHI_SERVER_ORDER_FIFO ? "FIFO" : "EDF",
+           slice == 0.0 ? "OS default" : slice > 0.0 ? v_slice : "library default (100 us)");
 
     static const char *const names[3] = { "open-loop", "profile", "profile+adapt" };
     static const char *const keys[3] = { "open", "profile", "adapt" };
@@ -398,6 +405,8 @@ int main(int argc, char **argv)
         o.backend = "cpu";
         o.workers = 1;
         o.order = order;
+        if (slice >= 0.0)
+            o.worker_slice_s = slice;
         o.queue_capacity = (uint32_t)(n < 1u << 20 ? n : 1u << 20);
         o.sched = &so;
         o.callback = on_done;

@@ -114,6 +114,15 @@ typedef struct sushi_server_options {
      * against it): best-effort work waits for queries with deadlines but is
      * not starved by them. Finite, >= 0 (default 1.0). */
     double best_effort_s;
+    /** The scheduling time slice each worker thread asks the OS for, in
+     * seconds: 0 (the OS default) or 0.0001..0.1 (default 0.0001). On Linux
+     * 6.12 or later (EEVDF custom slices, sched_setattr() with
+     * SCHED_OTHER, no privilege needed) a short slice gives a worker woken by
+     * a query an early virtual deadline, so it preempts batch work on a busy
+     * core at once instead of after the running task's slice; its share of
+     * the CPU is unchanged (still fair). Older kernels and other systems
+     * ignore it (docs/server.md "Worker threads on a busy core"). */
+    double worker_slice_s;
 } sushi_server_options;
 
 /** The order in which workers take waiting queries. @since 0.3 */
@@ -129,7 +138,7 @@ typedef enum sushi_server_order {
 /** Initialiser of sushi_server_options with every default (backend unset). @since 0.3 */
 #define SUSHI_SERVER_OPTIONS_INIT \
     { sizeof(sushi_server_options), NULL, NULL, 1u, 64u, NULL, NULL, NULL, NULL, NULL, \
-      SUSHI_SERVER_ORDER_EDF, 1.0 }
+      SUSHI_SERVER_ORDER_EDF, 1.0, 0.0001 }
 
 /**
  * Create a server and start its workers. Each worker gets its own backend

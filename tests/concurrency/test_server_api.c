@@ -1,6 +1,12 @@
 /* sushi_server: arguments, options, misuse and single-thread behaviour
  * (Criterion). The threaded cases are in test_server.c. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() */
+#endif
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdint.h>
 #include <time.h>
@@ -375,7 +381,77 @@ Test(server, order_and_best_effort_options_are_checked)
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
     o = opts(), o.best_effort_s = INFINITY;
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    const double bad_slice[] = { -1e-4, 5e-5, 0.2, NAN, INFINITY };
+    for (size_t i = 0; i < sizeof bad_slice / sizeof *bad_slice; i++) {
+        o = opts(), o.worker_slice_s = bad_slice[i];
+        cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID, "slice %g", bad_slice[i]);
+        cr_assert_null(srv);
+    }
+    o = opts(), o.worker_slice_s = 0.0; /* the OS default */
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_server_destroy(srv);
 }
+
+#if defined(__linux__) && defined(SYS_sched_getattr)
+typedef struct sched_attr0 {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+} sched_attr0;
+
+static uint64_t my_slice_ns(void)
+{
+    sched_attr0 a;
+    memset(&a, 0, sizeof a);
+    return syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) == 0 ? a.runtime : 0;
+}
+
+static uint64_t worker_slice_seen;
+
+static void note_slice(void *user, void *query_user, int status, const sushi_result *r)
+{
+    (void)user, (void)query_user, (void)status, (void)r;
+    worker_slice_seen = my_slice_ns(); /* the callback runs on the worker */
+}
+
+static void *probe_thread(void *arg)
+{
+    sched_attr0 a;
+    memset(&a, 0, sizeof a);
+    if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) == 0) {
+        a.size = sizeof a, a.flags = 0, a.runtime = 200000;
+        if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
+            *(uint64_t *)arg = my_slice_ns();
+    }
+    return NULL;
+}
+
+Test(server, workers_ask_the_kernel_for_the_slice)
+{
+    /* does this kernel keep a SCHED_OTHER runtime (EEVDF custom slices,
+     * Linux >= 6.12)? probed on a thread of our own */
+    uint64_t kept = 0;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, probe_thread, &kept), 0);
+    pthread_join(th, NULL);
+    if (kept != 200000)
+        cr_skip_test("the kernel does not keep custom time slices (probe read %llu ns)", (unsigned long long)kept);
+    static float o1[GATE_OUT_N];
+    sushi_server_options o = opts();
+    o.callback = note_slice;
+    o.worker_slice_s = 0.0003;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_query q = gate_query(o1, GATE_OUT_N, 1.0);
+    cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, NULL), SUSHI_OK);
+    cr_assert_eq(sushi_server_shutdown(srv, SUSHI_SERVER_SHUTDOWN_DRAIN), SUSHI_OK);
+    sushi_server_destroy(srv);
+    cr_assert_eq(worker_slice_seen, 300000, "the worker runs with a %llu ns slice",
+                 (unsigned long long)worker_slice_seen);
+}
+#endif
 
 /* The gate's predicted latencies at 1e-8 s/MAC (seconds: the few ms of real
  * time a test takes are noise against them): most accurate and fastest. */
