@@ -299,6 +299,47 @@ Test(cli_dataset, candidates_are_seeded_and_serve_refuses_unmeasured, .init = ma
     run_free(&a);
 }
 
+/* --random N draws N distinct SubNets, and refuses at once an N the space cannot hold.
+ * tests/format/tiny-v1.sushi: ks {3,5} x2, e {2,3} x2, d {1,2}, resolutions 24 and 28:
+ * 2^5 = 32 configs per resolution. */
+Test(cli_dataset, candidates_random_are_distinct_and_bounded, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+    static char tiny[1024];
+    const char *src = getenv("SUSHI_SRCDIR");
+    cr_assert_not_null(src);
+    snprintf(tiny, sizeof tiny, "%s/tests/format/tiny-v1.sushi", src);
+    /* the whole space: 64 draws without repeats (a repeat is drawn again) */
+    run_result a = RUN("candidates", tiny, "--random", "64", "--seed", "3", "--json", "-o", tmp("all.sushi"));
+    cJSON *j = json_ok(&a);
+    cr_assert_eq(cJSON_GetObjectItem(j, "candidates")->valuedouble, 64.0);
+    cJSON *t = cJSON_GetObjectItem(j, "table");
+    int n = cJSON_GetArraySize(t);
+    cr_assert_eq(n, 64);
+    char *cfg[64];
+    for (int x = 0; x < n; x++) {
+        cfg[x] = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(t, x), "config"));
+        cr_assert_not_null(cfg[x]);
+        for (int y = 0; y < x; y++)
+            cr_assert(strcmp(cfg[x], cfg[y]) != 0, "rows %d and %d are both %s", y, x, cfg[x]);
+    }
+    for (int x = 0; x < n; x++)
+        free(cfg[x]);
+    cJSON_Delete(j);
+    run_free(&a);
+    a = RUN("candidates", tiny, "--random", "33", "--resolutions", "28", "-o", tmp("x.sushi"));
+    expect_error(&a, 2);
+    cr_assert_not_null(strstr(a.err, "only 32 different SubNets at the 1 resolution(s) asked, 0 of them already "
+                                     "chosen: at most 32 more"), "%s", a.err);
+    run_free(&a);
+    /* the uniform ones count: 2 x 2 x 2 uniform at 28, so at most 24 random ones more */
+    a = RUN("candidates", tiny, "--uniform", "--random", "25", "--resolutions", "28", "-o", tmp("x.sushi"));
+    expect_error(&a, 2);
+    cr_assert_not_null(strstr(a.err, "8 of them already chosen: at most 24 more"), "%s", a.err);
+    run_free(&a);
+    struct stat st;
+    cr_assert_neq(stat(tmp("x.sushi"), &st), 0, "nothing written on the error");
+}
+
 /* recalibrate writes per-candidate BN statistics that give exactly the
  * SubNet sushi_cpu_recalibrate_bn() builds from the same images. */
 Test(cli_dataset, recalibrate_stores_what_recalibrate_bn_computes, .init = make_tmpdir, .fini = remove_tmpdir)

@@ -456,6 +456,20 @@ static void s8_teardown(void)
     rg = NULL, rgp = NULL, rgn = NULL;
 }
 
+/* 9. a new candidate table (sushi candidates' step): one kept row, one new SubNet */
+static sushi_config wc_cfg[2];
+static void s9_setup(void)
+{
+    base_setup();
+    sushi_candidate_info ci = SUSHI_CANDIDATE_INFO_INIT;
+    cr_assert_eq(sushi_supernet_candidate(sn, 0, &ci), SUSHI_OK);
+    wc_cfg[0] = ci.config;
+    wc_cfg[1] = (sushi_config)SUSHI_CONFIG_INIT;
+    cr_assert_eq(sushi_config_extreme(sn, false, 0, &wc_cfg[1]), SUSHI_OK);
+    cr_assert(!sushi_config_equal(&wc_cfg[0], &wc_cfg[1]));
+}
+static int s9_run(void) { return sushi_supernet_with_candidates(sn, wc_cfg, 2, "fault test", &loaded); }
+
 #define STEP_TEST(id, ...)                                                   \
     Test(fault, id, .timeout = 600)                                          \
     {                                                                        \
@@ -476,4 +490,5 @@ STEP_TEST(backend_create_cpu, .setup = base_setup, .run = s5_cpu, .undo = s5_und
 STEP_TEST(sched_create, .setup = base_setup, .run = s6_run, .undo = s6_undo, .backend = "cycle", .shared = true)
 STEP_TEST(sched_submit_cycle, .setup = s7_setup, .run = s7_run, .backend = "cycle")
 STEP_TEST(with_int8_ranges, .setup = s8_setup, .run = s8_run, .undo = s8_undo, .teardown = s8_teardown, .shared = true)
+STEP_TEST(with_candidates, .setup = s9_setup, .run = s9_run, .undo = s8_undo, .shared = true)
 STEP_TEST(sched_submit_cpu_input, .setup = s7b_setup, .run = s7b_run, .teardown = s7b_teardown, .backend = "cpu")

@@ -93,5 +93,9 @@ with sushi.SuperNet.builtin("ofa-resnet50") as sn:
     s = sn.subnet("min@160")
     print("python: ofa-resnet50 min@160 macs", s.stats["macs"])
 ' || fail "python binding on the installed library"
+env -i PYTHONPATH="$pydir" /usr/bin/python3 -c '
+import sushi.builder, sushi.writer
+print("python: sushi.builder", sushi.builder.hidden_width(40, 3), "from", sushi.builder.__file__)
+' || fail "sushi.builder / sushi.writer not installed with the package"
 ok "python3 imports the installed package and its library with PYTHONPATH only"
 echo "install check: OK"

@@ -849,6 +849,248 @@ class Lifetimes(unittest.TestCase):
         s.close()
 
 
+# ------------------------------------------------ builder (sushi.builder, docs/bring-your-own.md)
+def _cpu_available():
+    import sushi.cpu
+    return sushi.cpu.available()
+
+
+def _small_builder(rule="floor", divisor=4):
+    from sushi.builder import Builder
+    b = Builder("test-byo-cnn", num_classes=10, channels=1, mean=[0.5], std=[0.25], resolutions=[12, 16])
+    b.elastic(ks=[3, 5], e=[2, 3])
+    g = b.depth_group([1, 2])
+    b.conv("stem", 1, 8, kernel=3, stride=2, act="relu", bn=True)
+    b.mbconv("blocks.0", 8, 12, stride=2, elastic_ks=True, elastic_e=True, mid_round=rule,
+             mid_divisor=divisor, dgroup=g)
+    b.mbconv("blocks.1", 12, 12, elastic_ks=True, elastic_e=True, residual=True, se=True,
+             mid_round=rule, mid_divisor=divisor, dgroup=g)
+    b.gap("pool", 12)
+    b.linear("classifier", 12, 10)
+    return b
+
+
+def _random_state_dict(b, seed=0):
+    rng = np.random.default_rng(seed)
+    sd = {}
+    for n, shape in b.tensor_table():
+        a = (rng.standard_normal(shape) * 0.1).astype(np.float32)
+        sd[n] = np.abs(a) + 0.5 if n.endswith("running_var") else a
+    return sd
+
+
+@unittest.skipIf(np is None, "numpy not installed")
+class Builders(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.dir.name, "net.sushi")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_hidden_width_rules_match_format_examples(self):
+        from sushi.builder import hidden_width, make_divisible
+        # docs/format.md 4.3.1 and 4.4 examples
+        self.assertEqual([make_divisible(v) for v in (18, 20, 12, 3)], [24, 24, 16, 8])
+        self.assertEqual(hidden_width(40, 3), 120)
+        self.assertEqual(hidden_width(256, 0.35), 88)
+        self.assertEqual(hidden_width(3, 6, "floor", 8), 16)
+        self.assertEqual(hidden_width(3, 6, "ceil", 8), 24)
+        self.assertEqual(hidden_width(13, 1.5, "floor", 1), 20)  # round(19.5) = 20, half away from zero
+
+    def test_written_file_loads_with_its_rule_and_honest_provenance(self):
+        from sushi.builder import provenance
+        b = _small_builder()
+        self.assertEqual(b.units[1]["mid_max"], 24)   # floor rule, divisor 4: 8 x 3
+        self.assertEqual(b.units[2]["se_mid_max"], 8)  # floor(36 / 4) = 9 -> 8
+        n = b.write(self.path, _random_state_dict(b),
+                    provenance(trained=False, text="numpy default_rng(0) normal x 0.1"))
+        self.assertEqual(os.path.getsize(self.path), n)
+        self.assertEqual(os.listdir(self.dir.name), ["net.sushi"])  # no temporary left
+        with sushi.SuperNet.load(self.path) as sn:
+            info = sn.info
+            self.assertEqual(info["name"], "test-byo-cnn")
+            self.assertTrue(info["synthetic"])
+            self.assertIn("UNTRAINED", info["provenance"])
+            self.assertEqual(info["n_candidates"], 0)
+            with sn.subnet("max") as s:
+                out_c = {L["name"]: L["out_c"] for L in s.layers}
+            self.assertEqual(out_c["blocks.0.conv.inverted_bottleneck"], 24)
+            with sn.subnet('{"ks": [3, 3], "e": [2, 2], "d": [2], "r": 16}') as s:
+                out_c = {L["name"]: L["out_c"] for L in s.layers}
+            self.assertEqual(out_c["blocks.0.conv.inverted_bottleneck"], 16)  # floor(16 / 4) x 4
+            self.assertEqual(out_c["blocks.1.conv.inverted_bottleneck"], 24)
+        with open(self.path, "rb") as f:
+            data = f.read()
+        self.assertIn(b"mid_round", data)
+        self.assertIn(b"floor", data)
+
+    def test_ofa_rule_is_not_written(self):
+        from sushi.builder import provenance
+        b = _small_builder("ofa", 8)
+        b.write(self.path, _random_state_dict(b), provenance(trained=False, text="random"))
+        with open(self.path, "rb") as f:
+            self.assertNotIn(b"mid_round", f.read())
+
+    def test_state_dict_problems_are_one_line_each(self):
+        from sushi.builder import StateDictError, provenance
+        b = _small_builder()
+        sd = _random_state_dict(b)
+        sd["blocks.0.conv.point_linear.conv.weight"] = np.zeros((12, 20, 1, 1), np.float32)
+        sd["stem.bn.num_batches_tracked"] = np.zeros((), np.int64)  # ignored, as in torch
+        sd["head.extra.weight"] = np.zeros((3, 3), np.float32)
+        sd["classifier.linear.bias"] = np.zeros(10, np.int64)
+        sd["stem.conv.weight"] = sd["stem.conv.weight"].copy()
+        sd["stem.conv.weight"][0, 0, 0, 0] = np.nan
+        del sd["stem.bn.bias"]
+        with open(self.path, "wb") as f:
+            f.write(b"old")
+        with self.assertRaises(StateDictError) as cm:
+            b.write(self.path, sd, provenance(trained=False, text="random"))
+        p = cm.exception.problems
+        self.assertEqual(len(p), 5, p)
+        self.assertIn("blocks.0.conv.point_linear.conv.weight: expected shape [12, 24, 1, 1], "
+                      "found [12, 20, 1, 1]", p)
+        self.assertIn("stem.bn.bias: missing (expected shape [8])", p)
+        self.assertIn("head.extra.weight: extra tensor of shape [3, 3], not used by the declared SuperNet", p)
+        self.assertIn("classifier.linear.bias: dtype int64, expected a floating-point tensor", p)
+        self.assertIn("stem.conv.weight: 1 value(s) not finite", p)
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read(), b"old")  # untouched
+        self.assertEqual(os.listdir(self.dir.name), ["net.sushi"])
+
+    def test_rename_and_centre_cropped_kernels(self):
+        from sushi.builder import provenance
+        b = _small_builder()
+        sd = _random_state_dict(b)
+        prov = provenance(trained=False, text="random")
+        # reference: the 3x3 kernels given explicitly as the centre of the 5x5 ones
+        for blk in ("blocks.0", "blocks.1"):
+            base = blk + ".conv.depth_conv.conv.weight"
+            sd[base + "_k3"] = sd[base][:, :, 1:4, 1:4].copy()
+        ref = os.path.join(self.dir.name, "ref.sushi")
+        b.write(ref, sd, prov)
+        # the same through rename= and center_crop_kernels=True: byte for byte the same file
+        renamed = {"net." + k: v for k, v in sd.items() if not k.endswith("_k3")}
+        b.write(self.path, renamed, prov, rename=lambda n: "net." + n, center_crop_kernels=True)
+        with open(ref, "rb") as f1, open(self.path, "rb") as f2:
+            self.assertEqual(f1.read(), f2.read())
+        with sushi.SuperNet.load(self.path) as sn:
+            self.assertEqual(sn.info["n_candidates"], 0)
+        # without center_crop_kernels a missing smaller kernel is an error
+        from sushi.builder import StateDictError
+        with self.assertRaisesRegex(StateDictError, r"blocks\.0\.conv\.depth_conv\.conv\.weight_k3: missing"):
+            b.write(self.path, renamed, prov, rename=lambda n: "net." + n)
+
+    def test_declaration_errors(self):
+        from sushi.builder import Builder, BuilderError, provenance
+        kw = dict(num_classes=10, channels=1, mean=[0.5], std=[0.25], resolutions=[16])
+        for bad in ("", None):
+            with self.assertRaises(BuilderError):
+                Builder(bad, **kw)
+        with self.assertRaisesRegex(BuilderError, "std"):
+            Builder("x", **dict(kw, std=[0.0]))
+        with self.assertRaisesRegex(BuilderError, "default_resolution"):
+            Builder("x", default_resolution=20, **kw)
+        b = Builder("x", **kw)
+        with self.assertRaisesRegex(BuilderError, "elastic_ks needs"):
+            b.mbconv("m", 8, 8, elastic_ks=True)
+        with self.assertRaisesRegex(BuilderError, "mid_round"):
+            b.mbconv("m", 8, 8, e=2, mid_round="nearest")
+        with self.assertRaisesRegex(BuilderError, "dataset"):
+            provenance(trained=True, text="20 SGD steps")
+        with self.assertRaisesRegex(BuilderError, "untrained"):
+            provenance(trained=False, text="random", dataset="fashion-mnist/train")
+        m = provenance(trained=True, text="20 SGD steps, seed 0", dataset="fashion-mnist/train", steps=20)
+        self.assertFalse(m["synthetic"])
+        self.assertEqual(m["steps"], 20)
+
+
+@unittest.skipIf(np is None, "numpy not installed")
+class CandidateTables(unittest.TestCase):
+    """with_candidates / with_bn_stats / with_accuracies / with_int8_ranges and
+    sushi.cpu.recalibrate_bn_stats on a builder-made file."""
+
+    @classmethod
+    def setUpClass(cls):
+        from sushi.builder import provenance
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.path = os.path.join(cls.dir.name, "net.sushi")
+        b = _small_builder()
+        b.write(cls.path, _random_state_dict(b), provenance(trained=False, text="random"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def setUp(self):
+        self.sn = sushi.SuperNet.load(self.path)
+        self.rng = np.random.default_rng(1)
+
+    def tearDown(self):
+        self.sn.close()
+
+    def _images(self, s, n=6):
+        r = s.config.resolution
+        return self.rng.random((n, 1, r, r), dtype=np.float32)
+
+    def test_with_candidates(self):
+        t = self.sn.with_candidates(["max", "min@12", {"ks": [3, 5], "e": [2, 3], "d": [2], "r": 16}],
+                                    "test")
+        self.assertEqual(t.info["n_candidates"], 3)
+        self.assertEqual(t.candidate(1)["config"], self.sn.config("min@12"))
+        self.assertTrue(math.isnan(t.candidate(0)["accuracy"]))
+        self.assertIn("test", t.info["provenance"])
+        with self.assertRaises(sushi.SushiError) as cm:
+            self.sn.with_candidates(["max", "max"], "dup")
+        self.assertEqual(cm.exception.status, _ffi.STATUS["ERR_INVALID"])
+        with self.assertRaises(sushi.SushiError):
+            self.sn.with_candidates(['{"ks": [7, 5], "e": [2, 3], "d": [2], "r": 16}'], "bad")
+        t.close()
+
+    @unittest.skipUnless(_cpu_available(), "libsushi built without the cpu backend")
+    def test_bn_stats_accuracies_int8_ranges(self):
+        import sushi.cpu
+        t = self.sn.with_candidates(["max", "min"], "test")
+        stats = [sushi.cpu.recalibrate_bn_stats(t.subnet(i), self._images(t.subnet(i)), batch=3)
+                 for i in range(2)]
+        self.assertEqual(stats[0].size, sushi.cpu.bn_stats_len(t.subnet(0)))
+        # the same statistics recalibrate_bn puts into a SubNet: same logits
+        s0 = t.subnet(0)
+        x = self._images(s0)
+        st = sushi.cpu.recalibrate_bn_stats(s0, x, batch=3)
+        t2 = t.with_bn_stats([st, None], "test stats")
+        with t.backend("cpu") as be:
+            ref = be.run(sushi.cpu.recalibrate_bn(s0, x, batch=3), x[0])
+        with t2.backend("cpu") as be:
+            got = be.run(t2.subnet(0), x[0])
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+        with self.assertRaises(ValueError):
+            t.with_bn_stats([st], "one row for two candidates")
+        with self.assertRaises(sushi.SushiError):
+            t.with_bn_stats([st[:-1], None], "short")
+        neg = st.copy()
+        neg[-1] = -1.0  # a negative variance
+        with self.assertRaises(sushi.SushiError) as cm:
+            t.with_bn_stats([neg, None], "negative")
+        self.assertEqual(cm.exception.status, _ffi.STATUS["ERR_RANGE"])
+        a = t2.with_accuracies([0.75, None], "random/test", "top1", "unit test")
+        self.assertEqual(a.candidate(0)["accuracy"], 0.75)
+        self.assertEqual(a.candidate(0)["accuracy_source"], "measured")
+        self.assertTrue(math.isnan(a.candidate(1)["accuracy"]))
+        with self.assertRaises(sushi.SushiError):
+            t2.with_accuracies([1.5, None], "d", "top1", "s")
+        ranges = [sushi.cpu.calibrate_int8(a.subnet(i), self._images(a.subnet(i))) for i in range(2)]
+        q = a.with_int8_ranges([ranges[0], None], "unit test ranges")
+        np.testing.assert_array_equal(q.candidate_int8_ranges(0), ranges[0])
+        self.assertIsNone(q.candidate_int8_ranges(1))
+        q.save(os.path.join(self.dir.name, "q.sushi"))
+        with sushi.SuperNet.load(os.path.join(self.dir.name, "q.sushi")) as back:
+            self.assertEqual(back.candidate(0)["accuracy"], 0.75)
+            np.testing.assert_array_equal(back.candidate_int8_ranges(0), ranges[0])
+        for o in (q, a, t2, t):
+            o.close()
+
 def main():
     verbosity = 2 if "-v" in sys.argv else 1
     argv = [a for a in sys.argv[1:] if a != "-v"]

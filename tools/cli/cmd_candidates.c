@@ -1,6 +1,7 @@
 /* `sushi candidates`: choose the candidate table of a SuperNet (uniform
  * configs, seeded random configs, explicit configs) and write it, unmeasured,
  * through sushi_supernet_with_candidates(). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,22 @@ static uint32_t max_choices(const sushi_supernet *sn, int kind, uint32_t slots)
             m = (uint32_t)n;
     }
     return m;
+}
+
+/* Number of different configs at n_res resolutions (every slot of every kind
+ * takes each of its choices), saturating at UINT64_MAX; 0 on a library error. */
+static uint64_t space_size(const sushi_supernet *sn, const uint32_t slots[4], uint32_t n_res)
+{
+    uint64_t total = n_res;
+    for (int k = 0; k < 4; k++)
+        for (uint32_t s = 0; s < slots[k]; s++) {
+            int n = sushi_supernet_choices(sn, k, s, NULL, 0);
+            if (n < 0)
+                return 0;
+            if (n > 1)
+                total = total > UINT64_MAX / (uint64_t)n ? UINT64_MAX : total * (uint64_t)n;
+        }
+    return total;
 }
 
 static bool parse_res_list(const sushi_supernet *sn, const char *text, uint32_t *res, uint32_t *n)
@@ -279,6 +296,28 @@ int cli_cmd_candidates(int argc, char **argv)
                                 goto done;
                             }
                         }
+    }
+    if (have_random) {
+        /* --random draws distinct SubNets (add_config skips a repeat, and the loop draws
+         * again): refuse at once a count the space cannot hold, rather than after the draws */
+        uint64_t space = space_size(sn, slots, n_res), taken = 0;
+        for (size_t i = 0; i < L.n; i++)
+            for (uint32_t j = 0; j < n_res; j++)
+                if (L.c[i].resolution == res[j]) {
+                    taken++;
+                    break;
+                }
+        if (space && taken + n_random > space) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "--random %u: the SuperNet has only %llu different SubNets at the %u resolution(s) "
+                     "asked, %llu of them already chosen: at most %llu more",
+                     n_random, (unsigned long long)space, n_res, (unsigned long long)taken,
+                     (unsigned long long)(space - taken));
+            cli_fail_msg(cmd, msg);
+            ex = CLI_EXIT_USAGE;
+            goto done;
+        }
     }
     if (have_random) {
         uint64_t rng = seed;

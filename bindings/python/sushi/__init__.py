@@ -31,6 +31,7 @@ thread). ctypes releases the GIL during every C call.
 """
 import ctypes
 import json
+import math
 import os
 
 from . import _ffi
@@ -560,6 +561,73 @@ class SuperNet(_Handle):
 
     def policy(self, name):
         return Policy(self, name)
+
+    # ---- candidate table: copies with new measurements (supernet.h)
+    def _derived(self, ptr):
+        """A new SuperNet in this one's context (the C context is reference counted)."""
+        return SuperNet(ptr, self._parent, False)
+
+    def _float_rows(self, rows, what):
+        """rows (one per candidate: array-like of float32 values or None) -> ctypes arrays."""
+        import numpy as np
+        n = self.info["n_candidates"]
+        rows = list(rows)
+        if len(rows) != n:
+            raise ValueError(f"{what}: {len(rows)} rows, the SuperNet has {n} candidates")
+        keep = [None if r is None else np.ascontiguousarray(r, dtype=np.float32).ravel() for r in rows]
+        ptrs = (ctypes.POINTER(ctypes.c_float) * max(n, 1))()
+        lens = (ctypes.c_size_t * max(n, 1))()
+        for i, a in enumerate(keep):
+            if a is not None:
+                ptrs[i] = a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+                lens[i] = a.size
+        return ptrs, lens, n, keep
+
+    def with_accuracies(self, accuracies, dataset, metric="top1", source="measured"):
+        """A copy whose candidate i has accuracy accuracies[i] (a fraction in [0, 1];
+        NaN or None keeps that entry), accuracy_source "measured", `dataset` and
+        `metric`; `source` says how they were measured (sushi_supernet_with_accuracies)."""
+        n = self.info["n_candidates"]
+        acc = [math.nan if a is None else float(a) for a in accuracies]
+        if len(acc) != n:
+            raise ValueError(f"accuracies: {len(acc)} values, the SuperNet has {n} candidates")
+        arr = (ctypes.c_double * max(n, 1))(*acc)
+        out = ctypes.c_void_p()
+        _check(lib.sushi_supernet_with_accuracies(self, arr, n, _b(dataset), _b(metric), _b(source),
+                                                  ctypes.byref(out)), "sushi_supernet_with_accuracies")
+        return self._derived(out.value)
+
+    def with_int8_ranges(self, ranges, source):
+        """A copy whose candidate i stores the int8 ranges ranges[i] (sushi.cpu.calibrate_int8
+        of that candidate's SubNet; None keeps what it had): sushi_supernet_with_int8_ranges."""
+        ptrs, lens, n, _keep = self._float_rows(ranges, "ranges")
+        out = ctypes.c_void_p()
+        _check(lib.sushi_supernet_with_int8_ranges(self, ptrs, lens, n, _b(source), ctypes.byref(out)),
+               "sushi_supernet_with_int8_ranges")
+        return self._derived(out.value)
+
+    def with_bn_stats(self, stats, source):
+        """A copy whose candidate i normalises with the BN statistics stats[i] (for each BN
+        layer of its plan, means then variances: sushi.cpu.recalibrate_bn_stats; None keeps
+        what it had): sushi_supernet_with_bn_stats. Accuracies are kept: measure again."""
+        ptrs, lens, n, _keep = self._float_rows(stats, "stats")
+        out = ctypes.c_void_p()
+        _check(lib.sushi_supernet_with_bn_stats(self, ptrs, lens, n, _b(source), ctypes.byref(out)),
+               "sushi_supernet_with_bn_stats")
+        return self._derived(out.value)
+
+    def with_candidates(self, configs, source):
+        """A copy whose candidate table is `configs` (Configs, config texts or dicts), in
+        order; a config that is already a candidate keeps its row, a new one is unmeasured
+        (sushi_supernet_with_candidates). Duplicates are refused."""
+        cfgs = [self.config(c) for c in configs]
+        arr = (_ffi.Config * max(len(cfgs), 1))()
+        for i, c in enumerate(cfgs):
+            arr[i] = c._c
+        out = ctypes.c_void_p()
+        _check(lib.sushi_supernet_with_candidates(self, arr, len(cfgs), _b(source), ctypes.byref(out)),
+               "sushi_supernet_with_candidates")
+        return self._derived(out.value)
 
     # ---- saving
     _WEIGHTS = {"auto": _ffi.WEIGHTS_AUTO, "seed": _ffi.WEIGHTS_SEED, "f32": _ffi.WEIGHTS_F32}

@@ -9,6 +9,7 @@ backend itself is used through ``SuperNet.backend("cpu")``.
     s = sn.subnet("max")
     sushi.cpu.memory_plan(s)["arena_bytes"]
     s2 = sushi.cpu.recalibrate_bn(s, images)        # images: (N, C, R, R) float32
+    stats = sushi.cpu.recalibrate_bn_stats(s, images, batch=200)   # for sn.with_bn_stats
     ranges = sushi.cpu.calibrate_int8(s2, images)
     with sn.backend("cpu") as b:
         sushi.cpu.set_int8_ranges(b, s2, ranges)
@@ -22,7 +23,8 @@ from . import _ffi
 from . import SushiError, SubNet, _check, _struct_dict, lib
 
 __all__ = ["available", "set_threads", "get_threads", "memory_plan", "arena_bytes",
-           "recalibrate_bn", "int8_ranges_len", "calibrate_int8", "set_int8_ranges"]
+           "recalibrate_bn", "int8_ranges_len", "calibrate_int8", "set_int8_ranges",
+           "bn_stats_len", "recalibrate_bn_stats"]
 
 
 def available():
@@ -89,6 +91,24 @@ def recalibrate_bn(subnet, inputs, batch=0):
     _check(lib.sushi_cpu_recalibrate_bn(subnet, _fp(a), n, int(batch), ctypes.byref(out)),
            "sushi_cpu_recalibrate_bn")
     return SubNet(out.value, subnet.supernet)
+
+
+def bn_stats_len(subnet):
+    """Floats in the SubNet's BN statistics array (2 x channels over its BN layers)."""
+    _need()
+    return int(lib.sushi_cpu_bn_stats_len(subnet))
+
+
+def recalibrate_bn_stats(subnet, inputs, batch=0):
+    """The BN statistics recalibrate_bn computes (numpy float32: per BN layer of the
+    plan, means then variances), ready for SuperNet.with_bn_stats."""
+    import numpy as np
+    _need()
+    a, n = _floats(subnet, inputs)
+    stats = np.empty(bn_stats_len(subnet), dtype=np.float32)
+    _check(lib.sushi_cpu_recalibrate_bn_stats(subnet, _fp(a), n, int(batch), _fp(stats), stats.size),
+           "sushi_cpu_recalibrate_bn_stats")
+    return stats
 
 
 def int8_ranges_len(subnet):
