@@ -88,6 +88,7 @@ typedef struct ditem {
     const sushi_subnet *s;
     double w;
     const double *cum; /* cumulative tile savings of s (NULL: bytes) */
+    bool unit;         /* made of weight-1 items only (optimise's merged demand) */
 } ditem;
 
 /* Reusable scratch of one policy instance. */
@@ -105,13 +106,18 @@ typedef struct opt_ws {
     size_t cap_segs;
     ditem *items;
     size_t cap_items;
+    ditem *demand; /* the demand with repeated unit-weight items merged */
+    size_t cap_demand;
     uint32_t *cur_o, *cur_i, *best_o, *best_i, *seed_o, *seed_i;
     uint64_t *cur_c;
     double *cur_v;
     uint32_t *steps;
     uint32_t *seg0, *segn, *heap;
+    double *hkey; /* per tensor: the ratio of its next hull segment (the heap's key) */
     uint32_t *vals; /* scratch for distinct values */
     size_t cap_vals;
+    double *gv, *gs;  /* per grid box of the current tensor: bytes and saving parts of value_of */
+    size_t cap_grid;
     uint32_t *pmax;   /* per option: arg-max of val over its tensor's options up to it (cost order) */
     size_t cap_pmax;
     size_t *item_off; /* per demand item: offset of the current tensor's tiles in its cum */
@@ -169,9 +175,13 @@ static void ws_free(opt_ws *w)
     sushi_free(ctx, w->seg0);
     sushi_free(ctx, w->segn);
     sushi_free(ctx, w->heap);
+    sushi_free(ctx, w->hkey);
+    sushi_free(ctx, w->demand);
     sushi_free(ctx, w->vals);
     sushi_free(ctx, w->item_off);
     sushi_free(ctx, w->pmax);
+    sushi_free(ctx, w->gv);
+    sushi_free(ctx, w->gs);
     sushi_free(ctx, w->stair);
     sushi_free(ctx, w->st0);
     sushi_free(ctx, w->stn);
@@ -203,9 +213,10 @@ static int ws_create(const sushi_supernet *sn, opt_ws **out)
     w->seg0 = sushi_calloc(ctx, n + 1, sizeof *w->seg0);
     w->segn = sushi_calloc(ctx, n + 1, sizeof *w->segn);
     w->heap = sushi_calloc(ctx, n + 1, sizeof *w->heap);
+    w->hkey = sushi_calloc(ctx, n + 1, sizeof *w->hkey);
     w->st0 = sushi_calloc(ctx, n + 1, sizeof *w->st0);
     w->stn = sushi_calloc(ctx, n + 1, sizeof *w->stn);
-    if (!w->st0 || !w->stn || !w->seg0 || !w->segn || !w->heap || !w->steps || !w->ti || !w->cur_o || !w->cur_i || !w->best_o ||
+    if (!w->st0 || !w->stn || !w->seg0 || !w->segn || !w->heap || !w->hkey || !w->steps || !w->ti || !w->cur_o || !w->cur_i || !w->best_o ||
         !w->best_i || !w->seed_o || !w->seed_i || !w->cur_c || !w->cur_v) {
         ws_free(w);
         return SUSHI_ERR_NOMEM;
@@ -296,6 +307,54 @@ static void compute_reuse(opt_ws *w, const ditem *items, size_t n_items)
     }
 }
 
+/* value_of for every box of tensor t's grid ov[0..no) x iv[0..ni) at once,
+ * into w->gv (weighted hit bytes, without kk) and w->gs (savings); the value
+ * of box (a, b) is gv[a ni + b] kk + gs[a ni + b]. The terms are added in
+ * pair order as value_of adds them, so the values are bit-identical; a
+ * pair's term is computed once per in-extent beyond its own out-extent
+ * (where it no longer depends on the box's out-extent) instead of once per
+ * box. */
+static int grid_values(opt_ws *w, uint32_t t, const uint32_t *ov, size_t no, const uint32_t *iv, size_t ni)
+{
+    size_t n = no * ni;
+    size_t cap = w->cap_grid;
+    if (grow(w->ctx, (void **)&w->gv, &cap, n, sizeof *w->gv))
+        return SUSHI_ERR_NOMEM;
+    cap = w->cap_grid;
+    if (grow(w->ctx, (void **)&w->gs, &cap, n, sizeof *w->gs))
+        return SUSHI_ERR_NOMEM;
+    w->cap_grid = cap;
+    double *gv = w->gv, *gs = w->gs;
+    for (size_t k = 0; k < n; k++)
+        gv[k] = gs[k] = 0.0;
+    const tinfo *ti = &w->ti[t];
+    for (uint32_t p = 0; p < ti->np; p++) {
+        const dpair *d = &w->pairs[ti->p0 + p];
+        for (size_t b = 0; b < ni; b++) {
+            uint32_t mi = d->i < iv[b] ? d->i : iv[b];
+            double sat = 0.0;
+            bool have_sat = false;
+            for (size_t a = 0; a < no; a++) {
+                uint32_t mo = d->o < ov[a] ? d->o : ov[a];
+                if (d->cum) {
+                    double x;
+                    if (mo == d->o) {
+                        if (!have_sat)
+                            sat = d->w * pair_saving(d, mo, mi), have_sat = true;
+                        x = sat;
+                    } else {
+                        x = d->w * pair_saving(d, mo, mi);
+                    }
+                    gs[a * ni + b] += x;
+                } else {
+                    gv[a * ni + b] += d->w * (double)mo * (double)mi;
+                }
+            }
+        }
+    }
+    return SUSHI_OK;
+}
+
 /* Demand pairs and options of every tensor (options sorted by cost). */
 /* `extra` (may be NULL): SubNets whose extents join the option grids
  * without adding demand (the oracle passes the candidate set, so that its
@@ -377,6 +436,8 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items, const su
                 iv[nid++] = iv[k];
         if (grow(ctx, (void **)&w->opts, &w->cap_opts, nq + no * nid, sizeof *w->opts))
             return SUSHI_ERR_NOMEM;
+        if (grid_values(w, t, ov, no, iv, nid))
+            return SUSHI_ERR_NOMEM;
         /* options in cost order: merge the nid runs (one per in-extent,
          * each ascending in o) -- no sort, no allocation */
         uint32_t pos[MAX_MERGE];
@@ -386,7 +447,7 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items, const su
                     topt *q = &w->opts[nq++];
                     q->o = ov[a], q->i = iv[b];
                     q->cost = (uint64_t)ov[a] * iv[b] * ti->kk;
-                    q->val = value_of(w, t, ov[a], iv[b]);
+                    q->val = w->gv[a * nid + b] * ti->kk + w->gs[a * nid + b];
                 }
             ti->nq = (uint32_t)(nq - ti->q0);
             qsort(w->opts + ti->q0, ti->nq, sizeof *w->opts, cmp_opt_cost);
@@ -407,7 +468,7 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items, const su
             topt *q = &w->opts[nq++];
             q->o = ov[pos[bb]], q->i = iv[bb];
             q->cost = bc * ti->kk;
-            q->val = value_of(w, t, q->o, q->i);
+            q->val = w->gv[pos[bb] * nid + bb] * ti->kk + w->gs[pos[bb] * nid + bb];
             pos[bb]++;
         }
         ti->nq = (uint32_t)(nq - ti->q0);
@@ -430,7 +491,7 @@ static int build_options(opt_ws *w, const ditem *items, size_t n_items, const su
  * lower weight reuse (more weight-bound), then the lower index */
 static bool heap_before(const opt_ws *w, uint32_t a, uint32_t b)
 {
-    double ra = w->segs[w->seg0[a] + w->steps[a]].ratio, rb = w->segs[w->seg0[b] + w->steps[b]].ratio;
+    double ra = w->hkey[a], rb = w->hkey[b];
     if (ra != rb)
         return ra > rb;
     if (w->ti[a].reuse != w->ti[b].reuse)
@@ -542,8 +603,10 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
      * byte) through a max-heap on their next segment's ratio */
     size_t nh = 0;
     for (uint32_t t = 0; t < w->n_t; t++)
-        if (w->segn[t])
+        if (w->segn[t]) {
             w->heap[nh++] = t;
+            w->hkey[t] = w->segs[w->seg0[t]].ratio;
+        }
     for (size_t k = nh / 2; k-- > 0;)
         sift_down(w, nh, k);
     while (nh > 0) {
@@ -556,6 +619,7 @@ static int greedy(opt_ws *w, uint64_t capacity, double *savings)
             w->cur_v[t] += sg->dv;
             used += sg->dc;
             if (++w->steps[t] < w->segn[t]) {
+                w->hkey[t] = sg[1].ratio;
                 sift_down(w, nh, 0);
                 continue;
             }
@@ -1044,7 +1108,26 @@ static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, u
         *savings_out = 0.0;
     if (n_items == 0 || capacity == 0)
         return SUSHI_OK;
-    int rc = build_options(w, items, n_items, exact ? extra : NULL, exact ? n_extra : 0);
+    /* The demand for build_options, with the repeated queries of a SubNet
+     * merged: a window of 100 queries holds a few distinct SubNets, and
+     * build_options walks its demand once per tensor. Only items of weight
+     * 1 (queries) are merged, into an entry made of such items: their sums
+     * are exact integers, so every pair gets the weight it gets from the
+     * full list, and the pairs come in the same order (first occurrence). */
+    if (grow(w->ctx, (void **)&w->demand, &w->cap_demand, n_items, sizeof *w->demand))
+        return SUSHI_ERR_NOMEM;
+    size_t nm = 0;
+    for (size_t k = 0; k < n_items; k++) {
+        size_t j = nm;
+        if (items[k].w == 1.0)
+            for (j = 0; j < nm; j++)
+                if (w->demand[j].s == items[k].s && w->demand[j].cum == items[k].cum && w->demand[j].unit)
+                    break;
+        if (j == nm)
+            w->demand[nm++] = (ditem){ items[k].s, 0.0, items[k].cum, items[k].w == 1.0 };
+        w->demand[j].w += items[k].w;
+    }
+    int rc = build_options(w, w->demand, nm, exact ? extra : NULL, exact ? n_extra : 0);
     if (rc)
         return rc;
     /* distinct SubNets by weight, for the intersection seeds */
@@ -1057,7 +1140,7 @@ static int optimise(opt_ws *w, const ditem *items, size_t n_items, opt_ws *fw, u
             if (w->items[j].s == items[k].s)
                 break;
         if (j == nd)
-            w->items[nd++] = (ditem){ items[k].s, 0.0, items[k].cum };
+            w->items[nd++] = (ditem){ items[k].s, 0.0, items[k].cum, false };
         w->items[j].w += items[k].w;
     }
     qsort(w->items, nd, sizeof *w->items, cmp_item_w);
@@ -1221,10 +1304,10 @@ static int fill_items(opt_policy *p, const sushi_policy_view *v, const sushi_sub
     size_t k = 0;
     for (size_t j = 0; j < na; j++)
         if (a[j])
-            p->items[k++] = (ditem){ a[j], wa, NULL };
+            p->items[k++] = (ditem){ a[j], wa, NULL, false };
     for (size_t j = 0; j < nb; j++)
         if (b[j])
-            p->items[k++] = (ditem){ b[j], wb, NULL };
+            p->items[k++] = (ditem){ b[j], wb, NULL, false };
     *n = k;
     bool sav = v && v->objective != SUSHI_OBJECTIVE_BYTES && v->tile_savings;
     for (size_t j = 0; sav && j < k; j++) {

@@ -244,3 +244,60 @@ Test(sched_cli, serve_on_cycle_presets)
     cJSON_Delete(z);
     cJSON_Delete(u);
 }
+
+/* Issue 16's command, verbatim, on the SGS engine preset and the calibrated
+ * one: it runs, and its JSON keeps the keys it had when the preset came
+ * (scripts and docs read them). */
+static void has_keys(const cJSON *o, const char *what, const char *const *keys, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(o, keys[k]), "%s: key %s missing", what, keys[k]);
+}
+
+Test(sched_cli, serve_resnet50_none_sushi_oracle_on_zcu104_and_sgs, .timeout = 600)
+{
+    out probe = run("serve builtin:ofa-resnet50 --backend cycle --queries 5");
+    free(probe.out);
+    if (probe.code == 1 && strstr(probe.err, "not built"))
+        cr_skip_test("cycle backend not built");
+    static const char *const top[] = { "supernet", "synthetic", "backend", "accel", "pb_bytes", "window",
+                                       "objective", "objective_requested", "baseline", "candidates", "trace",
+                                       "latency_min_s", "latency_max_s", "accuracy_min", "accuracy_max",
+                                       "policies", "comparison" };
+    static const char *const per_policy[] = { "policy", "queries", "latency_mean_s", "latency_p50_s",
+                                              "latency_p99_s", "latency_max_s", "accuracy_mean", "hit_bytes",
+                                              "offchip_bytes", "weight_bytes", "pb_hit_ratio", "energy_j",
+                                              "energy_offchip_j", "reload_bytes", "reloads", "updates",
+                                              "update_mean_ns", "decision_mean_ns", "slo_attainment" };
+    static const char *const per_cmp[] = { "policy", "latency_mean_change", "latency_p99_change",
+                                           "offchip_bytes_change", "energy_change", "energy_offchip_change",
+                                           "accuracy_mean_delta", "slo_attainment_delta" };
+    const char *presets[] = { "zcu104-sgs", "zcu104" };
+    double mean_none[2];
+    for (int a = 0; a < 2; a++) {
+        char args[256];
+        snprintf(args, sizeof args, "serve builtin:ofa-resnet50 --backend cycle --accel %s --policy none,sushi,oracle --json",
+                 presets[a]);
+        cJSON *j = run_json(args);
+        has_keys(j, presets[a], top, sizeof top / sizeof top[0]);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "accel")->valuestring, presets[a]);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "objective")->valuestring, "time");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "baseline")->valuestring, "none");
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "policies")), 3);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "comparison")), 2);
+        const char *names[] = { "none", "sushi", "oracle" };
+        for (int p = 0; p < 3; p++)
+            has_keys(policy(j, names[p]), names[p], per_policy, sizeof per_policy / sizeof per_policy[0]);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "comparison"))
+            has_keys(c, "comparison", per_cmp, sizeof per_cmp / sizeof per_cmp[0]);
+        const cJSON *none = policy(j, "none"), *sushi = policy(j, "sushi");
+        cr_assert_eq(num(none, "hit_bytes"), 0);
+        cr_assert(num(sushi, "hit_bytes") > 0);
+        cr_assert(num(sushi, "offchip_bytes") < num(none, "offchip_bytes"));
+        mean_none[a] = num(none, "latency_mean_s");
+        cJSON_Delete(j);
+    }
+    /* the SGS engine (one call per query, resident activations) is the faster machine */
+    cr_assert(mean_none[0] < mean_none[1], "zcu104-sgs %g s vs zcu104 %g s", mean_none[0], mean_none[1]);
+}
