@@ -91,6 +91,8 @@ size_t cpu_f32_scratch_bytes(const sushi_subnet *s);
 /* the same for a pass on nt threads (per-thread buffers of depthwise and Winograd) */
 size_t cpu_f32_scratch_bytes_nt(const sushi_subnet *s, unsigned nt);
 size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
+/* the same for an int8 pass on nt threads (per-thread depthwise buffers) */
+size_t cpu_q8_scratch_bytes_nt(const sushi_subnet *s, unsigned nt);
 
 /* ---------- float32 kernels ---------- */
 /* Run layer li of s. vp[v] = storage of value v. raw: skip BN and activation
@@ -216,6 +218,11 @@ void cpu_q8_model_destroy(cpu_q8_model *m);
  * receives the raw int32 logits when the network ends with a LINEAR. */
 void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch, float *out,
                     int32_t *out_i32);
+/* The same on ex's threads (convolutions split by groups of 4 output
+ * channels, depthwise by channels; integer results do not depend on the
+ * split). scratch: cpu_q8_scratch_bytes_nt(m->s, ex->nt). */
+void cpu_q8_forward_x(const cpu_exec *ex, const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch,
+                      float *out, int32_t *out_i32);
 
 /* Calibration (float forward): ranges as in cpu_q8_ranges_len. */
 int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges);
