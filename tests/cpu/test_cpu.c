@@ -777,8 +777,8 @@ static void threads_int8_exact(const char *family, const char *cfg)
     sushi_supernet_destroy(sn);
 }
 
-Test(cpu, threads_int8_mbv3_bit_exact) { threads_int8_exact("ofa-mbv3-w1.0", "max@96"); }
-Test(cpu, threads_int8_resnet_bit_exact) { threads_int8_exact("ofa-resnet50", "min@64"); }
+Test(cpu, threads_mbv3_int8_bit_exact) { threads_int8_exact("ofa-mbv3-w1.0", "max@96"); }
+Test(cpu, threads_resnet_int8_bit_exact) { threads_int8_exact("ofa-resnet50", "min@64"); }
 
 Test(cpu, threads_mbv3_deterministic_and_close_to_one_thread) { threads_agree("ofa-mbv3-w1.0", "max@96"); }
 Test(cpu, threads_resnet_deterministic_and_close_to_one_thread) { threads_agree("ofa-resnet50", "max@96"); }
