@@ -294,11 +294,18 @@ static int run_q8(cpu_state *st, const sushi_subnet *s, const sushi_run_args *a)
             return rc;
         st->q8_src = r;
     }
-    size_t ab = cpu_align_up(st->q8->plan.arena_bytes);
-    int rc = grow_buf(st, ab + st->q8->scratch_bytes);
+    unsigned nt = st->threads ? st->threads : (unsigned)sushi_cpu_get_threads();
+    int rc = ensure_pool(st, nt);
     if (rc)
         return rc;
-    cpu_q8_forward(st->q8, a->input, (uint8_t *)st->buf, st->buf + ab, a->output, NULL);
+    nt = cpu_pool_threads(st->pool);
+    size_t ab = cpu_align_up(st->q8->plan.arena_bytes);
+    size_t sb = cpu_q8_scratch_bytes_nt(s, nt);
+    rc = grow_buf(st, ab + (sb > st->q8->scratch_bytes ? sb : st->q8->scratch_bytes));
+    if (rc)
+        return rc;
+    cpu_exec ex = { st->pool, nt };
+    cpu_q8_forward_x(&ex, st->q8, a->input, (uint8_t *)st->buf, st->buf + ab, a->output, NULL);
     return SUSHI_OK;
 }
 

@@ -48,6 +48,19 @@ unsigned cpu_parts(const cpu_pool *p, size_t total, size_t work, size_t min_work
  * total (i + 1) / parts)); the caller runs part 0; returns when all are done.
  * NULL pool or parts <= 1: fn(arg, 0, 0, total) on the caller. */
 void cpu_pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg);
+/* Accounting of parallel loops (bench/cpu/layer_threads only; off unless
+ * enabled, and enabled only while no loop runs): thread CPU seconds, so the
+ * figures hardly depend on other jobs on the machine. span: sum over loops of
+ * the longest part (the loop's time on idle cores); busy: of all parts;
+ * in_for: the caller's CPU seconds inside cpu_pool_for (its part and its
+ * waiting). */
+typedef struct cpu_pool_stats {
+    uint64_t loops, parts, split; /* split: loops run in more than one part */
+    double busy_s, span_s, in_for_s;
+} cpu_pool_stats;
+/* Turns accounting on and zeroes the figures: SUSHI_OK or SUSHI_ERR_NOMEM. */
+int cpu_pool_stats_enable(cpu_pool *p);
+cpu_pool_stats cpu_pool_stats_get(const cpu_pool *p);
 /* Keep OpenBLAS on one thread (the pool splits the GEMMs instead): called
  * where float passes start (backend creation, calibration). */
 void cpu_blas_single_thread(void);
@@ -78,6 +91,8 @@ size_t cpu_f32_scratch_bytes(const sushi_subnet *s);
 /* the same for a pass on nt threads (per-thread buffers of depthwise and Winograd) */
 size_t cpu_f32_scratch_bytes_nt(const sushi_subnet *s, unsigned nt);
 size_t cpu_q8_scratch_bytes(const sushi_subnet *s);
+/* the same for an int8 pass on nt threads (per-thread depthwise buffers) */
+size_t cpu_q8_scratch_bytes_nt(const sushi_subnet *s, unsigned nt);
 
 /* ---------- float32 kernels ---------- */
 /* Run layer li of s. vp[v] = storage of value v. raw: skip BN and activation
@@ -128,9 +143,12 @@ size_t cpu_wino_scratch_bytes_nt(uint32_t c, uint32_t k, uint32_t h, uint32_t w,
  * bias or epilogue. scratch: cpu_wino_scratch_bytes(c, k, h, w), 64-byte aligned. */
 void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
                       float *out, float *scratch);
-/* the same on ex's threads; scratch: cpu_wino_scratch_bytes_nt(.., ex->nt) */
+/* epilogue of output channels [k0, k1), run by the thread that computed them */
+typedef void (*cpu_wino_epi_fn)(void *arg, uint32_t k0, uint32_t k1);
+/* the same on ex's threads, then epi (may be NULL) on every output channel;
+ * scratch: cpu_wino_scratch_bytes_nt(.., ex->nt) */
 void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt,
-                        size_t ldw, const float *in, float *out, float *scratch);
+                        size_t ldw, const float *in, float *out, float *scratch, cpu_wino_epi_fn epi, void *epi_arg);
 
 /* Whole float forward pass: vp prepared by the caller (vp[0] = input). */
 void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch);
@@ -200,6 +218,11 @@ void cpu_q8_model_destroy(cpu_q8_model *m);
  * receives the raw int32 logits when the network ends with a LINEAR. */
 void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch, float *out,
                     int32_t *out_i32);
+/* The same on ex's threads (convolutions split by groups of 4 output
+ * channels, depthwise by channels; integer results do not depend on the
+ * split). scratch: cpu_q8_scratch_bytes_nt(m->s, ex->nt). */
+void cpu_q8_forward_x(const cpu_exec *ex, const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch,
+                      float *out, int32_t *out_i32);
 
 /* Calibration (float forward): ranges as in cpu_q8_ranges_len. */
 int cpu_calibrate_ranges(const sushi_subnet *s, const float *inputs, size_t n, float *ranges);

@@ -334,18 +334,19 @@ static void im2col_q8(const uint8_t *in, int32_t zx, uint32_t c, uint32_t h, uin
 }
 
 /* Output channels are processed four at a time so that each im2col row is
- * loaded once per four channels; the sums are the same int32 sums (§4.1). */
+ * loaded once per four channels; the sums are the same int32 sums (§4.1).
+ * This part: channel groups [g0, g1) (4 channels a group). */
 CPU_HOT
-static void conv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
+static void conv_q8_range(const cpu_q8_layer *q, const sushi_layer *l, const int16_t *col, uint8_t *out, size_t g0,
+                          size_t g1)
 {
     size_t ohw = (size_t)l->out_h * l->out_w;
-    int16_t *col = scratch;
-    im2col_q8(in, q->zp_in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, col);
     int32_t acc[4][Q8_TILE];
     const uint32_t K = q->K;
+    const uint32_t o_end = 4 * g1 < l->out_c ? (uint32_t)(4 * g1) : l->out_c;
     for (size_t h0 = 0; h0 < ohw; h0 += Q8_TILE) {
         size_t hn = ohw - h0 < Q8_TILE ? ohw - h0 : Q8_TILE;
-        for (uint32_t o0 = 0; o0 < l->out_c; o0 += 4) {
+        for (uint32_t o0 = (uint32_t)(4 * g0); o0 < o_end; o0 += 4) {
             uint32_t on = l->out_c - o0 < 4 ? l->out_c - o0 : 4;
             const int8_t *w0 = q->w + (size_t)o0 * K;
             const int8_t *w1 = on > 1 ? w0 + K : w0, *w2 = on > 2 ? w0 + 2 * (size_t)K : w0,
@@ -371,6 +372,37 @@ static void conv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *
             }
         }
     }
+}
+
+/* A parallel int8 layer: the layer, its input and output, its scratch. */
+typedef struct q8_job {
+    const cpu_q8_layer *q;
+    const sushi_layer *l;
+    const uint8_t *in;
+    uint8_t *out;
+    void *scratch;
+    size_t per_thread; /* depthwise: scratch bytes of one thread */
+} q8_job;
+
+static void conv_q8_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const q8_job *j = a;
+    (void)id;
+    conv_q8_range(j->q, j->l, j->scratch, j->out, lo, hi);
+}
+
+/* Integer sums do not depend on the split: results are the same on any
+ * number of threads. */
+static void conv_q8(const cpu_exec *ex, const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out,
+                    void *scratch)
+{
+    int16_t *col = scratch;
+    im2col_q8(in, q->zp_in, l->in_c, l->in_h, l->in_w, l->kernel, l->stride, l->pad, l->out_h, l->out_w, col);
+    size_t groups = ((size_t)l->out_c + 3) / 4;
+    size_t work = (size_t)l->out_c * l->out_h * l->out_w * q->K;
+    q8_job j = { q, l, in, out, scratch, 0 };
+    cpu_pool *pool = ex ? ex->pool : NULL;
+    cpu_pool_for(pool, groups, cpu_parts(pool, groups, work, CPU_PAR_MIN_WORK), conv_q8_part, &j);
 }
 
 /* Geometry of the depthwise int8 scratch: centred, zero-padded int16 plane P
@@ -399,7 +431,8 @@ static dwq_geom dwq_geometry(const sushi_layer *l)
  * all output rows at the padded pitch R (columns >= out_w are computed and
  * dropped), which keeps the loops long on small planes. */
 CPU_HOT
-static void dwconv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
+static void dwconv_q8_range(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out,
+                            void *scratch, uint32_t c0, uint32_t c1)
 {
     const uint32_t k = l->kernel, st = l->stride, pad = l->pad;
     const uint32_t h = l->in_h, w = l->in_w, oh = l->out_h, ow = l->out_w;
@@ -415,7 +448,7 @@ static void dwconv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t
         memset(E, 0, g.eo_sz);
         memset(O, 0, g.eo_sz);
     }
-    for (uint32_t c = 0; c < l->out_c; c++) {
+    for (uint32_t c = c0; c < c1; c++) {
         const int8_t *wc = q->w + (size_t)c * k * k;
         const uint8_t *x = in + (size_t)c * h * w;
         for (uint32_t iy = 0; iy < h; iy++) {
@@ -460,6 +493,28 @@ static void dwconv_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t
             for (uint32_t ox = 0; ox < ow; ox++)
                 y[(size_t)oy * ow + ox] = q8_store(q, &q->rq, c, a[(size_t)oy * g.R + ox]);
     }
+}
+
+static size_t dwq_bytes(const sushi_layer *l)
+{
+    dwq_geom g = dwq_geometry(l);
+    return g.p_sz + 2 * g.eo_sz + g.acc_sz;
+}
+
+static void dw_q8_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const q8_job *j = a;
+    dwconv_q8_range(j->q, j->l, j->in, j->out, (char *)j->scratch + id * j->per_thread, (uint32_t)lo, (uint32_t)hi);
+}
+
+/* channels split over the threads, each with its own padded planes and sums */
+static void dwconv_q8(const cpu_exec *ex, const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in,
+                      uint8_t *out, void *scratch)
+{
+    q8_job j = { q, l, in, out, scratch, dwq_bytes(l) };
+    size_t work = (size_t)l->out_c * l->out_h * l->out_w * l->kernel * l->kernel;
+    cpu_pool *pool = ex ? ex->pool : NULL;
+    cpu_pool_for(pool, l->out_c, cpu_parts(pool, l->out_c, work, CPU_PAR_MIN_WORK), dw_q8_part, &j);
 }
 
 static void linear_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in, uint8_t *out, void *scratch)
@@ -588,6 +643,12 @@ static void se_q8(const cpu_q8_layer *q, const sushi_layer *l, const uint8_t *in
 void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch, float *out,
                     int32_t *out_i32)
 {
+    cpu_q8_forward_x(NULL, m, input, arena, scratch, out, out_i32);
+}
+
+void cpu_q8_forward_x(const cpu_exec *ex, const cpu_q8_model *m, const float *input, uint8_t *arena, void *scratch,
+                      float *out, int32_t *out_i32)
+{
     const sushi_subnet *s = m->s;
     const cpu_plan *p = &m->plan;
     uint8_t *x0 = arena + p->offset[0];
@@ -600,8 +661,8 @@ void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, v
         const uint8_t *in = arena + p->offset[l->input];
         uint8_t *o = arena + p->offset[l->output];
         switch (l->op) {
-        case SUSHI_OP_CONV: conv_q8(q, l, in, o, scratch); break;
-        case SUSHI_OP_DWCONV: dwconv_q8(q, l, in, o, scratch); break;
+        case SUSHI_OP_CONV: conv_q8(ex, q, l, in, o, scratch); break;
+        case SUSHI_OP_DWCONV: dwconv_q8(ex, q, l, in, o, scratch); break;
         case SUSHI_OP_LINEAR: linear_q8(q, l, in, o, scratch); break;
         case SUSHI_OP_MAXPOOL: cpu_q8_maxpool(l, in, o); break;
         case SUSHI_OP_AVGPOOL: cpu_q8_avgpool(q, l, in, o); break;
@@ -631,19 +692,19 @@ void cpu_q8_forward(const cpu_q8_model *m, const float *input, uint8_t *arena, v
     }
 }
 
-size_t cpu_q8_scratch_bytes(const sushi_subnet *s)
+size_t cpu_q8_scratch_bytes(const sushi_subnet *s) { return cpu_q8_scratch_bytes_nt(s, 1); }
+
+size_t cpu_q8_scratch_bytes_nt(const sushi_subnet *s, unsigned nt)
 {
     size_t mx = CPU_ALIGN;
+    if (nt < 1)
+        nt = 1;
     for (uint32_t i = 0; i < s->n_layers; i++) {
         const sushi_layer *l = &s->layers[i];
         size_t ohw = (size_t)l->out_h * l->out_w, b = 0;
         switch (l->op) {
         case SUSHI_OP_CONV: b = cpu_align_up((size_t)l->in_c * l->kernel * l->kernel * ohw * 2); break;
-        case SUSHI_OP_DWCONV: {
-            dwq_geom g = dwq_geometry(l);
-            b = g.p_sz + 2 * g.eo_sz + g.acc_sz;
-            break;
-        }
+        case SUSHI_OP_DWCONV: b = nt * dwq_bytes(l); break;
         case SUSHI_OP_LINEAR: b = cpu_align_up((size_t)l->out_c * 4); break;
         case SUSHI_OP_SE: b = 2 * cpu_align_up(l->in_c) + cpu_align_up(l->se_mid); break;
         default: break;

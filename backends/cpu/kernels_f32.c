@@ -110,18 +110,10 @@ typedef struct epi_job {
     bool raw;
 } epi_job;
 
-static void epi_part(void *a, unsigned id, size_t lo, size_t hi)
+static void wino_epi(void *a, uint32_t k0, uint32_t k1)
 {
     const epi_job *j = a;
-    (void)id;
-    epilogue_block(j->s, j->l, j->y, j->hw, (uint32_t)lo, (uint32_t)hi, j->hw, j->raw);
-}
-
-static void epilogue_par(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, float *y, size_t hw,
-                         bool raw, unsigned parts)
-{
-    epi_job j = { s, l, y, hw, raw };
-    cpu_pool_for(ex ? ex->pool : NULL, l->out_c, parts, epi_part, &j);
+    epilogue_block(j->s, j->l, j->y, j->hw, k0, k1, j->hw, j->raw);
 }
 
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y)
@@ -242,9 +234,10 @@ static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_laye
     size_t ohw = (size_t)l->out_h * l->out_w;
     uint32_t K = l->in_c * l->kernel * l->kernel;
     if (cpu_wino_selected(l)) {
-        cpu_wino_conv3x3_x(ex, l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch);
-        unsigned parts = xparts(ex, l->out_c, (size_t)l->out_c * ohw);
-        epilogue_par(ex, s, l, out, ohw, raw, parts);
+        /* the epilogue runs on each block of output channels as soon as the
+         * Winograd code has written it (still in the thread's cache) */
+        epi_job e = { s, l, out, ohw, raw };
+        cpu_wino_conv3x3_x(ex, l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch, wino_epi, &e);
         return;
     }
     conv_job j = { .s = s, .l = l, .w = w, .b = in, .ldw = ldw, .n = ohw, .K = K, .y = out, .raw = raw, .in = in,

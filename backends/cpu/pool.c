@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu_internal.h"
 
@@ -34,7 +35,19 @@ struct cpu_pool {
     void *arg;
     size_t total;
     unsigned parts;
+    /* accounting for bench/cpu/layer_threads (cpu_pool_stats_*): off in
+     * the library's own use */
+    bool stats_on;
+    double *part_s;           /* thread CPU seconds of each part of the current loop */
+    cpu_pool_stats stats;
 };
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 typedef struct worker_arg {
     cpu_pool *p;
@@ -55,8 +68,15 @@ static void run_part(cpu_pool *p, unsigned id)
     if (id >= p->parts)
         return;
     size_t lo = p->total * id / p->parts, hi = p->total * (id + 1) / p->parts;
-    if (lo < hi)
+    if (lo >= hi)
+        return;
+    if (!p->stats_on) {
         p->fn(p->arg, id, lo, hi);
+        return;
+    }
+    double t0 = thread_cpu_s();
+    p->fn(p->arg, id, lo, hi);
+    p->part_s[id] = thread_cpu_s() - t0;
 }
 
 static void *worker(void *a)
@@ -105,6 +125,7 @@ void cpu_pool_destroy(cpu_pool *p)
     if (!p)
         return;
     stop_workers(p);
+    sushi_free(p->ctx, p->part_s);
     pthread_cond_destroy(&p->go);
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
@@ -177,10 +198,56 @@ unsigned cpu_parts(const cpu_pool *p, size_t total, size_t work, size_t min_work
     return parts < 1 ? 1 : (unsigned)parts;
 }
 
+static void pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg);
+
 void cpu_pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg)
 {
     if (total == 0)
         return;
+    if (!p || !p->stats_on) {
+        pool_for(p, total, parts, fn, arg);
+        return;
+    }
+    unsigned used = parts < 1 ? 1 : parts > p->n ? p->n : parts;
+    for (unsigned i = 0; i < used; i++)
+        p->part_s[i] = 0.0;
+    double t0 = thread_cpu_s();
+    if (p->n <= 1 || parts <= 1) {
+        fn(arg, 0, 0, total);
+        p->part_s[0] = thread_cpu_s() - t0;
+    } else {
+        pool_for(p, total, parts, fn, arg);
+    }
+    double in_for = thread_cpu_s() - t0, span = 0.0, busy = 0.0;
+    for (unsigned i = 0; i < used; i++) {
+        busy += p->part_s[i];
+        span = p->part_s[i] > span ? p->part_s[i] : span;
+    }
+    p->stats.loops++;
+    p->stats.parts += used;
+    if (used > 1 && p->n > 1)
+        p->stats.split++;
+    p->stats.busy_s += busy;
+    p->stats.span_s += span;
+    p->stats.in_for_s += in_for;
+}
+
+int cpu_pool_stats_enable(cpu_pool *p)
+{
+    if (!p->part_s) {
+        p->part_s = sushi_calloc(p->ctx, p->n, sizeof *p->part_s);
+        if (!p->part_s)
+            return SUSHI_ERR_NOMEM;
+    }
+    memset(&p->stats, 0, sizeof p->stats);
+    p->stats_on = true;
+    return SUSHI_OK;
+}
+
+cpu_pool_stats cpu_pool_stats_get(const cpu_pool *p) { return p->stats; }
+
+static void pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, void *arg)
+{
     if (!p || p->n <= 1 || parts <= 1) {
         fn(arg, 0, 0, total);
         return;

@@ -143,10 +143,18 @@ size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
     return cpu_wino_scratch_bytes_nt(c, k, h, w, 1);
 }
 
+/* One tile block (every plane up to 64 x 64): V and the zero row shared,
+ * then per thread its buffers, U and M (each thread runs whole blocks of
+ * output channels). Otherwise U, V, M shared, then the per-thread buffers. */
+static bool one_block(const wino_geom *g) { return g->rows_blk == g->th; }
+
 size_t cpu_wino_scratch_bytes_nt(uint32_t c, uint32_t k, uint32_t h, uint32_t w, unsigned nt)
 {
     wino_geom g = geometry(c, k, h, w);
-    return (g.u + g.v + g.m + g.zero + (size_t)(nt ? nt : 1) * priv_floats(&g)) * sizeof(float);
+    size_t n = nt ? nt : 1;
+    if (one_block(&g))
+        return (g.v + g.zero + n * (priv_floats(&g) + g.u + g.m)) * sizeof(float);
+    return (g.u + g.v + g.m + g.zero + n * priv_floats(&g)) * sizeof(float);
 }
 
 /* ---------------- transforms ---------------- */
@@ -363,9 +371,16 @@ typedef struct wino_job {
     size_t ldw, hw, ty0, ty1, nt, k0;
     uint32_t kn;
     float *U, *V, *M, *zero, *out, *priv;
+    cpu_wino_epi_fn epi;
+    void *epi_arg;
 } wino_job;
 
-static float *priv_of(const wino_job *j, unsigned id) { return j->priv + (size_t)id * priv_floats(j->g); }
+static size_t priv_stride(const wino_job *j)
+{
+    return priv_floats(j->g) + (one_block(j->g) ? j->g->u + j->g->m : 0);
+}
+
+static float *priv_of(const wino_job *j, unsigned id) { return j->priv + (size_t)id * priv_stride(j); }
 
 static void step_input(void *a, unsigned id, size_t lo, size_t hi)
 {
@@ -400,6 +415,39 @@ static void step_output(void *a, unsigned id, size_t lo, size_t hi)
                          j->out + (j->k0 + ko) * j->hw, Y, O);
 }
 
+/* One tile block: part `id` runs output channels [16 lo, 16 hi) whole, in
+ * blocks of at most k_blk: transformed weights into its own U, the 36 GEMMs
+ * into its own M, the output transform and the epilogue. U and M never leave
+ * the thread's cache and the only barrier of the layer is the one after the
+ * input transform. Which thread computes a channel depends only on the
+ * thread count (the rule of cpu_pool_for). */
+static void step_channels(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    const wino_geom *g = j->g;
+    float *pv = priv_of(j, id);
+    float *tap = pv + g->z + g->q, *T = tap + g->tap, *Y = T + g->t, *O = Y + g->y;
+    float *U = pv + priv_floats(g), *M = U + g->u;
+    uint32_t k_end = (uint32_t)(16 * hi < j->k ? 16 * hi : j->k);
+    for (uint32_t k0 = (uint32_t)(16 * lo); k0 < k_end; k0 += (uint32_t)g->k_blk) {
+        uint32_t kn = k_end - k0 < g->k_blk ? k_end - k0 : (uint32_t)g->k_blk;
+        transform_weights(j->c, 0, kn, j->wt + (size_t)k0 * j->ldw, j->ldw, U, g->us, tap, T);
+        for (size_t p = 0; p < WINO_P; p++)
+            cpu_f32_gemm(kn, j->nt, j->c, U + p * g->us, j->c, j->V + p * g->vs, M + p * g->ms);
+        for (uint32_t ko = 0; ko < kn; ko++)
+            transform_output(M + ko * j->nt, g->ms, g, 0, g->th, j->h, j->w, j->out + (k0 + ko) * j->hw, Y, O);
+        if (j->epi)
+            j->epi(j->epi_arg, k0, k0 + kn);
+    }
+}
+
+static void step_epi(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const wino_job *j = a;
+    (void)id;
+    j->epi(j->epi_arg, (uint32_t)lo, (uint32_t)hi);
+}
+
 /* parts of a step of `n` items that each cost `per` */
 static unsigned wparts(const cpu_exec *ex, size_t n, size_t per)
 {
@@ -407,12 +455,26 @@ static unsigned wparts(const cpu_exec *ex, size_t n, size_t per)
 }
 
 void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt,
-                        size_t ldw, const float *in, float *out, float *scratch)
+                        size_t ldw, const float *in, float *out, float *scratch, cpu_wino_epi_fn epi, void *epi_arg)
 {
     const wino_geom g = geometry(c, k, h, w);
     cpu_pool *pool = ex ? ex->pool : NULL;
     wino_job j = { .g = &g, .c = c, .k = k, .h = h, .w = w, .wt = wt, .in = in, .ldw = ldw, .hw = (size_t)h * w,
-                   .out = out };
+                   .out = out, .epi = epi, .epi_arg = epi_arg };
+    if (one_block(&g)) {
+        j.V = scratch;
+        j.zero = j.V + g.v;
+        j.priv = j.zero + g.zero;
+        memset(j.zero, 0, (size_t)w * sizeof *j.zero);
+        j.ty0 = 0;
+        j.ty1 = g.th;
+        j.nt = g.th * g.tw;
+        cpu_pool_for(pool, c, wparts(ex, c, WINO_P * j.nt * 2), step_input, &j);
+        size_t units = ((size_t)k + 15) / 16;
+        cpu_pool_for(pool, units, wparts(ex, units, 16 * (size_t)WINO_P * (j.nt * c + c + 2 * j.nt)), step_channels,
+                     &j);
+        return;
+    }
     j.U = scratch;
     j.V = j.U + g.u;
     j.M = j.V + g.v;
@@ -433,10 +495,12 @@ void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, 
             cpu_pool_for(pool, j.kn, wparts(ex, j.kn, WINO_P * j.nt * 2), step_output, &j);
         }
     }
+    if (epi)
+        cpu_pool_for(pool, k, wparts(ex, k, (size_t)h * w), step_epi, &j);
 }
 
 void cpu_wino_conv3x3(uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt, size_t ldw, const float *in,
                       float *out, float *scratch)
 {
-    cpu_wino_conv3x3_x(NULL, c, k, h, w, wt, ldw, in, out, scratch);
+    cpu_wino_conv3x3_x(NULL, c, k, h, w, wt, ldw, in, out, scratch, NULL, NULL);
 }

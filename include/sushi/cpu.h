@@ -31,8 +31,9 @@ extern "C" {
  * means the same for every kernel and threads are never oversubscribed by
  * nested pools. (0.1 and 0.2 passed n to OpenBLAS for the GEMMs only.)
  * Results are bit-for-bit deterministic for a given thread count and agree
- * across counts within rounding (docs/cpu.md, "Threads"). The int8 path runs
- * on the calling thread. Default 1.
+ * across counts within rounding (docs/cpu.md, "Threads"). The int8 path
+ * splits its convolutions and depthwise convolutions over the same threads
+ * and gives the same bits on any count. Default 1.
  * @return SUSHI_OK or SUSHI_ERR_RANGE (n < 1 or n > 1024).
  * Thread-safe (instances read it at their next run). @since 0.1
  */

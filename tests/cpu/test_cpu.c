@@ -747,6 +747,39 @@ static void threads_agree(const char *family, const char *cfg)
     sushi_supernet_destroy(sn);
 }
 
+/* The int8 path splits too (convolutions by groups of output channels,
+ * depthwise by channels); integer sums do not depend on the split, so every
+ * thread count gives the 1-thread bits (the HLS kernel is compared with it). */
+static void threads_int8_exact(const char *family, const char *cfg)
+{
+    sushi_supernet *sn = builtin(family);
+    sushi_subnet *s = subnet(sn, cfg);
+    float *cal = make_inputs(s, 1000, 2), *x = make_inputs(s, 12, 1);
+    size_t nr = sushi_cpu_int8_ranges_len(s);
+    float *r = malloc(nr * sizeof *r);
+    cr_assert_eq(sushi_cpu_calibrate_int8(s, cal, 2, r, nr), SUSHI_OK);
+    uint32_t nc = sn->num_classes;
+    float *ref = calloc(nc, sizeof *ref), *a = calloc(nc, sizeof *a);
+    for (int t = 1; t <= 3; t++) {
+        sushi_backend *b = NULL;
+        cr_assert_eq(sushi_backend_create(sn, "cpu", &b), SUSHI_OK);
+        cr_assert_eq(sushi_backend_set_param(b, "threads", t), SUSHI_OK);
+        cr_assert_eq(sushi_cpu_set_int8_ranges(b, s, r, nr), SUSHI_OK);
+        for (int i = 0; i < 2; i++) /* the second run reuses the model, pool and buffers */
+            cr_assert_eq(run(b, s, x, t == 1 ? ref : a, true), SUSHI_OK);
+        if (t > 1)
+            cr_expect_eq(memcmp(a, ref, nc * sizeof *a), 0, "%s %s: int8 on %d threads differs from 1", family, cfg,
+                         t);
+        sushi_backend_destroy(b);
+    }
+    free(ref), free(a), free(r), free(cal), free(x);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+}
+
+Test(cpu, threads_mbv3_int8_bit_exact) { threads_int8_exact("ofa-mbv3-w1.0", "max@96"); }
+Test(cpu, threads_resnet_int8_bit_exact) { threads_int8_exact("ofa-resnet50", "min@64"); }
+
 Test(cpu, threads_mbv3_deterministic_and_close_to_one_thread) { threads_agree("ofa-mbv3-w1.0", "max@96"); }
 Test(cpu, threads_resnet_deterministic_and_close_to_one_thread) { threads_agree("ofa-resnet50", "max@96"); }
 
