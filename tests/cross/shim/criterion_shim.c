@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct criterion_shim_test *tests;
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
             continue;
         }
         fflush(NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         pid_t pid = fork();
         if (pid < 0) {
             perror("fork");
@@ -139,6 +142,10 @@ int main(int argc, char **argv)
         int st = 0;
         while (waitpid(pid, &st, 0) < 0)
             ;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        /* wall time per case: what to trim when a run outgrows the CI budget */
+        fprintf(stderr, "[TIME] %s %.1f s\n", full,
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
         int want_sig = t->extra.signal, want_code = t->extra.exit_code;
         if (WIFEXITED(st) && WEXITSTATUS(st) == RUN_SKIP) {
             skipped++;
