@@ -91,6 +91,7 @@ struct sushi_sched {
     double *model0;             /* per position: model latency with nothing resident */
     bool adaptive;              /* resolved sushi_sched_adapt */
     double load;                /* load factor L (1 = as profiled / as modelled) */
+    double tail;                /* tail factor T: the quantile of the same ratios */
     double *ring, *ring_sort;   /* the last adapt_window ratios measured / reference */
     uint32_t n_ring, ring_pos;
     uint32_t drops_in_row;      /* late = drop: queries dropped since the last run */
@@ -197,12 +198,15 @@ static double reference_latency(const sushi_sched *s, const ctab *t, uint32_t i)
     return base_latency(s, t, i);
 }
 
-/* Predicted latencies and their prefix minimum from t->model, the profile
- * and the load factor. O(n). */
+/* Predicted latencies and their prefix minimum from t->model, the profile,
+ * the load factor and the tail factor (docs/scheduler.md "Online
+ * adaptation"): max(base x L, reference x T). O(n). */
 static void ctab_predict(const sushi_sched *s, ctab *t)
 {
-    for (uint32_t i = 0; i < s->n; i++)
-        t->lat[i] = base_latency(s, t, i) * s->load;
+    for (uint32_t i = 0; i < s->n; i++) {
+        double a = base_latency(s, t, i) * s->load, b = reference_latency(s, t, i) * s->tail;
+        t->lat[i] = a > b ? a : b;
+    }
     uint32_t best = 0;
     for (uint32_t j = 0; j < s->n; j++) {
         if (t->lat[j] < t->lat[best])
@@ -554,6 +558,7 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
     s->o = o;
     s->rng = o.seed ^ 0x5C4EDu;
     s->load = 1.0;
+    s->tail = 1.0;
     s->adaptive = o.adapt == SUSHI_SCHED_ADAPT_ON ||
                   (o.adapt == SUSHI_SCHED_ADAPT_AUTO && (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_MEASURED));
 
@@ -883,6 +888,7 @@ int sushi_sched_update(sushi_sched *s)
 static void adapt_restart(sushi_sched *s)
 {
     s->load = 1.0;
+    s->tail = 1.0;
     s->n_ring = s->o.adapt_window;
     s->ring_pos = 0;
     s->drops_in_row = 0;
@@ -1053,6 +1059,13 @@ static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
     qsort(s->ring_sort, s->n_ring, sizeof *s->ring_sort, cmp_double);
     uint32_t m = s->n_ring;
     s->load = m % 2 ? s->ring_sort[m / 2] : 0.5 * (s->ring_sort[m / 2 - 1] + s->ring_sort[m / 2]);
+    /* the scheduler's quantile of the same ratios, nearest rank: the tail
+     * of the service time now, which the median does not see (time slicing
+     * on a contended core leaves most runs as fast as profiled and a few
+     * several times slower) */
+    double k = ceil(s->o.quantile * (double)m);
+    uint32_t ki = k < 1.0 ? 0 : (uint32_t)k - 1;
+    s->tail = s->ring_sort[ki < m ? ki : m - 1];
     ctab_predict(s, &s->cur);
 }
 
@@ -1113,6 +1126,12 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
     uint64_t dec = now_ns() - t0;
     sched_acc *a = &s->st;
 
+    /* Drop only a query that would miss even at the median: the decision
+     * plans with the quantile (a margin for the tail), but a query whose
+     * remaining budget still holds the median service of what late =
+     * fastest would serve has a fair chance, and dropping it is a sure miss. */
+    if (late && s->o.late == SUSHI_SCHED_LATE_DROP && budget >= reference_latency(s, &s->cur, j) * s->load + pend)
+        late = false;
     /* Probe: with adaptation, a drop teaches the estimator nothing, so a
      * load factor inflated by a transient would drop every later query for
      * ever. After PROBE_AFTER drops in a row the next late query is served

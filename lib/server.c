@@ -22,6 +22,7 @@
 #include "sushi/server.h"
 
 #if defined(__linux__)
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -74,6 +75,7 @@ struct sushi_server {
     uint32_t order;            /* sushi_server_order */
     double best_effort_s;
     double worker_slice_s;     /* 0 = the OS default */
+    int32_t worker_nice;       /* 0 = inherit */
     bool stopping;             /* no more submits; workers exit once the queue is empty */
     bool cancelling;           /* shutdown(CANCEL): workers take nothing more */
     bool stopped;              /* shutdown finished (workers joined) */
@@ -312,6 +314,15 @@ static double queue_cap(const sushi_server *srv, double now, double fast)
  * Failure changes nothing but latency: it is logged, never an error. */
 static void request_slice(const sushi_server *srv, uint32_t id)
 {
+#if defined(__linux__)
+    /* the nice value first: sched_setattr() below writes back what it reads */
+    if (srv->worker_nice != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), srv->worker_nice) != 0)
+        sushi_log(srv->ctx, SUSHI_LOG_WARN, "server: worker %u: cannot set nice %d (%s): running at the inherited value",
+                  id, (int)srv->worker_nice, strerror(errno));
+#else
+    if (srv->worker_nice != 0)
+        sushi_log(srv->ctx, SUSHI_LOG_WARN, "server: worker %u: worker_nice needs Linux", id);
+#endif
     if (!(srv->worker_slice_s > 0.0))
         return;
 #if defined(__linux__) && defined(SYS_sched_setattr)
@@ -414,7 +425,8 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
         opts->queue_capacity > MAX_QUEUE || strcmp(policy, "oracle") == 0 ||
         (opts->order != SUSHI_SERVER_ORDER_EDF && opts->order != SUSHI_SERVER_ORDER_FIFO) ||
         !isfinite(opts->best_effort_s) || opts->best_effort_s < 0.0 ||
-        !(opts->worker_slice_s == 0.0 || (opts->worker_slice_s >= 0.0001 && opts->worker_slice_s <= 0.1)))
+        !(opts->worker_slice_s == 0.0 || (opts->worker_slice_s >= 0.0001 && opts->worker_slice_s <= 0.1)) ||
+        opts->worker_nice < -20 || opts->worker_nice > 19)
         return SUSHI_ERR_INVALID;
     if (opts->sched && opts->sched->size < sizeof(sushi_sched_options))
         return SUSHI_ERR_ABI;
@@ -449,6 +461,7 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     srv->order = opts->order;
     srv->best_effort_s = opts->best_effort_s;
     srv->worker_slice_s = opts->worker_slice_s;
+    srv->worker_nice = opts->worker_nice;
     srv->pend = sushi_calloc(ctx, srv->cap, sizeof *srv->pend);
     srv->w = sushi_calloc(ctx, opts->workers, sizeof *srv->w);
     if (!srv->pend || !srv->w) {

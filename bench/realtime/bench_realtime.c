@@ -30,6 +30,7 @@
  *                  [--dump FILE]  (one CSV row per query and config: what the scheduler saw)
  *                  [--order edf|fifo] (the server's queue order; default edf)
  *                  [--slice S] (the workers' OS time slice, s; 0 = the OS default; default the library's)
+ *                  [--nice N] (the workers' nice value, -20..19; default 0 = inherited)
  */
 #include <errno.h>
 #include <math.h>
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
     const char *configs = "open,profile,adapt", *dump = NULL;
     uint32_t order = SUSHI_SERVER_ORDER_EDF;
     double slice = -1.0; /* < 0: the library's default */
+    int nice_v = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -247,6 +249,8 @@ int main(int argc, char **argv)
             configs = v;
         else if (!strcmp(a, "--dump"))
             dump = v;
+        else if (!strcmp(a, "--nice"))
+            nice_v = atoi(v);
         else if (!strcmp(a, "--slice"))
             slice = atof(v);
         else if (!strcmp(a, "--order") && (!strcmp(v, "edf") || !strcmp(v, "fifo")))
@@ -362,10 +366,10 @@ int main(int argc, char **argv)
     printf("profile (measured at start, without hogs): fastest candidate p99 %.3f ms; most accurate (%.2f %%) p50 %.3f ms, "
            "p99 %.3f ms\n", fast_p99 * 1e3, best_acc * 100, best_mean * 1e3, best_p99 * 1e3);
     printf("trace: %zu latency-bound queries, Poisson %.0f/s (= %.2f x 1 / p50 of the most accurate), SLO "
-           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s; queue %s; worker slice %s\n",
+           "%.3f..%.3f ms, seed %llu; phases of %.0f s: quiet, contended (%d hog processes), quiet; late = %s; queue %s; worker slice %s; worker nice %d\n",
            n, rate, load, go.slo_lo_s * 1e3, go.slo_hi_s * 1e3, (unsigned long long)seed, phase_s, hog_n,
            late == SUSHI_SCHED_LATE_DROP ? "drop" : "fastest", order == SUSHI_SERVER_ORDER_FIFO ? "FIFO" : "EDF",
-           slice == 0.0 ? "OS default" : slice > 0.0 ? v_slice : "library default (100 us)");
+           slice == 0.0 ? "OS default" : slice > 0.0 ? v_slice : "library default (100 us)", nice_v);
 
     static const char *const names[3] = { "open-loop", "profile", "profile+adapt" };
     static const char *const keys[3] = { "open", "profile", "adapt" };
@@ -407,6 +411,7 @@ int main(int argc, char **argv)
         o.order = order;
         if (slice >= 0.0)
             o.worker_slice_s = slice;
+        o.worker_nice = nice_v;
         o.queue_capacity = (uint32_t)(n < 1u << 20 ? n : 1u << 20);
         o.sched = &so;
         o.callback = on_done;

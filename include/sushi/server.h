@@ -123,6 +123,13 @@ typedef struct sushi_server_options {
      * the CPU is unchanged (still fair). Older kernels and other systems
      * ignore it (docs/server.md "Worker threads on a busy core"). */
     double worker_slice_s;
+    /** Nice value each worker thread sets for itself: 0 (default) keeps the
+     * inherited one; -20..19 sets it (Linux: per thread). A lower value
+     * gives the workers a larger CPU share against other programs, which is
+     * what keeps deadlines on a core shared with CPU-bound work; going below
+     * the inherited value needs CAP_SYS_NICE or RLIMIT_NICE. A worker that
+     * cannot set it logs a warning and runs at the inherited value. */
+    int32_t worker_nice;
 } sushi_server_options;
 
 /** The order in which workers take waiting queries. @since 0.3 */
@@ -138,7 +145,7 @@ typedef enum sushi_server_order {
 /** Initialiser of sushi_server_options with every default (backend unset). @since 0.3 */
 #define SUSHI_SERVER_OPTIONS_INIT \
     { sizeof(sushi_server_options), NULL, NULL, 1u, 64u, NULL, NULL, NULL, NULL, NULL, \
-      SUSHI_SERVER_ORDER_EDF, 1.0, 0.0001 }
+      SUSHI_SERVER_ORDER_EDF, 1.0, 0.0001, 0 }
 
 /**
  * Create a server and start its workers. Each worker gets its own backend

@@ -290,7 +290,7 @@ Test(abi, layout_policy_ops_matches_pins)
 Test(abi, layout_server_options_matches_pins) /* 0.3 */
 {
     SKIP_UNLESS_LP64();
-    SIZE(sushi_server_options, 96);
+    SIZE(sushi_server_options, 104);
     OFF(sushi_server_options, size, 0);
     OFF(sushi_server_options, backend, 8);
     OFF(sushi_server_options, policy, 16);
@@ -304,6 +304,7 @@ Test(abi, layout_server_options_matches_pins) /* 0.3 */
     OFF(sushi_server_options, order, 72);
     OFF(sushi_server_options, best_effort_s, 80);
     OFF(sushi_server_options, worker_slice_s, 88);
+    OFF(sushi_server_options, worker_nice, 96);
 }
 
 Test(abi, layout_server_stats_matches_pins) /* 0.3 */

@@ -5,6 +5,8 @@
 #endif
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <math.h>
@@ -387,6 +389,13 @@ Test(server, order_and_best_effort_options_are_checked)
         cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID, "slice %g", bad_slice[i]);
         cr_assert_null(srv);
     }
+    o = opts(), o.worker_nice = -21;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.worker_nice = 20;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
+    o = opts(), o.worker_nice = 5; /* raising it needs no privilege */
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_server_destroy(srv);
     o = opts(), o.worker_slice_s = 0.0; /* the OS default */
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
     sushi_server_destroy(srv);
@@ -410,10 +419,14 @@ static uint64_t my_slice_ns(void)
 
 static uint64_t worker_slice_seen;
 
+static int worker_nice_seen;
+
 static void note_slice(void *user, void *query_user, int status, const sushi_result *r)
 {
     (void)user, (void)query_user, (void)status, (void)r;
     worker_slice_seen = my_slice_ns(); /* the callback runs on the worker */
+    errno = 0;
+    worker_nice_seen = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 }
 
 static void *probe_thread(void *arg)
@@ -442,6 +455,7 @@ Test(server, workers_ask_the_kernel_for_the_slice)
     sushi_server_options o = opts();
     o.callback = note_slice;
     o.worker_slice_s = 0.0003;
+    o.worker_nice = 7; /* above the inherited 0: no privilege needed */
     sushi_server *srv = NULL;
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
     sushi_query q = gate_query(o1, GATE_OUT_N, 1.0);
@@ -450,6 +464,7 @@ Test(server, workers_ask_the_kernel_for_the_slice)
     sushi_server_destroy(srv);
     cr_assert_eq(worker_slice_seen, 300000, "the worker runs with a %llu ns slice",
                  (unsigned long long)worker_slice_seen);
+    cr_assert_eq(worker_nice_seen, 7, "and nice %d (the slice request kept it)", worker_nice_seen);
 }
 #endif
 

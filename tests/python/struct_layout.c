@@ -138,7 +138,7 @@ int main(void)
         FIELD(sushi_server_options, callback) FIELD(sushi_server_options, callback_user)
         FIELD(sushi_server_options, setup) FIELD(sushi_server_options, setup_user)
         FIELD(sushi_server_options, order) FIELD(sushi_server_options, best_effort_s)
-        FIELD(sushi_server_options, worker_slice_s)
+        FIELD(sushi_server_options, worker_slice_s) FIELD(sushi_server_options, worker_nice)
     END
     STRUCT(sushi_server_stats)
         FIELD(sushi_server_stats, size) FIELD(sushi_server_stats, workers)

@@ -1402,13 +1402,14 @@ class Server(_Handle):
     adapt, quantile, ...). `order` is "edf" (earliest deadline first, the
     default) or "fifo"; `best_effort_s` orders queries without an SLO under
     EDF; `worker_slice_s` is the OS time slice each worker asks for (0: the
-    OS default). Every accepted query is answered exactly once.
+    OS default); `worker_nice` the nice value each worker sets (0: inherited).
+    Every accepted query is answered exactly once.
     """
 
     _destroy = _ffi.lib.sushi_server_destroy if _ffi.has("sushi_server_destroy") else None
 
     def __init__(self, supernet, backend, policy="sushi", *, workers=1, queue_capacity=64,
-                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, **sched):
+                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, worker_nice=0, **sched):
         so = _ffi.new(_ffi.SchedOptions)
         defaults = {"mode": "both", "fallback": "accuracy_first", "reload": "next_query",
                     "pareto": "macs_bytes", "window": 100, "pb_bytes": None, "latency_samples": 0,
@@ -1436,7 +1437,8 @@ class Server(_Handle):
                         workers=int(workers), queue_capacity=int(queue_capacity),
                         sched=ctypes.pointer(so), callback=self._cb,
                         order=_enum(_ffi.SERVER_ORDERS, order, "order"),
-                        best_effort_s=float(best_effort_s), worker_slice_s=float(worker_slice_s))
+                        best_effort_s=float(best_effort_s), worker_slice_s=float(worker_slice_s),
+                        worker_nice=int(worker_nice))
         ptr = _new_handle(lib.sushi_server_create, supernet, ctypes.byref(opts))
         super().__init__(ptr, supernet)
         self._n_in = supernet.info["in_channels"]

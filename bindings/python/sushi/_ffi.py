@@ -292,7 +292,8 @@ class ServerOptions(ctypes.Structure):      # sushi_server_options
                 ("workers", c_uint32), ("queue_capacity", c_uint32),
                 ("sched", POINTER(SchedOptions)), ("callback", SERVER_CALLBACK),
                 ("callback_user", c_void_p), ("setup", SERVER_SETUP), ("setup_user", c_void_p),
-                ("order", c_uint32), ("best_effort_s", c_double), ("worker_slice_s", c_double)]
+                ("order", c_uint32), ("best_effort_s", c_double), ("worker_slice_s", c_double),
+                ("worker_nice", ctypes.c_int32)]
 
 
 class ServerStats(ctypes.Structure):        # sushi_server_stats
