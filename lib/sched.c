@@ -557,8 +557,6 @@ int sushi_sched_create(const sushi_supernet *sn, sushi_backend *b, sushi_policy 
     s->p = p;
     s->o = o;
     s->rng = o.seed ^ 0x5C4EDu;
-    s->load = 1.0;
-    s->tail = 1.0;
     s->adaptive = o.adapt == SUSHI_SCHED_ADAPT_ON ||
                   (o.adapt == SUSHI_SCHED_ADAPT_AUTO && (sushi_backend_caps(b) & SUSHI_BACKEND_CAP_MEASURED));
 
@@ -1040,6 +1038,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The p-quantile of v[0..n) sorted ascending, nearest rank (0 when n = 0):
+ * the tail factor and the statistics' percentiles. */
+static double nearest_rank(const double *v, uint32_t n, double p)
+{
+    if (n == 0)
+        return 0.0;
+    double r = ceil(p * n);
+    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
+    return v[k < n ? k : n - 1];
+}
+
 /* Feed one measured run of position j (its service latency without any
  * charged reload) to the estimator: the ratio measured / reference enters a
  * ring of the last adapt_window ratios, the load factor becomes their median
@@ -1063,9 +1072,7 @@ static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
      * of the service time now, which the median does not see (time slicing
      * on a contended core leaves most runs as fast as profiled and a few
      * several times slower) */
-    double k = ceil(s->o.quantile * (double)m);
-    uint32_t ki = k < 1.0 ? 0 : (uint32_t)k - 1;
-    s->tail = s->ring_sort[ki < m ? ki : m - 1];
+    s->tail = nearest_rank(s->ring_sort, m, s->o.quantile);
     ctab_predict(s, &s->cur);
 }
 
@@ -1116,7 +1123,7 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
     if (!late && has_slo && cap_s > 0.0 && cap_s < budget) {
         /* queue-aware: plan within the cap, never below the fastest, and
          * only if the capped choice still meets what the query asks */
-        double fast = s->cur.pmin_lat[s->n - 1] + pend;
+        double fast = sushi_sched_fastest_predicted(s);
         double b2 = cap_s > fast ? cap_s : fast;
         bool fb2, late2;
         uint32_t j2 = select_pos(s, &s->cur, q->min_accuracy, true, b2 < budget ? b2 : budget, pend, &fb2, &late2);
@@ -1281,15 +1288,6 @@ int sushi_sched_submit_capped(sushi_sched *s, const sushi_query *q, double cap_s
 }
 
 /* ------------------------------------------------------------------- stats */
-
-static double nearest_rank(const double *v, uint32_t n, double p)
-{
-    if (n == 0)
-        return 0.0;
-    double r = ceil(p * n);
-    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
-    return v[k < n ? k : n - 1];
-}
 
 int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st)
 {

@@ -307,12 +307,13 @@ static double queue_cap(const sushi_server *srv, double now, double fast)
     return cap;
 }
 
-/* Ask the OS for a short time slice on the calling thread (Linux >= 6.12:
+/* Set the calling worker thread's nice value (worker_nice), then ask the OS
+ * for a short time slice on it (Linux >= 6.12:
  * sched_setattr() with SCHED_OTHER and sched_runtime = the slice, the EEVDF
  * latency hint; older kernels accept and ignore the runtime of SCHED_OTHER).
  * The nice value read by sched_getattr() is written back unchanged.
  * Failure changes nothing but latency: it is logged, never an error. */
-static void request_slice(const sushi_server *srv, uint32_t id)
+static void tune_worker_thread(const sushi_server *srv, uint32_t id)
 {
 #if defined(__linux__)
     /* the nice value first: sched_setattr() below writes back what it reads */
@@ -354,7 +355,7 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     sushi_server *srv = w->srv;
-    request_slice(srv, w->id);
+    tune_worker_thread(srv, w->id);
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         while (srv->count == 0 && !srv->stopping)
