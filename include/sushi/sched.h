@@ -95,7 +95,11 @@ typedef enum sushi_sched_late {
     SUSHI_SCHED_LATE_FASTEST = 0,
     /** Serve nothing: sushi_sched_submit() returns SUSHI_OK with
      * sushi_result::dropped set and candidate -1; the drop is counted
-     * (sushi_sched_stats::dropped) and is an end-to-end SLO miss. */
+     * (sushi_sched_stats::dropped) and is an end-to-end SLO miss. A query
+     * is dropped only if its budget cannot hold even the median service of
+     * what LATE_FASTEST would serve; when adapting, after 4 drops in a row
+     * the next late query is served so that a run corrects the estimator
+     * (docs/scheduler.md). */
     SUSHI_SCHED_LATE_DROP = 1
 } sushi_sched_late;
 
@@ -143,11 +147,14 @@ typedef struct sushi_sched_options {
     int adapt;
     /** Which latency quantile of an attached profile (sushi_sched_set_profile())
      * is the predicted service time: 0.5, 0.9, 0.99 (default) or 1.0 (the
-     * max); also 0 = default. Without a profile it is unused. @since 0.3 */
+     * max); also 0 = default. When adapting it is also the quantile of the
+     * recent measured ratios that forms the tail factor (docs/scheduler.md
+     * "Online adaptation"), with or without a profile. @since 0.3 */
     double quantile;
-    /** Measured runs whose median ratio is the load factor, 1..1024 (default
-     * 15, 0 = default): a step change in load is followed after
-     * adapt_window / 2 + 1 runs. @since 0.3 */
+    /** Measured runs whose median ratio is the load factor (and whose
+     * `quantile` ratio is the tail factor), 1..1024 (default 15, 0 =
+     * default): a step change in load is followed after adapt_window / 2 + 1
+     * runs. @since 0.3 */
     uint32_t adapt_window;
 } sushi_sched_options;
 
@@ -286,7 +293,7 @@ SUSHI_API int sushi_sched_submit(sushi_sched *s, const sushi_query *q, sushi_res
  * of the backend's cost model: candidate i's prediction becomes the
  * profile's opts->quantile latency of i, scaled by the backend model's
  * residency factor (cost with the resident SubGraph / cost with nothing
- * resident: 1 on cpu) and, when adapting, by the load factor
+ * resident: 1 on cpu) and, when adapting, by the load and tail factors
  * (docs/scheduler.md). The profile is checked first (sushi_profile_check():
  * same SuperNet content hash, same backend) and must have an entry for every
  * candidate of the scheduler; on any failure nothing changes. The values are
