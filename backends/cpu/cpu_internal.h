@@ -103,6 +103,17 @@ void cpu_f32_layer_x(const cpu_exec *ex, const sushi_subnet *s, uint32_t li, flo
                      bool raw);
 /* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
  * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
+/* C = A * B, row-major, single-threaded (gemm.c; docs/cpu.md "GEMM"): our
+ * AVX-512 kernel where the CPU has AVX-512F, else OpenBLAS's sgemm. */
+void cpu_sgemm(uint32_t m, size_t n, uint32_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+               size_t ldc);
+/* whether cpu_sgemm runs our kernel (decided at the first call: the CPU, and
+ * SUSHI_CPU_GEMM=openblas in the environment forces OpenBLAS) */
+bool cpu_gemm_own(void);
+/* tests and benchmarks only, while no kernel runs: 1 our kernel (returns
+ * false, and OpenBLAS runs, if the CPU has no AVX-512F), 0 OpenBLAS, -1
+ * decide again from the CPU and the environment */
+bool cpu_gemm_set_own(int mode);
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y);
 /* y[c][hw] = act(y * scale[c] + shift[c]) (scale/shift may be NULL: identity) */
 void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const float *shift, int act);

@@ -125,8 +125,7 @@ void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, 
     if (n == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, w, (int)ldw, x, 1, 0.0f, y, 1);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, w, (int)ldw, x, (int)n,
-                    0.0f, y, (int)n);
+        cpu_sgemm(m, n, k, w, ldw, x, n, y, n);
 }
 
 /* im2col: col[(ci*k + ky)*k + kx][oy*ow + ox] */
@@ -199,21 +198,37 @@ typedef struct conv_job {
     float *col;
 } conv_job;
 
+/* Output block of one sgemm call: small enough that the epilogue, which runs
+ * on it right after, finds it in the core's L2 (instead of a second pass over
+ * megabytes of output from memory, which is what kept the 1x1 convolutions
+ * of 56 x 56 planes from scaling past 1.5x on two cores). */
+#define CONV_EPI_BLOCK_BYTES ((size_t)256 << 10)
+
 static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
 {
     const conv_job *j = a;
+    const uint32_t m = j->l->out_c;
     (void)id;
     if (j->by_cols) {
-        size_t c0 = lo * CONV_COL_BLK, c1 = hi * CONV_COL_BLK < j->n ? hi * CONV_COL_BLK : j->n;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->l->out_c, (int)(c1 - c0), (int)j->K, 1.0f,
-                    j->w, (int)j->ldw, j->b + c0, (int)j->n, 0.0f, j->y + c0, (int)j->n);
-        epilogue_block(j->s, j->l, j->y + c0, j->n, 0, j->l->out_c, c1 - c0, j->raw);
+        size_t c_end = hi * CONV_COL_BLK < j->n ? hi * CONV_COL_BLK : j->n;
+        size_t step = CONV_EPI_BLOCK_BYTES / ((size_t)m * sizeof(float)) / CONV_COL_BLK * CONV_COL_BLK;
+        if (step < 4 * CONV_COL_BLK)
+            step = 4 * CONV_COL_BLK;
+        for (size_t c0 = lo * CONV_COL_BLK; c0 < c_end; c0 += step) {
+            size_t c1 = c_end - c0 < step ? c_end : c0 + step;
+            cpu_sgemm(m, c1 - c0, j->K, j->w, j->ldw, j->b + c0, j->n, j->y + c0, j->n);
+            epilogue_block(j->s, j->l, j->y + c0, j->n, 0, m, c1 - c0, j->raw);
+        }
     } else {
-        uint32_t r0 = (uint32_t)(lo * CONV_ROW_BLK), r1 = (uint32_t)(hi * CONV_ROW_BLK);
-        if (r1 > j->l->out_c)
-            r1 = j->l->out_c;
-        cpu_f32_gemm(r1 - r0, j->n, j->K, j->w + (size_t)r0 * j->ldw, j->ldw, j->b, j->y + (size_t)r0 * j->n);
-        epilogue_block(j->s, j->l, j->y, j->n, r0, r1, j->n, j->raw);
+        uint32_t r_end = (uint32_t)(hi * CONV_ROW_BLK < m ? hi * CONV_ROW_BLK : m);
+        size_t step = CONV_EPI_BLOCK_BYTES / (j->n * sizeof(float)) / CONV_ROW_BLK * CONV_ROW_BLK;
+        if (step < 4 * CONV_ROW_BLK)
+            step = 4 * CONV_ROW_BLK;
+        for (uint32_t r0 = (uint32_t)(lo * CONV_ROW_BLK); r0 < r_end; r0 += (uint32_t)step) {
+            uint32_t r1 = r_end - r0 < step ? r_end : r0 + (uint32_t)step;
+            cpu_f32_gemm(r1 - r0, j->n, j->K, j->w + (size_t)r0 * j->ldw, j->ldw, j->b, j->y + (size_t)r0 * j->n);
+            epilogue_block(j->s, j->l, j->y, j->n, r0, r1, j->n, j->raw);
+        }
     }
 }
 
@@ -246,13 +261,16 @@ static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_laye
         cpu_pool_for(xpool(ex), l->in_c, xparts(ex, l->in_c, (size_t)K * ohw), im2col_part, &j);
         j.b = scratch;
     }
-    /* wide outputs split by pixels (each part reads all weights once, as the
-     * whole GEMM would); narrow ones by output channels */
+    /* Split over pixels (every part reads all the weights) or over output
+     * channels (every part reads all the input): whichever the parts read
+     * less of twice, as long as there are blocks enough for every thread. */
     size_t work = (size_t)l->out_c * ohw * K;
     size_t col_blocks = (ohw + CONV_COL_BLK - 1) / CONV_COL_BLK;
     size_t row_blocks = ((size_t)l->out_c + CONV_ROW_BLK - 1) / CONV_ROW_BLK;
     unsigned nt = cpu_pool_threads(xpool(ex));
-    j.by_cols = ohw > 1 && col_blocks >= 4 * (size_t)nt;
+    bool cols_ok = ohw > 1 && col_blocks >= 4 * (size_t)nt;
+    bool rows_ok = row_blocks >= 2 * (size_t)nt;
+    j.by_cols = cols_ok && (!rows_ok || ohw >= l->out_c);
     size_t blocks = j.by_cols ? col_blocks : row_blocks;
     cpu_pool_for(xpool(ex), blocks, xparts(ex, blocks, work), conv_gemm_part, &j);
 }

@@ -17,8 +17,12 @@
 
 #include "cpu_internal.h"
 
-/* Spin iterations before sleeping (a pause each: about 50-250 us). */
-#define POOL_SPIN 4000
+/* How long a waiting thread spins before it sleeps. Measured by the clock,
+ * not by iterations: a pause is ~10 to ~150 cycles depending on the CPU.
+ * 4000 pauses (a few to 50 us) let a worker fall asleep between loops in
+ * about half of ResNet-50's 131 loops per run, and the wake-ups (futex round
+ * trips, slow in a VM) made 2-thread runs 62-69 instead of 56-61 ms. */
+#define POOL_SPIN_NS 250000
 
 struct cpu_pool {
     const sushi_context *ctx;
@@ -63,6 +67,45 @@ static inline void relax(void)
 #endif
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins until done(p, arg) or POOL_SPIN_NS have passed; returns done's last
+ * answer. The clock is read every 64 pauses. */
+static bool spin_until(cpu_pool *p, bool (*done)(cpu_pool *, uint_fast64_t), uint_fast64_t arg)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 0;; i++) {
+        if (done(p, arg))
+            return true;
+        if (i % 64 == 0) {
+            uint64_t t = mono_ns();
+            if (i == 0)
+                t0 = t;
+            else if (t - t0 >= POOL_SPIN_NS)
+                return false;
+        }
+        relax();
+    }
+}
+
+/* a new job, or quit */
+static bool job_posted(cpu_pool *p, uint_fast64_t seen)
+{
+    return atomic_load_explicit(&p->gen, memory_order_acquire) != seen ||
+           atomic_load_explicit(&p->quit, memory_order_relaxed);
+}
+
+static bool parts_done(cpu_pool *p, uint_fast64_t unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
+}
+
 static void run_part(cpu_pool *p, unsigned id)
 {
     if (id >= p->parts)
@@ -85,11 +128,8 @@ static void *worker(void *a)
     unsigned id = ((worker_arg *)a)->id;
     uint_fast64_t seen = 0;
     for (;;) {
+        spin_until(p, job_posted, seen);
         uint_fast64_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        for (int i = 0; g == seen && i < POOL_SPIN && !atomic_load_explicit(&p->quit, memory_order_relaxed); i++) {
-            relax();
-            g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        }
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
             while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
@@ -264,9 +304,7 @@ static void pool_for(cpu_pool *p, size_t total, unsigned parts, cpu_task_fn fn, 
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     run_part(p, 0);
-    for (int i = 0; i < POOL_SPIN && atomic_load_explicit(&p->pending, memory_order_acquire); i++)
-        relax();
-    if (atomic_load_explicit(&p->pending, memory_order_acquire)) {
+    if (!spin_until(p, parts_done, 0)) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load_explicit(&p->pending, memory_order_acquire))
             pthread_cond_wait(&p->done, &p->mu);

@@ -415,7 +415,13 @@ static void step_output(void *a, unsigned id, size_t lo, size_t hi)
                          j->out + (j->k0 + ko) * j->hw, Y, O);
 }
 
-/* One tile block: part `id` runs output channels [16 lo, 16 hi) whole, in
+/* Output channels per unit of the split of step_channels: small enough that
+ * two or three threads get equal shares of 88 or 360 channels (16-channel
+ * units left one thread 9 % more work than the other), large enough for the
+ * GEMMs' row blocks. */
+#define WINO_K_UNIT 8
+
+/* One tile block: part `id` runs output channels [8 lo, 8 hi) whole, in
  * blocks of at most k_blk: transformed weights into its own U, the 36 GEMMs
  * into its own M, the output transform and the epilogue. U and M never leave
  * the thread's cache and the only barrier of the layer is the one after the
@@ -428,8 +434,8 @@ static void step_channels(void *a, unsigned id, size_t lo, size_t hi)
     float *pv = priv_of(j, id);
     float *tap = pv + g->z + g->q, *T = tap + g->tap, *Y = T + g->t, *O = Y + g->y;
     float *U = pv + priv_floats(g), *M = U + g->u;
-    uint32_t k_end = (uint32_t)(16 * hi < j->k ? 16 * hi : j->k);
-    for (uint32_t k0 = (uint32_t)(16 * lo); k0 < k_end; k0 += (uint32_t)g->k_blk) {
+    uint32_t k_end = (uint32_t)(WINO_K_UNIT * hi < j->k ? WINO_K_UNIT * hi : j->k);
+    for (uint32_t k0 = (uint32_t)(WINO_K_UNIT * lo); k0 < k_end; k0 += (uint32_t)g->k_blk) {
         uint32_t kn = k_end - k0 < g->k_blk ? k_end - k0 : (uint32_t)g->k_blk;
         transform_weights(j->c, 0, kn, j->wt + (size_t)k0 * j->ldw, j->ldw, U, g->us, tap, T);
         for (size_t p = 0; p < WINO_P; p++)
@@ -470,8 +476,8 @@ void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, 
         j.ty1 = g.th;
         j.nt = g.th * g.tw;
         cpu_pool_for(pool, c, wparts(ex, c, WINO_P * j.nt * 2), step_input, &j);
-        size_t units = ((size_t)k + 15) / 16;
-        cpu_pool_for(pool, units, wparts(ex, units, 16 * (size_t)WINO_P * (j.nt * c + c + 2 * j.nt)), step_channels,
+        size_t units = ((size_t)k + WINO_K_UNIT - 1) / WINO_K_UNIT;
+        cpu_pool_for(pool, units, wparts(ex, units, WINO_K_UNIT * (size_t)WINO_P * (j.nt * c + c + 2 * j.nt)), step_channels,
                      &j);
         return;
     }
