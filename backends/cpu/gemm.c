@@ -73,8 +73,10 @@ static void gemm_blas(uint32_t m, size_t n, uint32_t k, const float *a, size_t l
                     _mm512_mask_storeu_ps(cr[r] + 16 * v, mk_[v], acc_[r][v]);                                     \
     } while (0)
 
+#if !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("unroll-loops")
+#endif
 __attribute__((target("avx512f,fma"))) static void tile3(size_t kc, const float *const ar[G_MR], const float *b,
                                                          size_t ldb, float *const cr[G_MR], uint32_t mr,
                                                          __mmask16 last, bool acc)
@@ -95,7 +97,9 @@ __attribute__((target("avx512f,fma"))) static void tile1(size_t kc, const float 
 {
     TILE_BODY(1);
 }
+#if !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 static void gemm_avx512(uint32_t m, size_t n, uint32_t k, const float *a, size_t lda, const float *b, size_t ldb,
                         float *c, size_t ldc)

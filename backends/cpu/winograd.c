@@ -145,16 +145,19 @@ size_t cpu_wino_scratch_bytes(uint32_t c, uint32_t k, uint32_t h, uint32_t w)
 
 /* One tile block (every plane up to 64 x 64): V and the zero row shared,
  * then per thread its buffers, U and M (each thread runs whole blocks of
- * output channels). Otherwise U, V, M shared, then the per-thread buffers. */
+ * output channels). Otherwise U and the zero row shared, then per thread its
+ * buffers, V and M (each thread runs whole tile blocks). */
 static bool one_block(const wino_geom *g) { return g->rows_blk == g->th; }
+
+/* floats of one thread's region: its buffers, then U and M (one block) or
+ * V and M (several) */
+static size_t thread_floats(const wino_geom *g) { return priv_floats(g) + (one_block(g) ? g->u : g->v) + g->m; }
 
 size_t cpu_wino_scratch_bytes_nt(uint32_t c, uint32_t k, uint32_t h, uint32_t w, unsigned nt)
 {
     wino_geom g = geometry(c, k, h, w);
     size_t n = nt ? nt : 1;
-    if (one_block(&g))
-        return (g.v + g.zero + n * (priv_floats(&g) + g.u + g.m)) * sizeof(float);
-    return (g.u + g.v + g.m + g.zero + n * priv_floats(&g)) * sizeof(float);
+    return ((one_block(&g) ? g.v : g.u) + g.zero + n * thread_floats(&g)) * sizeof(float);
 }
 
 /* ---------------- transforms ---------------- */
@@ -368,19 +371,14 @@ typedef struct wino_job {
     const wino_geom *g;
     uint32_t c, k, h, w;
     const float *wt, *in;
-    size_t ldw, hw, ty0, ty1, nt, k0;
+    size_t ldw, hw, ty0, ty1, nt, k0, rb;
     uint32_t kn;
-    float *U, *V, *M, *zero, *out, *priv;
+    float *U, *V, *zero, *out, *priv;
     cpu_wino_epi_fn epi;
     void *epi_arg;
 } wino_job;
 
-static size_t priv_stride(const wino_job *j)
-{
-    return priv_floats(j->g) + (one_block(j->g) ? j->g->u + j->g->m : 0);
-}
-
-static float *priv_of(const wino_job *j, unsigned id) { return j->priv + (size_t)id * priv_stride(j); }
+static float *priv_of(const wino_job *j, unsigned id) { return j->priv + (size_t)id * thread_floats(j->g); }
 
 static void step_input(void *a, unsigned id, size_t lo, size_t hi)
 {
@@ -398,21 +396,29 @@ static void step_weights(void *a, unsigned id, size_t lo, size_t hi)
     transform_weights(j->c, (uint32_t)lo, (uint32_t)hi, j->wt + j->k0 * j->ldw, j->ldw, j->U, j->g->us, tap, T);
 }
 
-static void step_gemm(void *a, unsigned id, size_t lo, size_t hi)
+/* Several tile blocks: part `id` runs tile blocks [lo, hi) of rb tile rows
+ * whole: the input transform of the block into its own V, the 36 GEMMs with
+ * the shared U into its own M, the output transform. U is read-only here and
+ * nothing a thread writes is read by another before the epilogue's loop. */
+static void step_tiles(void *a, unsigned id, size_t lo, size_t hi)
 {
     const wino_job *j = a;
-    (void)id;
-    for (size_t p = lo; p < hi; p++)
-        cpu_f32_gemm(j->kn, j->nt, j->c, j->U + p * j->g->us, j->c, j->V + p * j->g->vs, j->M + p * j->g->ms);
-}
-
-static void step_output(void *a, unsigned id, size_t lo, size_t hi)
-{
-    const wino_job *j = a;
-    float *Y = priv_of(j, id) + j->g->z + j->g->q + j->g->tap + j->g->t, *O = Y + j->g->y;
-    for (size_t ko = lo; ko < hi; ko++)
-        transform_output(j->M + ko * j->nt, j->g->ms, j->g, j->ty0, j->ty1, j->h, j->w,
-                         j->out + (j->k0 + ko) * j->hw, Y, O);
+    const wino_geom *g = j->g;
+    float *pv = priv_of(j, id);
+    float *Z = pv, *Q = Z + g->z, *Y = Q + g->q + g->tap + g->t, *O = Y + g->y;
+    float *V = pv + priv_floats(g), *M = V + g->v;
+    for (size_t b = lo; b < hi; b++) {
+        size_t ty0 = b * j->rb, ty1 = ty0 + j->rb < g->th ? ty0 + j->rb : g->th;
+        if (ty0 >= ty1)
+            break;
+        size_t nt = (ty1 - ty0) * g->tw;
+        for (size_t ci = 0; ci < j->c; ci++)
+            transform_input(j->in + ci * j->hw, j->h, j->w, g, ty0, ty1, V + ci * nt, g->vs, j->zero, Z, Q);
+        for (size_t p = 0; p < WINO_P; p++)
+            cpu_f32_gemm(j->k, nt, j->c, j->U + p * g->us, j->c, V + p * g->vs, M + p * g->ms);
+        for (uint32_t ko = 0; ko < j->k; ko++)
+            transform_output(M + ko * nt, g->ms, g, ty0, ty1, j->h, j->w, j->out + ko * j->hw, Y, O);
+    }
 }
 
 /* Output channels per unit of the split of step_channels: small enough that
@@ -481,26 +487,23 @@ void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, 
                      &j);
         return;
     }
+    /* U once, whole, split by output channel; then the tile blocks, split
+     * over the threads in blocks of rb <= rows_blk tile rows, as many blocks
+     * as a multiple of the threads so that they get equal shares */
     j.U = scratch;
-    j.V = j.U + g.u;
-    j.M = j.V + g.v;
-    j.zero = j.M + g.m;
+    j.zero = j.U + g.u;
     j.priv = j.zero + g.zero;
     memset(j.zero, 0, (size_t)w * sizeof *j.zero);
-    for (size_t ty0 = 0; ty0 < g.th; ty0 += g.rows_blk) {
-        j.ty0 = ty0;
-        j.ty1 = ty0 + g.rows_blk < g.th ? ty0 + g.rows_blk : g.th;
-        j.nt = (j.ty1 - ty0) * g.tw;
-        cpu_pool_for(pool, c, wparts(ex, c, WINO_P * j.nt * 2), step_input, &j);
-        for (uint32_t k0 = 0; k0 < k; k0 += (uint32_t)g.k_blk) {
-            j.k0 = k0;
-            j.kn = k - k0 < g.k_blk ? k - k0 : (uint32_t)g.k_blk;
-            if (ty0 == 0 || g.k_blk < k)
-                cpu_pool_for(pool, j.kn, wparts(ex, j.kn, (size_t)WINO_P * c), step_weights, &j);
-            cpu_pool_for(pool, WINO_P, wparts(ex, WINO_P, (size_t)j.kn * j.nt * c), step_gemm, &j);
-            cpu_pool_for(pool, j.kn, wparts(ex, j.kn, WINO_P * j.nt * 2), step_output, &j);
-        }
-    }
+    j.k0 = 0;
+    j.kn = k;
+    cpu_pool_for(pool, k, wparts(ex, k, (size_t)WINO_P * c), step_weights, &j);
+    size_t nthr = cpu_pool_threads(pool);
+    size_t nb = (g.th + g.rows_blk - 1) / g.rows_blk;
+    nb = (nb + nthr - 1) / nthr * nthr;
+    j.rb = (g.th + nb - 1) / nb;
+    nb = (g.th + j.rb - 1) / j.rb;
+    cpu_pool_for(pool, nb, wparts(ex, nb, (size_t)WINO_P * j.rb * g.tw * ((size_t)c * k + 2 * (c + k))), step_tiles,
+                 &j);
     if (epi)
         cpu_pool_for(pool, k, wparts(ex, k, (size_t)h * w), step_epi, &j);
 }

@@ -782,6 +782,12 @@ Test(cpu, threads_resnet_int8_bit_exact) { threads_int8_exact("ofa-resnet50", "m
 
 Test(cpu, threads_mbv3_deterministic_and_close_to_one_thread) { threads_agree("ofa-mbv3-w1.0", "max@96"); }
 Test(cpu, threads_resnet_deterministic_and_close_to_one_thread) { threads_agree("ofa-resnet50", "max@96"); }
+/* planes over 64 x 64 (80 x 80 after the stem): Winograd's several-tile-block
+ * path, whose threads split the tile blocks */
+Test(cpu, threads_resnet_large_planes_deterministic_and_close_to_one_thread)
+{
+    threads_agree("ofa-resnet50", "max@160");
+}
 
 Test(cpu, threads_param_is_per_instance_and_bounded)
 {
