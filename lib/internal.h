@@ -5,6 +5,7 @@
 #ifndef SUSHI_INTERNAL_H
 #define SUSHI_INTERNAL_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -89,6 +90,19 @@ static inline bool sushi_mul_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
 static inline bool sushi_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
 {
     return __builtin_add_overflow(a, b, r);
+}
+
+/* The p-quantile of v[0..n) sorted ascending by the nearest-rank rule
+ * (v[ceil(p n) - 1], clamped to [0, n)); NaN when n = 0. The one
+ * definition of "p50 / p90 / p99" in profiles, scheduler and server
+ * statistics, and of the scheduler's tail factor. */
+static inline double sushi_nearest_rank(const double *v, uint32_t n, double p)
+{
+    if (n == 0)
+        return NAN;
+    double r = ceil(p * n);
+    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
+    return v[k < n ? k : n - 1];
 }
 
 /* ---------- architecture IR ---------- */

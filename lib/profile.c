@@ -319,13 +319,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double nearest_rank(const double *v, uint32_t n, double q)
-{
-    double r = ceil(q * n);
-    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
-    return v[k < n ? k : n - 1];
-}
-
 /* "model name" (x86) or "Hardware"/"CPU part" (arm) of /proc/cpuinfo. */
 static char *cpu_model(const sushi_context *ctx)
 {
@@ -503,9 +496,9 @@ int sushi_profile_measure(sushi_backend *b, const sushi_profile_options *opts, s
         e->candidate = (int32_t)i;
         e->n = o.reps;
         e->mean_s = sum / o.reps;
-        e->p50_s = nearest_rank(t, o.reps, 0.50);
-        e->p90_s = nearest_rank(t, o.reps, 0.90);
-        e->p99_s = nearest_rank(t, o.reps, 0.99);
+        e->p50_s = sushi_nearest_rank(t, o.reps, 0.50);
+        e->p90_s = sushi_nearest_rank(t, o.reps, 0.90);
+        e->p99_s = sushi_nearest_rank(t, o.reps, 0.99);
         e->max_s = t[o.reps - 1];
         p->n = i + 1;
     }

@@ -1038,17 +1038,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The p-quantile of v[0..n) sorted ascending, nearest rank (0 when n = 0):
- * the tail factor and the statistics' percentiles. */
-static double nearest_rank(const double *v, uint32_t n, double p)
-{
-    if (n == 0)
-        return 0.0;
-    double r = ceil(p * n);
-    uint32_t k = r < 1.0 ? 0 : (uint32_t)r - 1;
-    return v[k < n ? k : n - 1];
-}
-
 /* Feed one measured run of position j (its service latency without any
  * charged reload) to the estimator: the ratio measured / reference enters a
  * ring of the last adapt_window ratios, the load factor becomes their median
@@ -1072,7 +1061,7 @@ static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
      * of the service time now, which the median does not see (time slicing
      * on a contended core leaves most runs as fast as profiled and a few
      * several times slower) */
-    s->tail = nearest_rank(s->ring_sort, m, s->o.quantile);
+    s->tail = sushi_nearest_rank(s->ring_sort, m, s->o.quantile);
     ctab_predict(s, &s->cur);
 }
 
@@ -1309,12 +1298,12 @@ int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st)
             return SUSHI_ERR_NOMEM;
         memcpy(v, a->smp, (size_t)a->n_smp * sizeof *v);
         qsort(v, a->n_smp, sizeof *v, cmp_double);
-        st->latency_p50_s = nearest_rank(v, a->n_smp, 0.50);
-        st->latency_p99_s = nearest_rank(v, a->n_smp, 0.99);
+        st->latency_p50_s = sushi_nearest_rank(v, a->n_smp, 0.50);
+        st->latency_p99_s = sushi_nearest_rank(v, a->n_smp, 0.99);
         memcpy(v, a->smp_e2e, (size_t)a->n_smp * sizeof *v);
         qsort(v, a->n_smp, sizeof *v, cmp_double);
-        st->e2e_latency_p50_s = nearest_rank(v, a->n_smp, 0.50);
-        st->e2e_latency_p99_s = nearest_rank(v, a->n_smp, 0.99);
+        st->e2e_latency_p50_s = sushi_nearest_rank(v, a->n_smp, 0.50);
+        st->e2e_latency_p99_s = sushi_nearest_rank(v, a->n_smp, 0.99);
         sushi_free(s->ctx, v);
     }
     st->e2e_latency_mean_s = a->e2e_sum / nq;

@@ -623,15 +623,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double nearest_rank(const double *v, uint32_t n, double p)
-{
-    if (n == 0)
-        return NAN;
-    double k = ceil(p * n);
-    uint32_t i = k < 1.0 ? 0 : (uint32_t)k - 1;
-    return v[i < n ? i : n - 1];
-}
-
 int sushi_server_get_stats(const sushi_server *srv, sushi_server_stats *st)
 {
     if (!srv || !st)
@@ -669,8 +660,8 @@ int sushi_server_get_stats(const sushi_server *srv, sushi_server_stats *st)
     st->accuracy_mean = srv->served ? srv->acc_sum / (double)srv->served : NAN;
     pthread_mutex_unlock(&m->mu);
     qsort(v, n, sizeof *v, cmp_double);
-    st->e2e_p50_s = nearest_rank(v, n, 0.50);
-    st->e2e_p99_s = nearest_rank(v, n, 0.99);
+    st->e2e_p50_s = sushi_nearest_rank(v, n, 0.50);
+    st->e2e_p99_s = sushi_nearest_rank(v, n, 0.99);
     sushi_free(srv->ctx, v);
     return SUSHI_OK;
 }
