@@ -6,6 +6,12 @@
  * The backend itself is used through backend.h under the name "cpu". These
  * functions exist only when libsushi was built with the cpu backend (the
  * registry then lists a backend named "cpu").
+ *
+ * Float32 convolution GEMMs run libsushi's own kernel on x86-64 CPUs with
+ * AVX-512F (since 0.3, decided once per process from the CPU), else
+ * OpenBLAS's sgemm; `SUSHI_CPU_GEMM=openblas` in the environment, read at
+ * the first run, forces OpenBLAS. The two paths differ by rounding only
+ * (docs/cpu.md, "GEMM").
  */
 #ifndef SUSHI_CPU_H
 #define SUSHI_CPU_H
