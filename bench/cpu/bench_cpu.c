@@ -246,8 +246,10 @@ int main(int argc, char **argv)
     sushi_context *ctx;
     if (sushi_context_create(NULL, &ctx))
         return 1;
-    printf("{\"openblas\": \"%s\", \"core\": \"%s\", \"threads\": %d, \"sgemm2048_gflops\": %.2f}\n",
-           openblas_get_config(), openblas_get_corename(), threads, big_sgemm_gflops(2048, 5));
+    printf("{\"openblas\": \"%s\", \"core\": \"%s\", \"conv_gemm\": \"%s\", \"threads\": %d, "
+           "\"sgemm2048_gflops\": %.2f}\n",
+           openblas_get_config(), openblas_get_corename(), cpu_gemm_own() ? "libsushi-avx512" : "openblas", threads,
+           big_sgemm_gflops(2048, 5));
     int rc = 0;
     if (i < argc) {
         for (; i + 1 < argc; i += 2)
