@@ -101,8 +101,6 @@ void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *
 /* The same on ex's threads; scratch: cpu_f32_scratch_bytes_nt(s, ex->nt). */
 void cpu_f32_layer_x(const cpu_exec *ex, const sushi_subnet *s, uint32_t li, float *const *vp, float *scratch,
                      bool raw);
-/* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
- * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
 /* C = A * B, row-major, single-threaded (gemm.c; docs/cpu.md "GEMM"): our
  * AVX-512 kernel where the CPU has AVX-512F, else OpenBLAS's sgemm. */
 void cpu_sgemm(uint32_t m, size_t n, uint32_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
@@ -114,6 +112,8 @@ bool cpu_gemm_own(void);
  * false, and OpenBLAS runs, if the CPU has no AVX-512F), 0 OpenBLAS, -1
  * decide again from the CPU and the environment */
 bool cpu_gemm_set_own(int mode);
+/* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
+ * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y);
 /* y[c][hw] = act(y * scale[c] + shift[c]) (scale/shift may be NULL: identity) */
 void cpu_f32_bn_act(float *y, uint32_t c, size_t hw, const float *scale, const float *shift, int act);

@@ -119,15 +119,10 @@ static void gemm_avx512(uint32_t m, size_t n, uint32_t k, const float *a, size_t
                     cr[r] = c + (size_t)i * ldc + j0;
                 }
                 const float *bb = b + p0 * ldb + j0;
-                size_t j = 0;
-                for (; j + 16 * G_NV <= nc; j += 16 * G_NV) {
-                    float *cj[G_MR];
-                    for (int r = 0; r < G_MR; r++)
-                        cj[r] = cr[r] + j;
-                    tile3(kc, ar, bb + j, ldb, cj, mr, (__mmask16)0xFFFF, acc);
-                }
-                if (j < nc) {
-                    size_t rest = nc - j, nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
+                for (size_t j = 0; j < nc; j += 16 * G_NV) {
+                    /* whole tiles, then one of 1..3 vectors, the last masked */
+                    size_t rest = nc - j < 16 * G_NV ? nc - j : 16 * G_NV;
+                    size_t nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
                     __mmask16 last = (__mmask16)((1u << tail) - 1u);
                     float *cj[G_MR];
                     for (int r = 0; r < G_MR; r++)

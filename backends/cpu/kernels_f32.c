@@ -204,6 +204,14 @@ typedef struct conv_job {
  * of 56 x 56 planes from scaling past 1.5x on two cores). */
 #define CONV_EPI_BLOCK_BYTES ((size_t)256 << 10)
 
+/* units (columns or rows, a multiple of blk, at least 4 blk) per sgemm call
+ * when one unit of output is `unit_bytes` */
+static size_t epi_step(size_t unit_bytes, size_t blk)
+{
+    size_t step = CONV_EPI_BLOCK_BYTES / unit_bytes / blk * blk;
+    return step < 4 * blk ? 4 * blk : step;
+}
+
 static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
 {
     const conv_job *j = a;
@@ -211,9 +219,7 @@ static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
     (void)id;
     if (j->by_cols) {
         size_t c_end = hi * CONV_COL_BLK < j->n ? hi * CONV_COL_BLK : j->n;
-        size_t step = CONV_EPI_BLOCK_BYTES / ((size_t)m * sizeof(float)) / CONV_COL_BLK * CONV_COL_BLK;
-        if (step < 4 * CONV_COL_BLK)
-            step = 4 * CONV_COL_BLK;
+        const size_t step = epi_step((size_t)m * sizeof(float), CONV_COL_BLK);
         for (size_t c0 = lo * CONV_COL_BLK; c0 < c_end; c0 += step) {
             size_t c1 = c_end - c0 < step ? c_end : c0 + step;
             cpu_sgemm(m, c1 - c0, j->K, j->w, j->ldw, j->b + c0, j->n, j->y + c0, j->n);
@@ -221,9 +227,7 @@ static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
         }
     } else {
         uint32_t r_end = (uint32_t)(hi * CONV_ROW_BLK < m ? hi * CONV_ROW_BLK : m);
-        size_t step = CONV_EPI_BLOCK_BYTES / (j->n * sizeof(float)) / CONV_ROW_BLK * CONV_ROW_BLK;
-        if (step < 4 * CONV_ROW_BLK)
-            step = 4 * CONV_ROW_BLK;
+        const size_t step = epi_step(j->n * sizeof(float), CONV_ROW_BLK);
         for (uint32_t r0 = (uint32_t)(lo * CONV_ROW_BLK); r0 < r_end; r0 += (uint32_t)step) {
             uint32_t r1 = r_end - r0 < step ? r_end : r0 + (uint32_t)step;
             cpu_f32_gemm(r1 - r0, j->n, j->K, j->w + (size_t)r0 * j->ldw, j->ldw, j->b, j->y + (size_t)r0 * j->n);

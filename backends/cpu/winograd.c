@@ -371,8 +371,7 @@ typedef struct wino_job {
     const wino_geom *g;
     uint32_t c, k, h, w;
     const float *wt, *in;
-    size_t ldw, hw, ty0, ty1, nt, k0, rb;
-    uint32_t kn;
+    size_t ldw, hw, ty0, ty1, nt, rb;
     float *U, *V, *zero, *out, *priv;
     cpu_wino_epi_fn epi;
     void *epi_arg;
@@ -393,7 +392,7 @@ static void step_weights(void *a, unsigned id, size_t lo, size_t hi)
 {
     const wino_job *j = a;
     float *tap = priv_of(j, id) + j->g->z + j->g->q, *T = tap + j->g->tap;
-    transform_weights(j->c, (uint32_t)lo, (uint32_t)hi, j->wt + j->k0 * j->ldw, j->ldw, j->U, j->g->us, tap, T);
+    transform_weights(j->c, (uint32_t)lo, (uint32_t)hi, j->wt, j->ldw, j->U, j->g->us, tap, T);
 }
 
 /* Several tile blocks: part `id` runs tile blocks [lo, hi) of rb tile rows
@@ -494,8 +493,6 @@ void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, 
     j.zero = j.U + g.u;
     j.priv = j.zero + g.zero;
     memset(j.zero, 0, (size_t)w * sizeof *j.zero);
-    j.k0 = 0;
-    j.kn = k;
     cpu_pool_for(pool, k, wparts(ex, k, (size_t)WINO_P * c), step_weights, &j);
     size_t nthr = cpu_pool_threads(pool);
     size_t nb = (g.th + g.rows_blk - 1) / g.rows_blk;
