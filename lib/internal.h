@@ -92,6 +92,13 @@ static inline bool sushi_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
     return __builtin_add_overflow(a, b, r);
 }
 
+/* qsort comparator of doubles, ascending (the sort before sushi_nearest_rank) */
+static inline int sushi_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* The p-quantile of v[0..n) sorted ascending by the nearest-rank rule
  * (v[ceil(p n) - 1], clamped to [0, n)); NaN when n = 0. The one
  * definition of "p50 / p90 / p99" in profiles, scheduler and server

@@ -313,12 +313,6 @@ static sushi_profile *profile_new(sushi_context *ctx)
     return p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* "model name" (x86) or "Hardware"/"CPU part" (arm) of /proc/cpuinfo. */
 static char *cpu_model(const sushi_context *ctx)
 {
@@ -490,7 +484,7 @@ int sushi_profile_measure(sushi_backend *b, const sushi_profile_options *opts, s
         double sum = 0.0;
         for (uint32_t k = 0; k < o.reps; k++)
             sum += t[k];
-        qsort(t, o.reps, sizeof *t, cmp_double);
+        qsort(t, o.reps, sizeof *t, sushi_cmp_double);
         sushi_profile_entry *e = &p->e[i];
         e->size = sizeof *e;
         e->candidate = (int32_t)i;

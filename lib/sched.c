@@ -1032,12 +1032,6 @@ static void add_sample(sushi_sched *s, double x, double e2e)
 
 /* ------------------------------------------------------------- adaptation */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Feed one measured run of position j (its service latency without any
  * charged reload) to the estimator: the ratio measured / reference enters a
  * ring of the last adapt_window ratios, the load factor becomes their median
@@ -1054,7 +1048,7 @@ static void adapt_observe(sushi_sched *s, uint32_t j, double measured)
     if (s->n_ring < s->o.adapt_window)
         s->n_ring++;
     memcpy(s->ring_sort, s->ring, s->n_ring * sizeof *s->ring_sort);
-    qsort(s->ring_sort, s->n_ring, sizeof *s->ring_sort, cmp_double);
+    qsort(s->ring_sort, s->n_ring, sizeof *s->ring_sort, sushi_cmp_double);
     uint32_t m = s->n_ring;
     s->load = m % 2 ? s->ring_sort[m / 2] : 0.5 * (s->ring_sort[m / 2 - 1] + s->ring_sort[m / 2]);
     /* the scheduler's quantile of the same ratios, nearest rank: the tail
@@ -1297,11 +1291,11 @@ int sushi_sched_get_stats(const sushi_sched *s, sushi_sched_stats *st)
         if (!v)
             return SUSHI_ERR_NOMEM;
         memcpy(v, a->smp, (size_t)a->n_smp * sizeof *v);
-        qsort(v, a->n_smp, sizeof *v, cmp_double);
+        qsort(v, a->n_smp, sizeof *v, sushi_cmp_double);
         st->latency_p50_s = sushi_nearest_rank(v, a->n_smp, 0.50);
         st->latency_p99_s = sushi_nearest_rank(v, a->n_smp, 0.99);
         memcpy(v, a->smp_e2e, (size_t)a->n_smp * sizeof *v);
-        qsort(v, a->n_smp, sizeof *v, cmp_double);
+        qsort(v, a->n_smp, sizeof *v, sushi_cmp_double);
         st->e2e_latency_p50_s = sushi_nearest_rank(v, a->n_smp, 0.50);
         st->e2e_latency_p99_s = sushi_nearest_rank(v, a->n_smp, 0.99);
         sushi_free(s->ctx, v);

@@ -617,12 +617,6 @@ void sushi_server_destroy(sushi_server *srv)
 
 /* -------------------------------------------------------------- statistics */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int sushi_server_get_stats(const sushi_server *srv, sushi_server_stats *st)
 {
     if (!srv || !st)
@@ -659,7 +653,7 @@ int sushi_server_get_stats(const sushi_server *srv, sushi_server_stats *st)
     st->wait_mean_s = srv->waited_n ? srv->wait_sum / (double)srv->waited_n : NAN;
     st->accuracy_mean = srv->served ? srv->acc_sum / (double)srv->served : NAN;
     pthread_mutex_unlock(&m->mu);
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, sushi_cmp_double);
     st->e2e_p50_s = sushi_nearest_rank(v, n, 0.50);
     st->e2e_p99_s = sushi_nearest_rank(v, n, 0.99);
     sushi_free(srv->ctx, v);
