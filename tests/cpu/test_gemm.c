@@ -105,6 +105,28 @@ Test(gemm, own_kernel_is_used_when_the_cpu_has_avx512)
 #endif
 }
 
+/* SUSHI_CPU_GEMM=openblas forces OpenBLAS; any other value, like unset,
+ * leaves the choice to the CPU (decided again after cpu_gemm_set_own(-1)). */
+Test(gemm, environment_forces_openblas_and_other_values_leave_the_cpu_choice)
+{
+    bool avx512 = cpu_gemm_set_own(1);
+    const char *saved = getenv("SUSHI_CPU_GEMM");
+    char *keep = saved ? strdup(saved) : NULL;
+    setenv("SUSHI_CPU_GEMM", "openblas", 1);
+    cpu_gemm_set_own(-1);
+    cr_expect(!cpu_gemm_own(), "SUSHI_CPU_GEMM=openblas did not force OpenBLAS");
+    setenv("SUSHI_CPU_GEMM", "OpenBLAS-typo", 1);
+    cpu_gemm_set_own(-1);
+    cr_expect_eq(cpu_gemm_own(), avx512, "an unknown value must leave the choice to the CPU");
+    unsetenv("SUSHI_CPU_GEMM");
+    cpu_gemm_set_own(-1);
+    cr_expect_eq(cpu_gemm_own(), avx512, "unset: the CPU decides");
+    if (keep)
+        setenv("SUSHI_CPU_GEMM", keep, 1);
+    free(keep);
+    cpu_gemm_set_own(-1);
+}
+
 /* Columns [j0, j1) and rows [i0, i1) computed alone are the bits of the
  * whole product: the thread split of the convolutions changes no result. */
 Test(gemm, ranges_alone_give_the_same_bits)
