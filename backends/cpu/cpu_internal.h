@@ -112,6 +112,31 @@ bool cpu_gemm_own(void);
  * false, and OpenBLAS runs, if the CPU has no AVX-512F), 0 OpenBLAS, -1
  * decide again from the CPU and the environment */
 bool cpu_gemm_set_own(int mode);
+/* whether this CPU has AVX-512F (x86-64 with GCC-compatible compilers) */
+bool cpu_has_avx512(void);
+/* ---------- depthwise on AVX-512 (depthwise.c; docs/cpu.md "Depthwise") ---------- */
+/* whether the AVX-512 kernel takes layer l (stride 1 or 2, kernel 3, 5 or 7) */
+bool cpu_dw_fits(const sushi_layer *l);
+/* scratch floats of one thread for it (0 when it does not fit) */
+size_t cpu_dw_own_floats(const sushi_layer *l);
+/* whether depthwise layers run it (decided at the first call: the CPU, and
+ * SUSHI_CPU_DW=portable in the environment forces the portable kernel) */
+bool cpu_dw_own(void);
+/* tests and benchmarks only, while no kernel runs: 1 the AVX-512 kernel
+ * (returns false, and the portable one runs, without AVX-512F), 0 the
+ * portable kernel, -1 decide again from the CPU and the environment */
+bool cpu_dw_set_own(int mode);
+/* Before a thread's groups of layer l: zeroes what of its scratch no group writes. */
+void cpu_dw_own_prepare(const sushi_layer *l, float *scratch);
+/* Bands of output rows each group of 16 channels is cut into, so that the
+ * work splits evenly on `threads` threads. */
+uint32_t cpu_dw_own_bands(const sushi_layer *l, unsigned threads);
+/* Output rows oy0 .. oy1 - 1 of channels c0 .. c0 + cn - 1 (cn <= 16) of l,
+ * where the kernel fits and cpu_dw_own(): x, w, y point at channel c0's
+ * input plane, weights and output plane; y = act(conv(x, w) * sc[c] + sh[c]).
+ * scratch: cpu_dw_own_floats(l), after cpu_dw_own_prepare. */
+void cpu_dw_own_group(const sushi_layer *l, uint32_t cn, uint32_t oy0, uint32_t oy1, const float *x, const float *w,
+                      float *y, const float *sc, const float *sh, int act, float *scratch);
 /* y[m][n] = sum_k w[m][k] * x[k][n] (row-major; w with leading dimension ldw,
  * x and y with n): the GEMM of every convolution (sgemv when n = 1). */
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y);

@@ -143,7 +143,7 @@ static void gemm_avx512(uint32_t m, size_t n, uint32_t k, const float *a, size_t
 /* -1: not decided yet; 0: OpenBLAS; 1: our AVX-512 kernel */
 static atomic_int gemm_kind = -1;
 
-static bool cpu_has_avx512(void)
+bool cpu_has_avx512(void)
 {
 #ifdef GEMM_AVX512
     __builtin_cpu_init();

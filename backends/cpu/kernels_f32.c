@@ -440,7 +440,8 @@ static void dwconv_f32_range(const sushi_subnet *s, const sushi_layer *l, const 
 static size_t dw_floats(const sushi_layer *l)
 {
     dw_geom g = dw_geometry(l);
-    return cpu_align_up((g.p_sz + 2 * g.eo_sz + g.y_sz) * sizeof(float)) / sizeof(float);
+    size_t portable = g.p_sz + 2 * g.eo_sz + g.y_sz, own = cpu_dw_own_floats(l);
+    return cpu_align_up((portable > own ? portable : own) * sizeof(float)) / sizeof(float);
 }
 
 typedef struct dw_job {
@@ -449,6 +450,7 @@ typedef struct dw_job {
     const float *in;
     float *out, *scratch;
     bool raw;
+    size_t bands; /* AVX-512 kernel: row bands per group of 16 channels */
 } dw_job;
 
 static void dw_part(void *a, unsigned id, size_t lo, size_t hi)
@@ -458,12 +460,42 @@ static void dw_part(void *a, unsigned id, size_t lo, size_t hi)
                      (uint32_t)hi);
 }
 
+/* units [lo, hi) on the AVX-512 kernel: unit u is band u % bands of the
+ * output rows of the group u / bands of 16 channels */
+static void dw_own_part(void *a, unsigned id, size_t lo, size_t hi)
+{
+    const dw_job *j = a;
+    const sushi_layer *l = j->l;
+    const float *wt = tdata(j->s, l->w);
+    const size_t kk = (size_t)l->kernel * l->kernel, hw = (size_t)l->in_h * l->in_w;
+    const size_t ohw = (size_t)l->out_h * l->out_w;
+    float *scratch = j->scratch + id * dw_floats(l);
+    cpu_dw_own_prepare(l, scratch);
+    for (size_t u = lo; u < hi; u++) {
+        size_t g = u / j->bands, b = u % j->bands;
+        uint32_t c0 = (uint32_t)(16 * g), cn = l->out_c - c0 < 16 ? l->out_c - c0 : 16;
+        uint32_t oy0 = (uint32_t)(b * l->out_h / j->bands), oy1 = (uint32_t)((b + 1) * l->out_h / j->bands);
+        float sc[16], sh[16];
+        int act = SUSHI_ACT_NONE;
+        for (uint32_t c = 0; c < cn; c++)
+            chan_affine(j->s, l, c0 + c, j->raw, &sc[c], &sh[c], &act);
+        cpu_dw_own_group(l, cn, oy0, oy1, j->in + c0 * hw, wt + c0 * kk, j->out + c0 * ohw, sc, sh, act, scratch);
+    }
+}
+
 /* channels split over the threads, each with its own padded planes */
 static void dwconv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
                        float *scratch, bool raw)
 {
-    dw_job j = { s, l, in, out, scratch, raw };
+    dw_job j = { s, l, in, out, scratch, raw, 1 };
     size_t work = (size_t)l->out_c * l->out_h * l->out_w * l->kernel * l->kernel;
+    if (cpu_dw_own() && cpu_dw_fits(l)) {
+        size_t groups = ((size_t)l->out_c + 15) / 16;
+        unsigned parts = xparts(ex, groups * l->out_h, work);
+        j.bands = cpu_dw_own_bands(l, parts);
+        cpu_pool_for(xpool(ex), groups * j.bands, parts, dw_own_part, &j);
+        return;
+    }
     cpu_pool_for(xpool(ex), l->out_c, xparts(ex, l->out_c, work), dw_part, &j);
 }
 
