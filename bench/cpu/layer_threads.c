@@ -11,7 +11,9 @@
  * loop, the longest part's thread CPU time: the layer's time on otherwise
  * idle cores, which other jobs on a shared machine hardly change). Prints a
  * JSON line per layer (--all; otherwise only layers of >= 1 % of the 1-thread
- * time), one per kind of layer and a total. */
+ * time), one per kind of layer and a total. "alone_1": the layer's median
+ * over R runs in a row on its input at 1 thread (warm caches, as a layer
+ * benchmark of another engine times it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,17 @@ int main(int argc, char **argv)
                 (use_n ? passn : pass1)[r] = sum;
         }
     }
+    /* each layer alone: REPS runs in a row on its input (warm caches), 1 thread */
+    double *alone = calloc(s->n_layers, sizeof *alone), *ta = calloc((size_t)reps, sizeof *ta);
+    for (uint32_t li = 0; li < s->n_layers; li++) {
+        for (int r = -2; r < reps; r++) {
+            double t0 = now_s();
+            cpu_f32_layer_x(&e1, s, li, vp, scratch, false);
+            if (r >= 0)
+                ta[r] = now_s() - t0;
+        }
+        alone[li] = median(ta, reps);
+    }
     double tot1 = 0.0, totn = 0.0, ctot1 = 0.0, ctotn = 0.0;
     double *m1 = calloc(s->n_layers, sizeof *m1), *mn = calloc(s->n_layers, sizeof *mn);
     double *u1 = calloc(s->n_layers, sizeof *u1), *un = calloc(s->n_layers, sizeof *un);
@@ -153,22 +166,24 @@ int main(int argc, char **argv)
         if (!all && u1[li] < 0.01 * ctot1)
             continue;
         printf("{\"layer\": %u, \"kind\": \"%s\", \"k\": %u, \"stride\": %u, \"in\": [%u, %u, %u], \"out\": [%u, %u, %u], "
-               "\"ms_1\": %.3f, \"ms_%d\": %.3f, \"speedup\": %.2f, \"cpu_1\": %.3f, \"cpu_%d\": %.3f, \"cpu_speedup\": %.2f}\n",
+               "\"ms_1\": %.3f, \"ms_%d\": %.3f, \"speedup\": %.2f, \"cpu_1\": %.3f, \"cpu_%d\": %.3f, \"cpu_speedup\": %.2f, "
+               "\"alone_1\": %.3f}\n",
                li, kind(l), l->kernel, l->stride, l->in_c, l->in_h, l->in_w, l->out_c, l->out_h, l->out_w,
-               m1[li] * 1e3, nt, mn[li] * 1e3, m1[li] / mn[li], u1[li] * 1e3, nt, un[li] * 1e3, u1[li] / un[li]);
+               m1[li] * 1e3, nt, mn[li] * 1e3, m1[li] / mn[li], u1[li] * 1e3, nt, un[li] * 1e3, u1[li] / un[li],
+               alone[li] * 1e3);
     }
     const char *kinds[] = { "conv-first", "conv1x1", "conv1x1-s2", "conv-kxk-im2col", "conv3x3-winograd", "dwconv",
                             "linear", "maxpool", "avgpool", "gap", "add", "se", "other" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-        double a = 0.0, b = 0.0, ca = 0.0, cb = 0.0;
+        double a = 0.0, b = 0.0, ca = 0.0, cb = 0.0, al = 0.0;
         int n = 0;
         for (uint32_t li = 0; li < s->n_layers; li++)
             if (strcmp(kind(&s->layers[li]), kinds[k]) == 0)
-                a += m1[li], b += mn[li], ca += u1[li], cb += un[li], n++;
+                a += m1[li], b += mn[li], ca += u1[li], cb += un[li], al += alone[li], n++;
         if (n)
             printf("{\"kind\": \"%s\", \"layers\": %d, \"ms_1\": %.3f, \"ms_%d\": %.3f, \"speedup\": %.2f, "
-                   "\"cpu_1\": %.3f, \"cpu_%d\": %.3f, \"cpu_speedup\": %.2f}\n",
-                   kinds[k], n, a * 1e3, nt, b * 1e3, a / b, ca * 1e3, nt, cb * 1e3, ca / cb);
+                   "\"cpu_1\": %.3f, \"cpu_%d\": %.3f, \"cpu_speedup\": %.2f, \"alone_1\": %.3f}\n",
+                   kinds[k], n, a * 1e3, nt, b * 1e3, a / b, ca * 1e3, nt, cb * 1e3, ca / cb, al * 1e3);
     }
     double mp1 = median(pass1, reps), mpn = median(passn, reps);
     printf("{\"total\": true, \"ms_1\": %.3f, \"ms_%d\": %.3f, \"speedup\": %.2f, \"pass_median_1\": %.3f, "
