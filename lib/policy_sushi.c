@@ -1352,6 +1352,24 @@ static int fill_ws_for(opt_policy *p, const sushi_policy_view *v, opt_ws **out)
             rc = build_options(p->fill, p->items, n, NULL, 0);
         if (rc)
             return rc;
+        /* Size the update workspace once, for a demand of every candidate
+         * (bytes objective: no tile savings are asked for): a window draws
+         * from the candidates, so a later update grows no option buffer. A
+         * buffer grown inside an update took its page faults there: 50-100
+         * faults, 0.5-1 ms on the development VM, in the first update that
+         * saw a larger window (docs/performance.md, "Scheduler"). */
+        if (v->supernet && v->capacity_bytes > 0) {
+            sushi_subgraph *tmp = NULL;
+            rc = sushi_subgraph_create(v->supernet, &tmp);
+            if (!rc)
+                rc = fill_items(p, NULL, v->candidates, v->n_candidates, 1.0, NULL, 0, 0.0, &n);
+            if (!rc)
+                rc = optimise(p->ws, p->items, n, p->fill, v->capacity_bytes, false, v->candidates, v->n_candidates,
+                              tmp, NULL);
+            sushi_subgraph_destroy(tmp);
+            if (rc)
+                return rc;
+        }
         const sushi_subnet **k = sushi_realloc(ctx, p->fill_key, v->n_candidates * sizeof *k);
         if (!k)
             return SUSHI_ERR_NOMEM;
