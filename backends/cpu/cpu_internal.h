@@ -114,24 +114,28 @@ bool cpu_gemm_own(void);
 bool cpu_gemm_set_own(int mode);
 /* whether this CPU has AVX-512F (x86-64 with GCC-compatible compilers) */
 bool cpu_has_avx512(void);
-/* ---------- depthwise on AVX-512 (depthwise.c; docs/cpu.md "Depthwise") ---------- */
-/* whether the AVX-512 kernel takes layer l (stride 1 or 2, kernel 3, 5 or 7) */
+/* ---------- depthwise on AVX-512 / AVX2 (depthwise.c; docs/cpu.md "Depthwise") ---------- */
+/* whether the channel-group kernel takes layer l (stride 1 or 2, kernel 3, 5 or 7) */
 bool cpu_dw_fits(const sushi_layer *l);
 /* scratch floats of one thread for it (0 when it does not fit) */
 size_t cpu_dw_own_floats(const sushi_layer *l);
-/* whether depthwise layers run it (decided at the first call: the CPU, and
- * SUSHI_CPU_DW=portable in the environment forces the portable kernel) */
+/* whether depthwise layers run it (decided at the first call: AVX-512F, else
+ * AVX2 + FMA, else the portable kernel; SUSHI_CPU_DW=portable in the
+ * environment forces the portable kernel, SUSHI_CPU_DW=avx2 the AVX2 one
+ * where the CPU has it) */
 bool cpu_dw_own(void);
-/* tests and benchmarks only, while no kernel runs: 1 the AVX-512 kernel
- * (returns false, and the portable one runs, without AVX-512F), 0 the
- * portable kernel, -1 decide again from the CPU and the environment */
+/* channels per group of the kernel that runs: 16 (AVX-512), 8 (AVX2), 0 (portable) */
+unsigned cpu_dw_own_lanes(void);
+/* tests and benchmarks only, while no kernel runs: 1 AVX-512, 2 AVX2, 0 the
+ * portable kernel (returns false, and the portable one runs, when the CPU
+ * lacks the ISA asked for), -1 decide again from the CPU and the environment */
 bool cpu_dw_set_own(int mode);
 /* Before a thread's groups of layer l: zeroes what of its scratch no group writes. */
 void cpu_dw_own_prepare(const sushi_layer *l, float *scratch);
-/* Bands of output rows each group of 16 channels is cut into, so that the
+/* Bands of output rows each group of channels is cut into, so that the
  * work splits evenly on `threads` threads. */
 uint32_t cpu_dw_own_bands(const sushi_layer *l, unsigned threads);
-/* Output rows oy0 .. oy1 - 1 of channels c0 .. c0 + cn - 1 (cn <= 16) of l,
+/* Output rows oy0 .. oy1 - 1 of channels c0 .. c0 + cn - 1 (cn <= lanes) of l,
  * where the kernel fits and cpu_dw_own(): x, w, y point at channel c0's
  * input plane, weights and output plane; y = act(conv(x, w) * sc[c] + sh[c]).
  * scratch: cpu_dw_own_floats(l), after cpu_dw_own_prepare. */

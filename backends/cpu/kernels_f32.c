@@ -450,7 +450,7 @@ typedef struct dw_job {
     const float *in;
     float *out, *scratch;
     bool raw;
-    size_t bands; /* AVX-512 kernel: row bands per group of 16 channels */
+    size_t bands; /* channel-group kernel: row bands per group */
 } dw_job;
 
 static void dw_part(void *a, unsigned id, size_t lo, size_t hi)
@@ -460,8 +460,8 @@ static void dw_part(void *a, unsigned id, size_t lo, size_t hi)
                      (uint32_t)hi);
 }
 
-/* units [lo, hi) on the AVX-512 kernel: unit u is band u % bands of the
- * output rows of the group u / bands of 16 channels */
+/* units [lo, hi) on the channel-group kernel (AVX-512 or AVX2): unit u is
+ * band u % bands of the output rows of the group u / bands of V channels */
 static void dw_own_part(void *a, unsigned id, size_t lo, size_t hi)
 {
     const dw_job *j = a;
@@ -471,9 +471,10 @@ static void dw_own_part(void *a, unsigned id, size_t lo, size_t hi)
     const size_t ohw = (size_t)l->out_h * l->out_w;
     float *scratch = j->scratch + id * dw_floats(l);
     cpu_dw_own_prepare(l, scratch);
+    const uint32_t V = cpu_dw_own_lanes();
     for (size_t u = lo; u < hi; u++) {
         size_t g = u / j->bands, b = u % j->bands;
-        uint32_t c0 = (uint32_t)(16 * g), cn = l->out_c - c0 < 16 ? l->out_c - c0 : 16;
+        uint32_t c0 = (uint32_t)(V * g), cn = l->out_c - c0 < V ? l->out_c - c0 : V;
         uint32_t oy0 = (uint32_t)(b * l->out_h / j->bands), oy1 = (uint32_t)((b + 1) * l->out_h / j->bands);
         float sc[16], sh[16];
         int act = SUSHI_ACT_NONE;
@@ -490,7 +491,7 @@ static void dwconv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_la
     dw_job j = { s, l, in, out, scratch, raw, 1 };
     size_t work = (size_t)l->out_c * l->out_h * l->out_w * l->kernel * l->kernel;
     if (cpu_dw_own() && cpu_dw_fits(l)) {
-        size_t groups = ((size_t)l->out_c + 15) / 16;
+        size_t V = cpu_dw_own_lanes(), groups = ((size_t)l->out_c + V - 1) / V;
         unsigned parts = xparts(ex, groups * l->out_h, work);
         j.bands = cpu_dw_own_bands(l, parts);
         cpu_pool_for(xpool(ex), groups * j.bands, parts, dw_own_part, &j);

@@ -11,9 +11,10 @@
  * AVX-512F (since 0.3, decided once per process from the CPU), else
  * OpenBLAS's sgemm; `SUSHI_CPU_GEMM=openblas` in the environment, read at
  * the first run, forces OpenBLAS. The two paths differ by rounding only
- * (docs/cpu.md, "GEMM"). Likewise depthwise convolutions with kernels 3/5/7
- * and strides 1/2 run an AVX-512 kernel on such CPUs (since 0.3), else a
- * portable one; `SUSHI_CPU_DW=portable` forces the portable kernel (docs/cpu.md,
+ * (docs/cpu.md, "GEMM"). Depthwise convolutions with kernels 3/5/7 and
+ * strides 1/2 run libsushi's channel-group kernel on x86-64 CPUs with
+ * AVX-512F or AVX2 + FMA (since 0.3), else a portable one;
+ * `SUSHI_CPU_DW=portable` forces the portable kernel (docs/cpu.md,
  * "Depthwise").
  */
 #ifndef SUSHI_CPU_H

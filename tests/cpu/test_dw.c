@@ -1,12 +1,13 @@
-/* The AVX-512 depthwise kernel (backends/cpu/depthwise.c) against a float64
- * direct convolution on geometries that hit every edge: kernels 3, 5, 7;
+/* The channel-group depthwise kernel (backends/cpu/depthwise.c), on AVX-512
+ * (16 lanes) and on AVX2 (8 lanes), against a float64 direct convolution on
+ * geometries that hit every edge: kernels 3, 5, 7;
  * strides 1 and 2; planes from 1 x 1 to wider than three blocks of 14
  * pixels, square or not; padding 0 to k - 1; channel counts that leave a
  * partial group of 16; every activation. Also the properties the thread split
  * relies on: cutting a group into bands of rows gives the same bits, and
- * nothing is written outside the group's output planes. On a CPU without
- * AVX-512F the kernel does not run and the tests are skipped (the golden
- * tests cover the portable kernel there, and here under SUSHI_CPU_DW). */
+ * nothing is written outside the group's output planes. An ISA the CPU
+ * lacks is skipped (the golden tests cover the portable kernel there, and
+ * here under SUSHI_CPU_DW=portable). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -88,18 +89,21 @@ static void drop(dw_case *d)
     free(d->raw);
 }
 
-/* the whole layer, each group cut into `bands` bands of rows, run last band
+/* the whole layer in groups of the running kernel's lanes, each group cut
+ * into `bands` bands of rows, run last band
  * first (so a band cannot lean on rows an earlier band laid out, as it cannot
  * on another thread) */
 static void run(dw_case *d, int act, uint32_t bands)
 {
     const sushi_layer *l = &d->l;
     size_t hw = (size_t)l->in_h * l->in_w, ohw = (size_t)l->out_h * l->out_w, kk = (size_t)l->kernel * l->kernel;
+    const uint32_t V = cpu_dw_own_lanes();
+    cr_assert(V == 16 || V == 8);
     for (size_t i = 0; i < d->ny + SLACK; i++)
         d->y[i] = SENTINEL;
     cpu_dw_own_prepare(l, d->scratch);
-    for (uint32_t c0 = 0; c0 < l->out_c; c0 += 16) {
-        uint32_t cn = l->out_c - c0 < 16 ? l->out_c - c0 : 16;
+    for (uint32_t c0 = 0; c0 < l->out_c; c0 += V) {
+        uint32_t cn = l->out_c - c0 < V ? l->out_c - c0 : V;
         for (uint32_t b = bands; b-- > 0;) {
             uint32_t oy0 = b * l->out_h / bands, oy1 = (b + 1) * l->out_h / bands;
             if (oy0 < oy1)
@@ -138,18 +142,20 @@ static void check(const dw_case *d, int act)
         cr_assert(d->y[i] == SENTINEL, "wrote past the last output plane (float %zu)", i - d->ny);
 }
 
-static void skip_without_avx512(void)
+/* the ISA of the parameterised tests: 1 AVX-512, 2 AVX2 */
+static void use_isa(int isa)
 {
-    if (!cpu_has_avx512())
-        cr_skip_test("no AVX-512F: the kernel does not run here");
+    if (!cpu_dw_set_own(isa))
+        cr_skip_test("the CPU lacks %s: that kernel does not run here", isa == 1 ? "AVX-512F" : "AVX2 + FMA");
+    cr_assert_eq(cpu_dw_own_lanes(), isa == 1 ? 16u : 8u);
 }
 
-Test(dw, matches_float64_on_every_edge)
+static void matches_float64(int isa)
 {
-    skip_without_avx512();
+    use_isa(isa);
     static const uint32_t sizes[][2] = { { 1, 1 }, { 2, 3 }, { 5, 5 }, { 7, 7 }, { 8, 13 },
                                          { 14, 14 }, { 17, 30 }, { 29, 45 }, { 23, 61 } };
-    static const uint32_t chans[] = { 1, 15, 16, 17, 40 };
+    static const uint32_t chans[] = { 1, 7, 9, 15, 16, 17, 40 };
     unsigned seed = 11, n = 0;
     for (uint32_t k = 3; k <= 7; k += 2)
         for (uint32_t st = 1; st <= 2; st++)
@@ -168,9 +174,12 @@ Test(dw, matches_float64_on_every_edge)
     cr_assert(n > 100, "only %u cases", n);
 }
 
-Test(dw, bands_give_the_same_bits)
+Test(dw, avx512_matches_float64_on_every_edge) { matches_float64(1); }
+Test(dw, avx2_matches_float64_on_every_edge) { matches_float64(2); }
+
+static void bands_same_bits(int isa)
 {
-    skip_without_avx512();
+    use_isa(isa);
     static const uint32_t geo[][4] = { { 33, 56, 7, 1 }, { 16, 112, 3, 1 }, { 20, 29, 5, 2 }, { 17, 14, 7, 2 } };
     for (size_t g = 0; g < sizeof geo / sizeof *geo; g++) {
         dw_case d = make(geo[g][0], geo[g][1], geo[g][1], geo[g][2], geo[g][3], geo[g][2] / 2, 5 + (unsigned)g);
@@ -189,8 +198,13 @@ Test(dw, bands_give_the_same_bits)
     }
 }
 
+Test(dw, avx512_bands_give_the_same_bits) { bands_same_bits(1); }
+Test(dw, avx2_bands_give_the_same_bits) { bands_same_bits(2); }
+
 Test(dw, bands_split_evenly)
 {
+    /* groups of 16 channels (AVX-512; the portable kernel's default too) */
+    cpu_dw_set_own(cpu_dw_set_own(1) ? 1 : 0);
     sushi_layer l;
     memset(&l, 0, sizeof l);
     l.kernel = 3;
@@ -218,8 +232,13 @@ Test(dw, chooses_the_kernel_by_cpu)
 {
     cr_assert(cpu_dw_set_own(0));
     cr_assert_not(cpu_dw_own());
-    bool ok = cpu_dw_set_own(1);
-    cr_assert_eq(ok, cpu_has_avx512());
+    cr_assert_eq(cpu_dw_own_lanes(), 0);
+    cr_assert_eq(cpu_dw_set_own(1), cpu_has_avx512());
     cr_assert_eq(cpu_dw_own(), cpu_has_avx512());
-    cpu_dw_set_own(-1);
+    /* by default: AVX-512 where the CPU has it, else AVX2, else portable */
+    cr_assert(cpu_dw_set_own(-1));
+    if (cpu_has_avx512())
+        cr_assert_eq(cpu_dw_own_lanes(), 16);
+    if (!cpu_dw_own())
+        cr_assert_eq(cpu_dw_own_lanes(), 0);
 }
