@@ -22,13 +22,23 @@
 
 #include "cpu_internal.h"
 
-/* pixels of the padded input plane, and of the output plane */
+/* pixels of the padded input plane */
 static size_t dw_tpix(const sushi_layer *l)
 {
     return ((size_t)l->in_h + 2 * (size_t)l->pad) * ((size_t)l->in_w + 2 * (size_t)l->pad);
 }
 
-static size_t dw_opix(const sushi_layer *l) { return (size_t)l->out_h * l->out_w; }
+/* Output rows per block: computed into the pixel-major buffer O, then
+ * transposed back while O is still in L1 (at least 256 pixels per block, so
+ * that small planes still transpose whole runs of 16). */
+static uint32_t dw_orows(const sushi_layer *l)
+{
+    uint32_t r = (256 + l->out_w - 1) / l->out_w;
+    return r < l->out_h ? r : l->out_h;
+}
+
+/* pixels of O */
+static size_t dw_opix(const sushi_layer *l) { return (size_t)dw_orows(l) * l->out_w; }
 
 bool cpu_dw_fits(const sushi_layer *l)
 {
@@ -53,7 +63,8 @@ static float *dw_align(float *scratch)
 
 typedef struct dw_group {
     const float *T, *W; /* pixel-major padded input; weights, a vector per tap */
-    float *O;           /* pixel-major output */
+    float *O;           /* pixel-major output of the rows from oyb */
+    uint32_t oyb;
     size_t tw;          /* padded input row, pixels */
     uint32_t oh, ow;
     float sc[16], sh[16]; /* BN scale / shift (bias folded in) by lane */

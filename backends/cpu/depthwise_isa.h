@@ -37,15 +37,15 @@ DW_T static void DW_FN(dw_to_pixels)(const float *x, uint32_t cn, uint32_t h, ui
 }
 
 /* pixels i0 .. i1 - 1 of the cn channels' planes y (plane stride npix) from
- * the pixel-major O (pixel i at O + DW_V i) */
+ * the pixel-major O (pixel i at O + DW_V (i - i0)) */
 DW_T static void DW_FN(dw_from_pixels)(const float *O, uint32_t cn, size_t npix, size_t i0, size_t i1, float *y)
 {
-    for (; i0 < i1; i0 += DW_V) {
+    for (; i0 < i1; i0 += DW_V, O += DW_V * DW_V) {
         size_t n = i1 - i0 < DW_V ? i1 - i0 : DW_V;
         DW_MASK m = DW_MASK_N(n);
         DW_VEC r[DW_V];
         for (size_t j = 0; j < DW_V; j++)
-            r[j] = j < n ? DW_LOAD(O + DW_V * (i0 + j)) : DW_ZERO();
+            r[j] = j < n ? DW_LOAD(O + DW_V * j) : DW_ZERO();
         DW_TRANSPOSE(r);
         for (uint32_t c = 0; c < cn; c++)
             DW_MSTORE(y + c * npix + i0, m, r[c]);
@@ -83,7 +83,7 @@ DW_T static inline __attribute__((always_inline)) DW_VEC DW_FN(dw_epi)(DW_VEC a,
                     acc[p] = DW_FMA(wv, DW_LOAD(t + DW_V * (p * (ST) + kx)), acc[p]);                              \
             }                                                                                                      \
         }                                                                                                          \
-        float *o = g->O + DW_V * ((size_t)oy * g->ow + ox0);                                                       \
+        float *o = g->O + DW_V * ((size_t)(oy - g->oyb) * g->ow + ox0);                                            \
         const DW_VEC sc = DW_LOADU(g->sc), sh = DW_LOADU(g->sh);                                                   \
         DW_UNROLL                                                                                                  \
         for (int p = 0; p < NP; p++)                                                                               \
@@ -127,12 +127,17 @@ static void DW_FN(dw_group_run)(const sushi_layer *l, uint32_t cn, uint32_t oy0,
         g.sh[c] = c < cn ? sh[c] : 0.0f;
     }
     const dw_pix_fn *fn = DW_FN(dw_pix)[st - 1][(k - 3) / 2];
-    for (uint32_t oy = oy0; oy < oy1; oy++)
-        for (uint32_t ox = 0, b = 0; ox < g.ow;) {
-            while (g.ow - ox < dw_pix_n[b])
-                b++;
-            fn[b](&g, oy, ox);
-            ox += dw_pix_n[b];
-        }
-    DW_FN(dw_from_pixels)(O, cn, dw_opix(l), (size_t)oy0 * l->out_w, (size_t)oy1 * l->out_w, y);
+    const uint32_t rows = dw_orows(l);
+    for (g.oyb = oy0; g.oyb < oy1; g.oyb += rows) {
+        uint32_t end = oy1 - g.oyb < rows ? oy1 : g.oyb + rows;
+        for (uint32_t oy = g.oyb; oy < end; oy++)
+            for (uint32_t ox = 0, b = 0; ox < g.ow;) {
+                while (g.ow - ox < dw_pix_n[b])
+                    b++;
+                fn[b](&g, oy, ox);
+                ox += dw_pix_n[b];
+            }
+        DW_FN(dw_from_pixels)(O, cn, (size_t)l->out_h * l->out_w, (size_t)g.oyb * l->out_w, (size_t)end * l->out_w,
+                              y);
+    }
 }
