@@ -115,7 +115,10 @@ bool cpu_gemm_set_own(int mode);
 /* whether this CPU has AVX-512F (x86-64 with GCC-compatible compilers) */
 bool cpu_has_avx512(void);
 /* ---------- depthwise on AVX-512 / AVX2 (depthwise.c; docs/cpu.md "Depthwise") ---------- */
-/* whether the channel-group kernel takes layer l (stride 1 or 2, kernel 3, 5 or 7) */
+/* largest pixel-major input plane of the channel-group kernel, per thread */
+#define CPU_DW_MAX_T_BYTES ((size_t)8 << 20)
+/* whether the channel-group kernel takes layer l (stride 1 or 2, kernel 3, 5
+ * or 7, padded plane within CPU_DW_MAX_T_BYTES as 16 floats per pixel) */
 bool cpu_dw_fits(const sushi_layer *l);
 /* scratch floats of one thread for it (0 when it does not fit) */
 size_t cpu_dw_own_floats(const sushi_layer *l);

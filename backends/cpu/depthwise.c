@@ -42,8 +42,12 @@ static size_t dw_opix(const sushi_layer *l) { return (size_t)dw_orows(l) * l->ou
 
 bool cpu_dw_fits(const sushi_layer *l)
 {
+    /* the pixel-major input plane of a group is 16 x its size: planes whose
+     * copy would exceed CPU_DW_MAX_T_BYTES per thread (past ~360 x 360)
+     * take the portable kernel, which needs one padded plane */
     return (l->stride == 1 || l->stride == 2) && (l->kernel == 3 || l->kernel == 5 || l->kernel == 7) &&
-           l->out_w > 0 && l->out_h > 0 && l->in_c == l->out_c;
+           l->out_w > 0 && l->out_h > 0 && l->in_c == l->out_c &&
+           dw_tpix(l) <= CPU_DW_MAX_T_BYTES / (16 * sizeof(float));
 }
 
 size_t cpu_dw_own_floats(const sushi_layer *l)

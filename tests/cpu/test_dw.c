@@ -228,6 +228,36 @@ Test(dw, bands_split_evenly)
     cr_assert_eq(cpu_dw_own_bands(&l, 2), 1);
 }
 
+Test(dw, large_planes_take_the_portable_kernel)
+{
+    sushi_layer l;
+    memset(&l, 0, sizeof l);
+    l.op = SUSHI_OP_DWCONV;
+    l.in_c = l.out_c = 32;
+    l.kernel = 3;
+    l.stride = 1;
+    l.pad = 1;
+    /* 360 x 360 padded: 362^2 x 64 bytes = 8.0 MiB, just within the cap */
+    l.in_h = l.in_w = l.out_h = l.out_w = 360;
+    cr_assert(cpu_dw_fits(&l));
+    cr_assert_leq(cpu_dw_own_floats(&l) * sizeof(float), CPU_DW_MAX_T_BYTES + ((size_t)2 << 20));
+    l.in_h = l.in_w = l.out_h = l.out_w = 400;
+    cr_assert_not(cpu_dw_fits(&l));
+    cr_assert_eq(cpu_dw_own_floats(&l), 0);
+    /* other kernels and strides, and channel multipliers, never fit */
+    l.in_h = l.in_w = l.out_h = l.out_w = 32;
+    l.kernel = 9;
+    l.pad = 4;
+    cr_assert_not(cpu_dw_fits(&l));
+    l.kernel = 3;
+    l.pad = 1;
+    l.stride = 3;
+    cr_assert_not(cpu_dw_fits(&l));
+    l.stride = 1;
+    l.out_c = 64;
+    cr_assert_not(cpu_dw_fits(&l));
+}
+
 Test(dw, chooses_the_kernel_by_cpu)
 {
     cr_assert(cpu_dw_set_own(0));
