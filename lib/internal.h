@@ -92,6 +92,11 @@ static inline bool sushi_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
     return __builtin_add_overflow(a, b, r);
 }
 
+/* Reallocations of the optimising policies' workspaces (lib/policy_sushi.c)
+ * so far in this process, for tests: after a policy's first update with a
+ * candidate set, updates whose windows are drawn from it grow nothing. */
+size_t sushi_policy_ws_grows(void);
+
 /* qsort comparator of doubles, ascending (the sort before sushi_nearest_rank) */
 static inline int sushi_cmp_double(const void *a, const void *b)
 {

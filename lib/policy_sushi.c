@@ -42,6 +42,7 @@
  * savings unchanged but turns hit bytes into more saved time. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -137,10 +138,16 @@ typedef struct opt_ws {
     double last_bound; /* and its upper bound (NaN: none) */
 } opt_ws;
 
+/* workspace reallocations since the process started (sushi_policy_ws_grows) */
+static atomic_size_t ws_grows;
+
+size_t sushi_policy_ws_grows(void) { return atomic_load_explicit(&ws_grows, memory_order_relaxed); }
+
 static int grow(const sushi_context *ctx, void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return SUSHI_OK;
+    atomic_fetch_add_explicit(&ws_grows, 1, memory_order_relaxed);
     size_t n = *cap ? *cap : 64;
     while (n < need)
         n *= 2;

@@ -683,3 +683,71 @@ Test(oracle, equals_brute_force_on_tiny_instances_resnet50, .timeout = 600)
 {
     oracle_brute("ofa-resnet50", 9, 8);
 }
+
+/* The cache-update tail (docs/performance.md, "Scheduler"): the first update
+ * with a candidate set sizes the policy's workspace for every window drawn
+ * from the candidates, so no later update reallocates (a buffer grown inside
+ * an update took its page faults there). */
+static void no_growth_after_first_update(const char *net, int objective)
+{
+    sushi_context *ctx = mkctx();
+    sushi_supernet *sn = NULL;
+    sushi_policy *p = NULL;
+    sushi_subgraph *g = NULL;
+    cr_assert_eq(sushi_supernet_builtin(ctx, net, 0, &sn), SUSHI_OK);
+    cr_assert_eq(sushi_policy_create(sn, "sushi", &p), SUSHI_OK);
+    cr_assert_eq(sushi_subgraph_create(sn, &g), SUSHI_OK);
+    uint32_t n = sn->n_cand;
+    sushi_subnet **subs = calloc(n, sizeof *subs);
+    cr_assert(subs);
+    for (uint32_t i = 0; i < n; i++)
+        cr_assert_eq(sushi_subnet_create(sn, &sn->cands[i].config, &subs[i]), SUSHI_OK);
+    sav_cache sav;
+    memset(&sav, 0, sizeof sav);
+    sushi_backend *b = NULL;
+    if (objective != SUSHI_OBJECTIVE_BYTES)
+        cr_assert_eq(sushi_backend_create(sn, "cycle", &b), SUSHI_OK);
+    sav.b = b;
+    sav.objective = objective;
+    uint64_t seed = 99;
+    const sushi_subnet *win[100];
+    size_t after_first = 0;
+    for (int k = 0; k < 120; k++) {
+        /* the first window is small: later ones are larger and more varied */
+        uint32_t d = k == 0 ? 1 : 1 + (uint32_t)(rng_next(&seed) % 12), pick[12];
+        for (uint32_t j = 0; j < d; j++)
+            pick[j] = (uint32_t)(rng_next(&seed) % n);
+        for (int j = 0; j < 100; j++)
+            win[j] = subs[pick[rng_next(&seed) % d]];
+        sushi_policy_view v = { .size = sizeof v, .supernet = sn, .capacity_bytes = 4750000, .window = win,
+                                .n_window = 100, .candidates = (const sushi_subnet *const *)subs,
+                                .n_candidates = n, .objective = objective,
+                                .tile_savings = b ? cache_get : NULL, .tile_savings_user = b ? &sav : NULL };
+        cr_assert_eq(sushi_policy_choose(p, &v, g), SUSHI_OK);
+        if (k == 0)
+            after_first = sushi_policy_ws_grows();
+        else
+            cr_assert_eq(sushi_policy_ws_grows(), after_first, "%s, objective %d: window %d (%u SubNets) grew the workspace",
+                         net, objective, k, d);
+    }
+    cache_clear(&sav);
+    sushi_backend_destroy(b);
+    for (uint32_t i = 0; i < n; i++)
+        sushi_subnet_destroy(subs[i]);
+    free(subs);
+    sushi_subgraph_destroy(g);
+    sushi_policy_destroy(p);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(ctx);
+}
+
+Test(objective, no_workspace_growth_after_the_first_update_bytes)
+{
+    no_growth_after_first_update("ofa-resnet50", SUSHI_OBJECTIVE_BYTES);
+    no_growth_after_first_update("ofa-mbv3-w1.0", SUSHI_OBJECTIVE_BYTES);
+}
+
+Test(objective, no_workspace_growth_after_the_first_update_time)
+{
+    no_growth_after_first_update("ofa-resnet50", SUSHI_OBJECTIVE_TIME);
+}
