@@ -112,8 +112,24 @@ bool cpu_gemm_own(void);
  * false, and OpenBLAS runs, if the CPU has no AVX-512F), 0 OpenBLAS, -1
  * decide again from the CPU and the environment */
 bool cpu_gemm_set_own(int mode);
-/* whether this CPU has AVX-512F (x86-64 with GCC-compatible compilers) */
+/* whether this CPU has AVX-512F, and AVX2 + FMA (x86-64 with GCC-compatible
+ * compilers; false elsewhere) */
 bool cpu_has_avx512(void);
+bool cpu_has_avx2_fma(void);
+/* A process-wide choice made once (the GEMM, depthwise and convolution
+ * kernels): *slot holds -1 until the first reader stores decide(); a racing
+ * reader computes the same value and the first store wins. Setters store
+ * into the slot directly (-1: decide again). */
+static inline int cpu_choice(atomic_int *slot, int (*decide)(void))
+{
+    int v = atomic_load_explicit(slot, memory_order_relaxed);
+    if (v < 0) {
+        int expected = -1;
+        atomic_compare_exchange_strong(slot, &expected, decide());
+        v = atomic_load_explicit(slot, memory_order_relaxed);
+    }
+    return v;
+}
 /* ---------- depthwise on AVX-512 / AVX2 (depthwise.c; docs/cpu.md "Depthwise") ---------- */
 /* largest pixel-major input plane of the channel-group kernel, per thread */
 #define CPU_DW_MAX_T_BYTES ((size_t)8 << 20)

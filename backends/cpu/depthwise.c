@@ -134,26 +134,6 @@ __attribute__((target("avx512f"))) static inline __attribute__((always_inline)) 
 #define DW_MSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define DW_TRANSPOSE(r) dw_transpose16(r)
 #include "depthwise_isa.h"
-#undef DW_V
-#undef DW_VEC
-#undef DW_T
-#undef DW_FN
-#undef DW_ZERO
-#undef DW_LOAD
-#undef DW_LOADU
-#undef DW_STORE
-#undef DW_FMA
-#undef DW_ADD
-#undef DW_MUL
-#undef DW_MAX
-#undef DW_MIN
-#undef DW_DIV
-#undef DW_SET1
-#undef DW_MASK
-#undef DW_MASK_N
-#undef DW_MLOAD
-#undef DW_MSTORE
-#undef DW_TRANSPOSE
 
 /* ---- AVX2 + FMA: 8 lanes ---- */
 /* r[0..7] (8 rows of 8) := its transpose */
@@ -203,14 +183,6 @@ __attribute__((target("avx2"))) static inline __attribute__((always_inline)) __m
 #define DW_MSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define DW_TRANSPOSE(r) dw_transpose8(r)
 #include "depthwise_isa.h"
-
-static bool dw_has_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-#else
-static bool dw_has_avx2(void) { return false; }
 #endif
 
 /* -1 not decided, 0 portable, 1 AVX-512, 2 AVX2 */
@@ -218,7 +190,7 @@ static atomic_int dw_kind = -1;
 
 static bool dw_kind_ok(int kind)
 {
-    return kind == 0 || (kind == 1 && cpu_has_avx512()) || (kind == 2 && dw_has_avx2());
+    return kind == 0 || (kind == 1 && cpu_has_avx512()) || (kind == 2 && cpu_has_avx2_fma());
 }
 
 static int dw_kind_from_env(void)
@@ -231,17 +203,7 @@ static int dw_kind_from_env(void)
     return dw_kind_ok(1) ? 1 : dw_kind_ok(2) ? 2 : 0;
 }
 
-static int dw_kind_get(void)
-{
-    int kind = atomic_load_explicit(&dw_kind, memory_order_relaxed);
-    if (kind < 0) {
-        int expected = -1;
-        /* first reader wins; a racing reader computes the same value */
-        atomic_compare_exchange_strong(&dw_kind, &expected, dw_kind_from_env());
-        kind = atomic_load_explicit(&dw_kind, memory_order_relaxed);
-    }
-    return kind;
-}
+static int dw_kind_get(void) { return cpu_choice(&dw_kind, dw_kind_from_env); }
 
 bool cpu_dw_own(void) { return dw_kind_get() != 0; }
 

@@ -9,7 +9,8 @@
  *   DW_MASK, DW_MASK_N(n) (the first n lanes), DW_MLOAD(m, p) (masked-out
  *   lanes zero, never read), DW_MSTORE(p, m, v)
  *   DW_TRANSPOSE(r) (r[0 .. DW_V - 1] := its transpose)
- * See depthwise.c for what the kernel does. */
+ * and this file undefines them at its end. See depthwise.c for what the
+ * kernel does. */
 
 /* T[(iy + pad) * tw + ix + pad] = the cn (<= DW_V) channels of pixel (iy, ix)
  * of the planes x (plane stride h * w), for rows iy0 <= iy < iy1; the
@@ -141,3 +142,24 @@ static void DW_FN(dw_group_run)(const sushi_layer *l, uint32_t cn, uint32_t oy0,
                               y);
     }
 }
+
+#undef DW_V
+#undef DW_VEC
+#undef DW_T
+#undef DW_FN
+#undef DW_ZERO
+#undef DW_LOAD
+#undef DW_LOADU
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ADD
+#undef DW_MUL
+#undef DW_MAX
+#undef DW_MIN
+#undef DW_DIV
+#undef DW_SET1
+#undef DW_MASK
+#undef DW_MASK_N
+#undef DW_MLOAD
+#undef DW_MSTORE
+#undef DW_TRANSPOSE

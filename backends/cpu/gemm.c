@@ -153,6 +153,16 @@ bool cpu_has_avx512(void)
 #endif
 }
 
+bool cpu_has_avx2_fma(void)
+{
+#ifdef GEMM_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
 static int kind_from_env(void)
 {
     const char *e = getenv("SUSHI_CPU_GEMM");
@@ -161,17 +171,7 @@ static int kind_from_env(void)
     return cpu_has_avx512() ? 1 : 0;
 }
 
-bool cpu_gemm_own(void)
-{
-    int kind = atomic_load_explicit(&gemm_kind, memory_order_relaxed);
-    if (kind < 0) {
-        int expected = -1;
-        /* first reader wins; a racing reader computes the same value */
-        atomic_compare_exchange_strong(&gemm_kind, &expected, kind_from_env());
-        kind = atomic_load_explicit(&gemm_kind, memory_order_relaxed);
-    }
-    return kind == 1;
-}
+bool cpu_gemm_own(void) { return cpu_choice(&gemm_kind, kind_from_env) == 1; }
 
 bool cpu_gemm_set_own(int mode)
 {

@@ -484,7 +484,9 @@ static void dw_own_part(void *a, unsigned id, size_t lo, size_t hi)
     }
 }
 
-/* channels split over the threads, each with its own padded planes */
+/* The channel-group kernel where it runs (units of a group and a band of
+ * rows split over the threads), else the portable one (channels split over
+ * the threads, each with its own padded planes). */
 static void dwconv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
                        float *scratch, bool raw)
 {

@@ -41,18 +41,7 @@ static int mode_from_env(void)
     return CPU_CONV_AUTO;
 }
 
-int cpu_conv_mode(void)
-{
-    int m = atomic_load_explicit(&conv_mode, memory_order_relaxed);
-    if (m < 0) {
-        int expected = -1;
-        m = mode_from_env();
-        /* first reader wins; a racing reader computes the same value */
-        atomic_compare_exchange_strong(&conv_mode, &expected, m);
-        m = atomic_load_explicit(&conv_mode, memory_order_relaxed);
-    }
-    return m;
-}
+int cpu_conv_mode(void) { return cpu_choice(&conv_mode, mode_from_env); }
 
 void cpu_conv_set_mode(int mode)
 {
