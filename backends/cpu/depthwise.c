@@ -65,6 +65,10 @@ static float *dw_align(float *scratch)
     return scratch + (a - (uintptr_t)scratch) / sizeof *scratch;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DW_X86 1
+#include <immintrin.h>
+
 typedef struct dw_group {
     const float *T, *W; /* pixel-major padded input; weights, a vector per tap */
     float *O;           /* pixel-major output of the rows from oyb */
@@ -77,10 +81,6 @@ typedef struct dw_group {
 
 typedef void (*dw_pix_fn)(const dw_group *, uint32_t, uint32_t);
 static const uint32_t dw_pix_n[4] = { 14, 8, 4, 1 };
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define DW_X86 1
-#include <immintrin.h>
 
 #define DW_UNROLL _Pragma("GCC unroll 64")
 
