@@ -423,19 +423,22 @@ typedef struct instance {
     uint32_t n_subs;
 } instance;
 
-static void inst_open(instance *in, const char *net)
+/* a SuperNet, its cycle backend and up to `most` of its candidates, evenly spread */
+static void inst_open_n(instance *in, const char *net, uint32_t most)
 {
     in->ctx = mkctx();
     sushi_context_set_log(in->ctx, capture_log, NULL, SUSHI_LOG_DEBUG);
     cr_assert_eq(sushi_supernet_builtin(in->ctx, net, 0, &in->sn), SUSHI_OK);
     cr_assert_eq(sushi_backend_create(in->sn, "cycle", &in->b), SUSHI_OK);
     cr_assert_eq(sushi_backend_set_param(in->b, "pb_kib", 1e8), SUSHI_OK);
-    in->n_subs = in->sn->n_cand < 40 ? in->sn->n_cand : 40;
+    in->n_subs = in->sn->n_cand < most ? in->sn->n_cand : most;
     in->subs = calloc(in->n_subs, sizeof *in->subs);
     for (uint32_t i = 0; i < in->n_subs; i++)
         cr_assert_eq(sushi_subnet_create(in->sn, &in->sn->cands[i * (in->sn->n_cand / in->n_subs)].config,
                                          &in->subs[i]), SUSHI_OK);
 }
+
+static void inst_open(instance *in, const char *net) { inst_open_n(in, net, 40); }
 
 static void inst_close(instance *in)
 {
@@ -690,25 +693,19 @@ Test(oracle, equals_brute_force_on_tiny_instances_resnet50, .timeout = 600)
  * an update took its page faults there). */
 static void no_growth_after_first_update(const char *net, int objective)
 {
-    sushi_context *ctx = mkctx();
-    sushi_supernet *sn = NULL;
+    instance in;
+    inst_open_n(&in, net, UINT32_MAX);
     sushi_policy *p = NULL;
     sushi_subgraph *g = NULL;
-    cr_assert_eq(sushi_supernet_builtin(ctx, net, 0, &sn), SUSHI_OK);
-    cr_assert_eq(sushi_policy_create(sn, "sushi", &p), SUSHI_OK);
-    cr_assert_eq(sushi_subgraph_create(sn, &g), SUSHI_OK);
-    uint32_t n = sn->n_cand;
-    sushi_subnet **subs = calloc(n, sizeof *subs);
-    cr_assert(subs);
-    for (uint32_t i = 0; i < n; i++)
-        cr_assert_eq(sushi_subnet_create(sn, &sn->cands[i].config, &subs[i]), SUSHI_OK);
+    cr_assert_eq(sushi_policy_create(in.sn, "sushi", &p), SUSHI_OK);
+    cr_assert_eq(sushi_subgraph_create(in.sn, &g), SUSHI_OK);
+    const uint32_t n = in.n_subs;
+    cr_assert_eq(n, in.sn->n_cand);
     sav_cache sav;
     memset(&sav, 0, sizeof sav);
-    sushi_backend *b = NULL;
-    if (objective != SUSHI_OBJECTIVE_BYTES)
-        cr_assert_eq(sushi_backend_create(sn, "cycle", &b), SUSHI_OK);
-    sav.b = b;
+    sav.b = in.b;
     sav.objective = objective;
+    bool time = objective != SUSHI_OBJECTIVE_BYTES;
     uint64_t seed = 99;
     const sushi_subnet *win[100];
     size_t after_first = 0;
@@ -718,11 +715,11 @@ static void no_growth_after_first_update(const char *net, int objective)
         for (uint32_t j = 0; j < d; j++)
             pick[j] = (uint32_t)(rng_next(&seed) % n);
         for (int j = 0; j < 100; j++)
-            win[j] = subs[pick[rng_next(&seed) % d]];
-        sushi_policy_view v = { .size = sizeof v, .supernet = sn, .capacity_bytes = 4750000, .window = win,
-                                .n_window = 100, .candidates = (const sushi_subnet *const *)subs,
+            win[j] = in.subs[pick[rng_next(&seed) % d]];
+        sushi_policy_view v = { .size = sizeof v, .supernet = in.sn, .capacity_bytes = 4750000, .window = win,
+                                .n_window = 100, .candidates = (const sushi_subnet *const *)in.subs,
                                 .n_candidates = n, .objective = objective,
-                                .tile_savings = b ? cache_get : NULL, .tile_savings_user = b ? &sav : NULL };
+                                .tile_savings = time ? cache_get : NULL, .tile_savings_user = time ? &sav : NULL };
         cr_assert_eq(sushi_policy_choose(p, &v, g), SUSHI_OK);
         if (k == 0)
             after_first = sushi_policy_ws_grows();
@@ -731,14 +728,9 @@ static void no_growth_after_first_update(const char *net, int objective)
                          net, objective, k, d);
     }
     cache_clear(&sav);
-    sushi_backend_destroy(b);
-    for (uint32_t i = 0; i < n; i++)
-        sushi_subnet_destroy(subs[i]);
-    free(subs);
     sushi_subgraph_destroy(g);
     sushi_policy_destroy(p);
-    sushi_supernet_destroy(sn);
-    sushi_context_destroy(ctx);
+    inst_close(&in);
 }
 
 Test(objective, no_workspace_growth_after_the_first_update_bytes)
