@@ -258,6 +258,35 @@ Test(dw, large_planes_take_the_portable_kernel)
     cr_assert_not(cpu_dw_fits(&l));
 }
 
+/* SUSHI_CPU_DW=portable forces the portable kernel, =avx2 the AVX2 one where
+ * the CPU has it; any other value, like unset, leaves the choice to the CPU
+ * (decided again after cpu_dw_set_own(-1)). */
+Test(dw, environment_selects_the_kernel)
+{
+    const char *saved = getenv("SUSHI_CPU_DW");
+    char *keep = saved ? strdup(saved) : NULL;
+    unsetenv("SUSHI_CPU_DW");
+    cpu_dw_set_own(-1);
+    unsigned by_cpu = cpu_dw_own_lanes();
+    setenv("SUSHI_CPU_DW", "portable", 1);
+    cpu_dw_set_own(-1);
+    cr_expect_not(cpu_dw_own(), "SUSHI_CPU_DW=portable did not force the portable kernel");
+    cr_expect_eq(cpu_dw_own_lanes(), 0);
+    setenv("SUSHI_CPU_DW", "avx2", 1);
+    cpu_dw_set_own(-1);
+    cr_expect_eq(cpu_dw_own_lanes(), cpu_has_avx2_fma() ? 8u : by_cpu,
+                 "SUSHI_CPU_DW=avx2: the AVX2 kernel where the CPU has it, else the CPU's choice");
+    setenv("SUSHI_CPU_DW", "Portable-typo", 1);
+    cpu_dw_set_own(-1);
+    cr_expect_eq(cpu_dw_own_lanes(), by_cpu, "an unknown value must leave the choice to the CPU");
+    if (keep)
+        setenv("SUSHI_CPU_DW", keep, 1);
+    else
+        unsetenv("SUSHI_CPU_DW");
+    free(keep);
+    cpu_dw_set_own(-1);
+}
+
 Test(dw, chooses_the_kernel_by_cpu)
 {
     cr_assert(cpu_dw_set_own(0));
