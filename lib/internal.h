@@ -97,6 +97,12 @@ static inline bool sushi_add_overflow_u64(uint64_t a, uint64_t b, uint64_t *r)
  * candidate set, updates whose windows are drawn from it grow nothing. */
 size_t sushi_policy_ws_grows(void);
 
+/* The server's blocking-aware cap (lib/server.c, docs/server.md): the longest
+ * service whose expected number of SLO misses among later arrivals stays at
+ * most eps, from k SLOs seen over span seconds (slo is overwritten); 0 = no
+ * cap below limit. */
+double sushi_block_cap(double *slo, uint32_t k, double span, double fast, double eps, double limit);
+
 /* qsort comparator of doubles, ascending (the sort before sushi_nearest_rank) */
 static inline int sushi_cmp_double(const void *a, const void *b)
 {

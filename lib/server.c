@@ -33,6 +33,10 @@
 /* waiting queries the queue-aware budget looks at (bounds the work under the
  * lock; docs/server.md) */
 #define CAP_SCAN 64u
+/* SLO arrivals the blocking-aware cap estimates from (docs/server.md
+ * "Blocking-aware cap"), and the fewest it needs before it caps anything */
+#define BLOCK_WIN 256u
+#define BLOCK_MIN 16u
 
 struct sushi_ticket {
     sushi_ref ref;              /* the server's (until answered) + the caller's */
@@ -56,6 +60,7 @@ typedef struct worker {
     sushi_backend *b;
     sushi_policy *p;
     sushi_sched *s;
+    double blk[BLOCK_WIN];      /* block_cap's copy of the SLO arrivals */
 } worker;
 
 struct sushi_server {
@@ -76,6 +81,11 @@ struct sushi_server {
     double best_effort_s;
     double worker_slice_s;     /* 0 = the OS default */
     int32_t worker_nice;       /* 0 = inherit */
+    double block_miss;         /* blocking-aware cap's miss budget; 0 = off */
+    uint32_t busy;             /* workers serving a query (under mu) */
+    /* the last BLOCK_WIN arrivals with an SLO, a ring (under mu) */
+    double arr_t[BLOCK_WIN], arr_slo[BLOCK_WIN];
+    uint32_t arr_n, arr_pos;
     bool stopping;             /* no more submits; workers exit once the queue is empty */
     bool cancelling;           /* shutdown(CANCEL): workers take nothing more */
     bool stopped;              /* shutdown finished (workers joined) */
@@ -205,7 +215,7 @@ static void account(sushi_server *srv, const sushi_ticket *t, double answered_at
 
 /* Answer t: statistics, callback, then the ticket becomes ready; the
  * server's reference is dropped. Called without srv->mu. */
-static void answer(sushi_server *srv, sushi_ticket *t, int status)
+static void answer(sushi_server *srv, sushi_ticket *t, int status, bool served_by_worker)
 {
     t->status = status;
     if (status != SUSHI_OK && status != SUSHI_ERR_DROPPED) {
@@ -216,6 +226,8 @@ static void answer(sushi_server *srv, sushi_ticket *t, int status)
     double at = since(&srv->t0);
     pthread_mutex_lock(&srv->mu);
     account(srv, t, at);
+    if (served_by_worker)
+        srv->busy--;
     pthread_mutex_unlock(&srv->mu);
     if (srv->cb)
         srv->cb(srv->cb_user, t->user, status, &t->r);
@@ -307,6 +319,42 @@ static double queue_cap(const sushi_server *srv, double now, double fast)
     return cap;
 }
 
+/* The blocking-aware cap (docs/server.md "Blocking-aware cap"): a service
+ * cannot be interrupted, so a query that arrives during it waits for the rest
+ * of it. Of the SLO arrivals seen (k of them over `span` seconds, so a rate
+ * of k / span), one with SLO L that arrives when u seconds of service are
+ * left misses if u + fast > L. Over a service of length S the expected
+ * number of such misses is (k / span) * mean_i max(0, S - m_i), with
+ * m_i = L_i - fast; arrivals with m_i <= 0 cannot be met after any wait
+ * and are not protected. The cap is the largest S whose expectation is at
+ * most eps: sum over m_i < S of (S - m_i) <= eps * span. `slo` holds the
+ * k SLOs and is overwritten. Returns 0 (no cap) when the cap is not below
+ * `limit` (the budget of the query being decided) or nothing can be
+ * protected. O(k log k), k <= BLOCK_WIN, outside the lock. Internal
+ * (internal.h) for its unit test. */
+double sushi_block_cap(double *slo, uint32_t k, double span, double fast, double eps, double limit)
+{
+    if (!(span > 0.0) || !(limit > 0.0))
+        return 0.0;
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        double m = slo[i] - fast;
+        if (m > 0.0 && m < limit) /* a cap at or above limit changes nothing */
+            slo[c++] = m;
+    }
+    qsort(slo, c, sizeof *slo, sushi_cmp_double);
+    const double room = eps * span;
+    double sum = 0.0;
+    for (uint32_t j = 0; j < c; j++) {
+        sum += slo[j];
+        /* on [m_j, m_j+1) the expectation is (j + 1) S - sum(m_0..m_j) */
+        double cap = (room + sum) / (double)(j + 1);
+        if (j + 1 == c || cap <= slo[j + 1])
+            return cap < limit ? cap : 0.0;
+    }
+    return 0.0;
+}
+
 /* Set the calling worker thread's nice value (worker_nice), then ask the OS
  * for a short time slice on it (Linux >= 6.12:
  * sched_setattr() with SCHED_OTHER and sched_runtime = the slice, the EEVDF
@@ -367,8 +415,26 @@ static void *worker_main(void *arg)
         sushi_ticket *t = queue_pop(srv);
         /* service starts now: the scheduler judges the remaining budget */
         t->q.start_s = since(&srv->t0);
-        double cap = queue_cap(srv, t->q.start_s, sushi_sched_fastest_predicted(w->s));
+        const double fast = sushi_sched_fastest_predicted(w->s);
+        double cap = queue_cap(srv, t->q.start_s, fast);
+        /* the blocking-aware cap matters only when no other worker is free
+         * to take what arrives during this service */
+        uint32_t k = 0;
+        double span = 0.0;
+        if (srv->block_miss > 0.0 && t->q.slo_s > 0.0 && srv->busy + 1 >= srv->n_workers &&
+            srv->arr_n >= BLOCK_MIN) {
+            k = srv->arr_n;
+            memcpy(w->blk, srv->arr_slo, k * sizeof *w->blk);
+            span = t->q.start_s - srv->arr_t[(srv->arr_pos + BLOCK_WIN - k) % BLOCK_WIN];
+        }
+        srv->busy++;
         pthread_mutex_unlock(&srv->mu);
+        if (k) {
+            double limit = t->q.slo_s - (t->q.start_s - t->q.arrival_s);
+            double bc = sushi_block_cap(w->blk, k, span, fast, srv->block_miss, limit);
+            if (bc > 0.0 && (cap == 0.0 || bc < cap))
+                cap = bc;
+        }
 
         reserve_e2e(srv);
         if (t->q.start_s < t->q.arrival_s) /* a given arrival can be a hair ahead of the float clock */
@@ -379,7 +445,7 @@ static void *worker_main(void *arg)
         int rc = sushi_sched_submit_capped(w->s, &t->q, cap, &t->r);
         if (rc == SUSHI_OK && t->r.dropped) /* late = drop: nothing fitted the budget */
             rc = SUSHI_ERR_DROPPED;
-        answer(srv, t, rc);
+        answer(srv, t, rc, true);
     }
     return NULL;
 }
@@ -419,15 +485,18 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     *out = NULL;
     if (!sn || !opts)
         return SUSHI_ERR_INVALID;
-    if (opts->size < sizeof *opts)
+    /* the struct ended at worker_nice before block_miss was appended: a
+     * caller built with that header passes its size and gets the default */
+    if (opts->size < sizeof *opts && opts->size != offsetof(sushi_server_options, block_miss))
         return SUSHI_ERR_ABI;
+    const double block_miss = opts->size >= sizeof *opts ? opts->block_miss : SUSHI_SERVER_BLOCK_MISS_DEFAULT;
     const char *policy = opts->policy ? opts->policy : "sushi";
     if (!opts->backend || opts->workers < 1 || opts->workers > MAX_WORKERS || opts->queue_capacity < 1 ||
         opts->queue_capacity > MAX_QUEUE || strcmp(policy, "oracle") == 0 ||
         (opts->order != SUSHI_SERVER_ORDER_EDF && opts->order != SUSHI_SERVER_ORDER_FIFO) ||
         !isfinite(opts->best_effort_s) || opts->best_effort_s < 0.0 ||
         !(opts->worker_slice_s == 0.0 || (opts->worker_slice_s >= 0.0001 && opts->worker_slice_s <= 0.1)) ||
-        opts->worker_nice < -20 || opts->worker_nice > 19)
+        opts->worker_nice < -20 || opts->worker_nice > 19 || !(block_miss >= 0.0 && block_miss <= 1.0))
         return SUSHI_ERR_INVALID;
     if (opts->sched && opts->sched->size < sizeof(sushi_sched_options))
         return SUSHI_ERR_ABI;
@@ -463,6 +532,7 @@ int sushi_server_create(const sushi_supernet *sn, const sushi_server_options *op
     srv->best_effort_s = opts->best_effort_s;
     srv->worker_slice_s = opts->worker_slice_s;
     srv->worker_nice = opts->worker_nice;
+    srv->block_miss = block_miss;
     srv->pend = sushi_calloc(ctx, srv->cap, sizeof *srv->pend);
     srv->w = sushi_calloc(ctx, opts->workers, sizeof *srv->w);
     if (!srv->pend || !srv->w) {
@@ -550,6 +620,13 @@ int sushi_server_submit(sushi_server *srv, const sushi_query *q, uint32_t flags,
         t->key = srv->order == SUSHI_SERVER_ORDER_FIFO ? 0.0
                  : t->q.arrival_s + (t->q.slo_s > 0.0 ? t->q.slo_s : srv->best_effort_s);
         queue_insert(srv, t);
+        if (t->q.slo_s > 0.0) {
+            srv->arr_t[srv->arr_pos] = t->q.arrival_s;
+            srv->arr_slo[srv->arr_pos] = t->q.slo_s;
+            srv->arr_pos = (srv->arr_pos + 1) % BLOCK_WIN;
+            if (srv->arr_n < BLOCK_WIN)
+                srv->arr_n++;
+        }
         if (srv->count > srv->max_depth)
             srv->max_depth = srv->count;
         pthread_cond_signal(&srv->work);
@@ -581,7 +658,7 @@ static void stop_and_join(sushi_server *srv, int mode)
     while (srv->cancelling && srv->count) {
         sushi_ticket *t = queue_pop(srv);
         pthread_mutex_unlock(&srv->mu);
-        answer(srv, t, SUSHI_ERR_CANCELLED);
+        answer(srv, t, SUSHI_ERR_CANCELLED, false);
         pthread_mutex_lock(&srv->mu);
     }
     pthread_mutex_unlock(&srv->mu);

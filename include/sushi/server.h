@@ -130,7 +130,21 @@ typedef struct sushi_server_options {
      * the inherited value needs CAP_SYS_NICE or RLIMIT_NICE. A worker that
      * cannot set it logs a warning and runs at the inherited value. */
     int32_t worker_nice;
+    /** The blocking-aware cap's miss budget (docs/server.md "Blocking-aware
+     * cap"), 0..1: a worker that takes a query while every other worker is
+     * busy caps its service so that the queries with an SLO expected to
+     * arrive during it, and to miss their SLO only because they wait for
+     * it, number at most this many (estimated from the last 256 arrivals
+     * with an SLO: their rate and SLOs). 0 turns the cap off. It never caps
+     * below the fastest candidate, never overrides an accuracy floor the
+     * capped choice would miss, and does not apply to queries without an
+     * SLO. Default SUSHI_SERVER_BLOCK_MISS_DEFAULT. @since 0.4 (callers
+     * built against 0.3 headers pass the smaller size and get the default) */
+    double block_miss;
 } sushi_server_options;
+
+/** Default of sushi_server_options.block_miss. @since 0.4 */
+#define SUSHI_SERVER_BLOCK_MISS_DEFAULT 0.01
 
 /** The order in which workers take waiting queries. @since 0.3 */
 typedef enum sushi_server_order {
@@ -145,7 +159,7 @@ typedef enum sushi_server_order {
 /** Initialiser of sushi_server_options with every default (backend unset). @since 0.3 */
 #define SUSHI_SERVER_OPTIONS_INIT \
     { sizeof(sushi_server_options), NULL, NULL, 1u, 64u, NULL, NULL, NULL, NULL, NULL, \
-      SUSHI_SERVER_ORDER_EDF, 1.0, 0.0001, 0 }
+      SUSHI_SERVER_ORDER_EDF, 1.0, 0.0001, 0, SUSHI_SERVER_BLOCK_MISS_DEFAULT }
 
 /**
  * Create a server and start its workers. Each worker gets its own backend

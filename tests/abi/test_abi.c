@@ -290,7 +290,7 @@ Test(abi, layout_policy_ops_matches_pins)
 Test(abi, layout_server_options_matches_pins) /* 0.3 */
 {
     SKIP_UNLESS_LP64();
-    SIZE(sushi_server_options, 104);
+    SIZE(sushi_server_options, 112); /* 104 before block_miss was appended */
     OFF(sushi_server_options, size, 0);
     OFF(sushi_server_options, backend, 8);
     OFF(sushi_server_options, policy, 16);
@@ -305,6 +305,7 @@ Test(abi, layout_server_options_matches_pins) /* 0.3 */
     OFF(sushi_server_options, best_effort_s, 80);
     OFF(sushi_server_options, worker_slice_s, 88);
     OFF(sushi_server_options, worker_nice, 96);
+    OFF(sushi_server_options, block_miss, 104);
 }
 
 Test(abi, layout_server_stats_matches_pins) /* 0.3 */

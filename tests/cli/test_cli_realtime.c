@@ -157,13 +157,25 @@ Test(cli_realtime, usage_errors_exit_2_with_one_line)
     expect_error(&r, 2);
     cr_assert(strstr(r.err, "--order lifo: expected edf or fifo"), "%s", r.err);
     run_free(&r);
+    r = RUN("serve", m, "--backend", "cycle", "--block-miss", "0.01");
+    expect_error(&r, 2);
+    cr_assert(strstr(r.err, "--block-miss needs --realtime"), "%s", r.err);
+    run_free(&r);
+    const char *bad_block[] = { "-0.1", "1.5", "nan", "0.1x", "" };
+    for (size_t i = 0; i < sizeof bad_block / sizeof *bad_block; i++) {
+        r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", "--block-miss", bad_block[i]);
+        expect_error(&r, 2);
+        cr_assert(strstr(r.err, "--block-miss") && strstr(r.err, "expected 0..1"), "'%s': %s", bad_block[i], r.err);
+        run_free(&r);
+    }
 }
 
 Test(cli_realtime, fifo_order_serves_every_query)
 {
     need_data();
     run_result r = RUN("serve", model(), "--backend", "cpu", "--policy", "sushi", "--run", "--gen",
-                       "seed=2,rate=500", "--queries", "40", "--realtime", "--order", "fifo", "--json");
+                       "seed=2,rate=500", "--queries", "40", "--realtime", "--order", "fifo", "--block-miss", "0",
+                       "--json");
     cJSON *j = json_ok(&r);
     cr_assert(boolean(j, "realtime"));
     const cJSON *p = cJSON_GetArrayItem(item(j, "policies"), 0);

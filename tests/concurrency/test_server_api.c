@@ -14,6 +14,7 @@
 #include <time.h>
 #include <sushi/sushi.h>
 
+#include "internal.h" /* sushi_block_cap */
 #include "server_gate.h"
 
 static sushi_context *ctx;
@@ -61,6 +62,14 @@ Test(server, create_bad_arguments_return_invalid_and_null)
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID);
     o = opts(), o.size = sizeof o - 1;
     cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_ABI);
+    o = opts(), o.size = offsetof(sushi_server_options, block_miss) - 1;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_ABI);
+    const double bad_block[] = { -0.01, 1.01, NAN, INFINITY };
+    for (size_t i = 0; i < sizeof bad_block / sizeof *bad_block; i++) {
+        o = opts(), o.block_miss = bad_block[i];
+        cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_ERR_INVALID, "block_miss %g", bad_block[i]);
+        cr_assert_null(srv);
+    }
     sushi_sched_options so = SUSHI_SCHED_OPTIONS_INIT;
     so.size = 4;
     o = opts(), o.sched = &so;
@@ -559,4 +568,117 @@ Test(server, queue_aware_budget_leaves_room_for_the_query_behind)
     b_behind_c(c_slo, a_best, SUSHI_SCHED_LATE_DROP, &rb, &sb, &rc_, &sc);
     cr_assert_eq(sb, SUSHI_OK);
     cr_assert_float_eq(rb.predicted_s, p_best, 1e-12, "B with a floor: %g", rb.predicted_s);
+}
+
+/* ------------------------------------------------- the blocking-aware cap */
+
+Test(server, block_cap_solves_the_expected_miss_budget)
+{
+    /* 100 arrivals over 1 s, all SLO 3 ms, fastest 1 ms: a service of S
+     * makes 100 x max(0, S - 2 ms) misses expected; a budget of 0.01 gives
+     * S = 2 ms + 0.01 / 100 s = 2.1 ms */
+    double slo[100], c; /* sushi_block_cap overwrites slo: one call per fill */
+    for (int i = 0; i < 100; i++)
+        slo[i] = 3e-3;
+    c = sushi_block_cap(slo, 100, 1.0, 1e-3, 0.01, 1.0);
+    cr_assert_float_eq(c, 2.1e-3, 1e-12);
+    /* two SLO levels, 50 each over 1 s (m = 1 ms and 4 ms), eps 0.05: on
+     * [1, 4) ms the expectation is 50 (S - 1 ms), 0.05 at S = 2 ms */
+    for (int i = 0; i < 100; i++)
+        slo[i] = i % 2 ? 2e-3 : 5e-3;
+    c = sushi_block_cap(slo, 100, 1.0, 1e-3, 0.05, 1.0);
+    cr_assert_float_eq(c, 2e-3, 1e-12);
+    /* eps 0.2: 50 (S - 1 ms) reaches 0.15 at 4 ms; then 100 S - 0.25 s = 0.2
+     * gives S = 4.5 ms */
+    for (int i = 0; i < 100; i++)
+        slo[i] = i % 2 ? 2e-3 : 5e-3;
+    c = sushi_block_cap(slo, 100, 1.0, 1e-3, 0.2, 1.0);
+    cr_assert_float_eq(c, 4.5e-3, 1e-12);
+    /* a cap at or above the query's own budget changes nothing: 0 */
+    for (int i = 0; i < 100; i++)
+        slo[i] = 3e-3;
+    c = sushi_block_cap(slo, 100, 1.0, 1e-3, 0.01, 2.05e-3);
+    cr_assert_eq(c, 0.0);
+    /* SLOs the fastest cannot meet even unblocked are not protected */
+    for (int i = 0; i < 100; i++)
+        slo[i] = 0.5e-3;
+    c = sushi_block_cap(slo, 100, 1.0, 1e-3, 0.01, 1.0);
+    cr_assert_eq(c, 0.0);
+    /* no time span: no rate, no cap */
+    c = sushi_block_cap(slo, 100, 0.0, 1e-3, 0.01, 1.0);
+    cr_assert_eq(c, 0.0);
+    /* a tighter budget never gives a longer service; a sparser stream never
+     * a shorter one */
+    double prev = INFINITY;
+    for (double eps = 0.1; eps > 1e-5; eps /= 3) {
+        for (int i = 0; i < 100; i++)
+            slo[i] = 1e-3 + 1e-4 * i;
+        c = sushi_block_cap(slo, 100, 1.0, 0.5e-3, eps, 1.0);
+        cr_assert_gt(c, 0.0);
+        cr_assert_leq(c, prev, "eps %g: %g after %g", eps, c, prev);
+        prev = c;
+    }
+    for (int i = 0; i < 100; i++)
+        slo[i] = 1e-3 + 1e-4 * i;
+    double dense = sushi_block_cap(slo, 100, 0.1, 0.5e-3, 0.01, 1.0);
+    for (int i = 0; i < 100; i++)
+        slo[i] = 1e-3 + 1e-4 * i;
+    c = sushi_block_cap(slo, 100, 10.0, 0.5e-3, 0.01, 1.0);
+    cr_assert_gt(c, dense);
+}
+
+/* 40 queries with a tight SLO, served one after another (each answered
+ * before the next is submitted), then B with a loose SLO. The gate's model
+ * latencies are far longer than the wall time between submits, so the
+ * stream looks dense to the server: with the cap on and no other worker
+ * free, B must be capped near the tight SLO; otherwise it gets the most
+ * accurate. Returns B's planned service time. */
+static double b_after_tight_stream(double block_miss, uint32_t workers, double tight_slo)
+{
+    static float outs[GATE_OUT_N];
+    sushi_server_options o = opts();
+    o.block_miss = block_miss;
+    o.workers = workers;
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_result r = SUSHI_RESULT_INIT;
+    int st = 1;
+    for (int i = 0; i <= 40; i++) {
+        sushi_query q = gate_query(outs, GATE_OUT_N, i < 40 ? tight_slo : 1000.0);
+        sushi_ticket *t = NULL;
+        cr_assert_eq(sushi_server_submit(srv, &q, 0, NULL, &t), SUSHI_OK);
+        cr_assert_eq(sushi_ticket_wait(t, -1.0, &st, &r), SUSHI_OK);
+        cr_assert_eq(st, SUSHI_OK, "query %d: %s", i, sushi_status_name(st));
+        sushi_ticket_destroy(t);
+    }
+    sushi_server_destroy(srv);
+    return r.predicted_s;
+}
+
+Test(server, blocking_aware_cap_shortens_a_service_only_when_it_blocks)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_scale = 1e-8;
+    pthread_mutex_unlock(&gate_mu);
+    double p_best, p_fast, a_best;
+    gate_extremes(&p_best, &p_fast, &a_best);
+    cr_assert_gt(p_best, 3.0 * p_fast, "the test needs a spread: %g vs %g", p_best, p_fast);
+    const double tight = 3.0 * p_fast; /* slack 2 x p_fast over the fastest */
+    /* on: B planned within the tight SLO's slack over the fastest, plus the
+     * budget's share (0.01 x a wall-clock span of milliseconds / 40) */
+    double b = b_after_tight_stream(0.01, 1, tight);
+    cr_assert_lt(b, p_best, "B planned %g s, the most accurate takes %g s", b, p_best);
+    cr_assert_leq(b, tight - p_fast + 1e-3, "B planned %g s, beyond the tight queries' slack %g s", b, tight - p_fast);
+    /* off */
+    cr_assert_float_eq(b_after_tight_stream(0.0, 1, tight), p_best, 1e-12);
+    /* two workers, one always free: nothing waits for B */
+    cr_assert_float_eq(b_after_tight_stream(0.01, 2, tight), p_best, 1e-12);
+    /* a caller built before block_miss existed (the 104-byte struct) gets the
+     * default cap */
+    sushi_server_options o = opts();
+    o.size = offsetof(sushi_server_options, block_miss);
+    o.block_miss = NAN; /* beyond its size: never read */
+    sushi_server *srv = NULL;
+    cr_assert_eq(sushi_server_create(sn, &o, &srv), SUSHI_OK);
+    sushi_server_destroy(srv);
 }

@@ -139,6 +139,7 @@ int main(void)
         FIELD(sushi_server_options, setup) FIELD(sushi_server_options, setup_user)
         FIELD(sushi_server_options, order) FIELD(sushi_server_options, best_effort_s)
         FIELD(sushi_server_options, worker_slice_s) FIELD(sushi_server_options, worker_nice)
+        FIELD(sushi_server_options, block_miss)
     END
     STRUCT(sushi_server_stats)
         FIELD(sushi_server_stats, size) FIELD(sushi_server_stats, workers)

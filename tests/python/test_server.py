@@ -89,6 +89,13 @@ class ServerCostOnly(unittest.TestCase):
         with self.assertRaises(sushi.SushiError) as cm:
             sushi.Server(self.sn, "cycle", best_effort_s=-1.0)
         self.assertEqual(cm.exception.name, "SUSHI_ERR_INVALID")
+        for bad in (-0.5, 1.5, float("nan")):
+            with self.assertRaises(sushi.SushiError) as cm:
+                sushi.Server(self.sn, "cycle", block_miss=bad)
+            self.assertEqual(cm.exception.name, "SUSHI_ERR_INVALID")
+        with sushi.Server(self.sn, "cycle", block_miss=0.0) as srv:  # the cap off
+            st, r = srv.submit(slo_s=1.0).wait()
+            self.assertEqual(st, 0)
         with sushi.Server(self.sn, "cycle", order="fifo", best_effort_s=5.0) as srv:
             st, r = srv.submit(slo_s=1.0).wait()
             self.assertEqual(st, 0)

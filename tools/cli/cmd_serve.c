@@ -90,6 +90,9 @@ static const char serve_help[] =
     "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
     "  --order O             --realtime: which waiting query a free worker takes: edf (default,\n"
     "                        earliest deadline first) | fifo (arrival order)\n"
+    "  --block-miss E        --realtime: the blocking-aware cap's budget, 0..1 (default 0.01; 0 = off):\n"
+    "                        while every worker is busy, a service may make at most E later\n"
+    "                        queries miss their SLO by waiting for it (docs/server.md)\n"
     "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"
     "                        of this SuperNet and backend (refused otherwise)\n"
     "  --quantile Q          the profile's latency quantile used as the prediction: 0.5, 0.9,\n"
@@ -225,6 +228,7 @@ typedef struct setup {
     int objective;     /* --objective (sushi_objective) */
     int objective_eff; /* what the scheduler used (bytes when the backend has no tile savings) */
     uint32_t order;    /* --order (sushi_server_order; --realtime) */
+    double block_miss; /* --block-miss (--realtime) */
 } setup;
 
 static int configure_backend(sushi_backend *b, const setup *su)
@@ -541,7 +545,7 @@ static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, cons
 {
     rt_setup_ctx sc = { su, hcal, prof };
     cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
-                      .order = su->order,
+                      .order = su->order, .block_miss = su->block_miss,
                       .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
     float *inputs = NULL;
     const uint32_t *labels = NULL;
@@ -607,13 +611,14 @@ int sushi_cli_serve(int argc, char **argv)
     memset(&su, 0, sizeof su);
     su.o = (sushi_sched_options)SUSHI_SCHED_OPTIONS_INIT;
     su.objective = su.objective_eff = SUSHI_OBJECTIVE_TIME;
+    su.block_miss = SUSHI_SERVER_BLOCK_MISS_DEFAULT;
     const char *file = NULL, *policies = "none,sushi", *trace_path = NULL, *gen = NULL, *timeline = NULL;
     const char *dataset_name = NULL, *data_dir = CLI_FMNIST_DIR, *profile_path = NULL;
     sushi_profile *prof = NULL;
     uint64_t queries = 0;
     bool json = false, run_inputs = false, realtime = false;
     uint64_t workers = 0;
-    bool order_given = false;
+    bool order_given = false, block_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -653,6 +658,14 @@ int sushi_cli_serve(int argc, char **argv)
             else
                 return usage("--order %s: expected edf or fifo", val);
             order_given = true;
+        }
+        else if (strcmp(opt, "--block-miss") == 0) {
+            char *end;
+            errno = 0;
+            su.block_miss = strtod(val, &end);
+            if (errno || end == val || *end || !(su.block_miss >= 0.0 && su.block_miss <= 1.0))
+                return usage("--block-miss %s: expected 0..1", val);
+            block_given = true;
         }
         else if (strcmp(opt, "--workers") == 0) {
             if (!parse_u64(val, &workers) || workers < 1 || workers > 256)
@@ -769,6 +782,8 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("--workers needs --realtime");
     if (order_given && !realtime)
         return usage("--order needs --realtime");
+    if (block_given && !realtime)
+        return usage("--block-miss needs --realtime");
     if (realtime && !dataset_name && !run_inputs)
         return usage("--realtime runs every query: give --dataset NAME or --run");
     if (dataset_name && strcmp(dataset_name, CLI_FMNIST_NAME) != 0)

@@ -1402,14 +1402,15 @@ class Server(_Handle):
     adapt, quantile, ...). `order` is "edf" (earliest deadline first, the
     default) or "fifo"; `best_effort_s` orders queries without an SLO under
     EDF; `worker_slice_s` is the OS time slice each worker asks for (0: the
-    OS default); `worker_nice` the nice value each worker sets (0: inherited).
+    OS default); `worker_nice` the nice value each worker sets (0: inherited);
+    `block_miss` the blocking-aware cap's budget (0..1, 0 = off; docs/server.md).
     Every accepted query is answered exactly once.
     """
 
     _destroy = _ffi.lib.sushi_server_destroy if _ffi.has("sushi_server_destroy") else None
 
     def __init__(self, supernet, backend, policy="sushi", *, workers=1, queue_capacity=64,
-                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, worker_nice=0, **sched):
+                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, worker_nice=0, block_miss=0.01, **sched):
         so = _ffi.new(_ffi.SchedOptions)
         defaults = {"mode": "both", "fallback": "accuracy_first", "reload": "next_query",
                     "pareto": "macs_bytes", "window": 100, "pb_bytes": None, "latency_samples": 0,
@@ -1438,7 +1439,7 @@ class Server(_Handle):
                         sched=ctypes.pointer(so), callback=self._cb,
                         order=_enum(_ffi.SERVER_ORDERS, order, "order"),
                         best_effort_s=float(best_effort_s), worker_slice_s=float(worker_slice_s),
-                        worker_nice=int(worker_nice))
+                        worker_nice=int(worker_nice), block_miss=float(block_miss))
         ptr = _new_handle(lib.sushi_server_create, supernet, ctypes.byref(opts))
         super().__init__(ptr, supernet)
         self._n_in = supernet.info["in_channels"]

@@ -293,7 +293,7 @@ class ServerOptions(ctypes.Structure):      # sushi_server_options
                 ("sched", POINTER(SchedOptions)), ("callback", SERVER_CALLBACK),
                 ("callback_user", c_void_p), ("setup", SERVER_SETUP), ("setup_user", c_void_p),
                 ("order", c_uint32), ("best_effort_s", c_double), ("worker_slice_s", c_double),
-                ("worker_nice", ctypes.c_int32)]
+                ("worker_nice", ctypes.c_int32), ("block_miss", c_double)]
 
 
 class ServerStats(ctypes.Structure):        # sushi_server_stats
