@@ -69,6 +69,7 @@ Test(cli_realtime, dataset_every_query_answered_and_timeline_matches_json, .init
     cJSON *j = json_ok(&r);
     cr_assert(boolean(j, "realtime"));
     cr_assert_eq(num(j, "workers"), 1);
+    cr_assert_float_eq(num(j, "block_miss"), 0.01, 1e-12); /* the server's default */
     const cJSON *pols = item(j, "policies");
     cr_assert_eq(cJSON_GetArraySize(pols), 2);
     double correct[2];
@@ -122,6 +123,7 @@ Test(cli_realtime, without_realtime_the_key_is_false)
     cJSON *j = json_ok(&r);
     cr_assert(!boolean(j, "realtime"));
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "workers"));
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "block_miss"));
     cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(j, "policies"));
     cJSON_Delete(j);
     run_free(&r);
@@ -178,6 +180,7 @@ Test(cli_realtime, fifo_order_serves_every_query)
                        "--json");
     cJSON *j = json_ok(&r);
     cr_assert(boolean(j, "realtime"));
+    cr_assert_eq(num(j, "block_miss"), 0.0);
     const cJSON *p = cJSON_GetArrayItem(item(j, "policies"), 0);
     cr_assert_eq(num(p, "queries"), 40);
     cJSON_Delete(j);

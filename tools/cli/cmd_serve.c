@@ -1177,8 +1177,10 @@ int sushi_cli_serve(int argc, char **argv)
         else
             cJSON_AddNullToObject(root, "accel");
         cJSON_AddBoolToObject(root, "realtime", realtime);
-        if (realtime)
+        if (realtime) {
             json_num(root, "workers", workers ? (double)workers : 1.0);
+            json_num(root, "block_miss", su.block_miss);
+        }
         json_num(root, "window", su.o.window);
         json_num(root, "pb_bytes", (double)info0.pb_bytes);
         cJSON_AddStringToObject(root, "mode", mode_name(su.o.mode));
