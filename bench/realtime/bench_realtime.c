@@ -303,7 +303,8 @@ int main(int argc, char **argv)
     if (!(phase_s >= 1 && phase_s <= 600) || !(load > 0 && load <= 2) || hog_n < 0 || hog_n > MAX_HOGS ||
         !(block_miss >= 0 && block_miss <= 1) || workers < 1 || workers > 8 || !(fix_rate >= 0 && fix_rate <= 1e5) ||
         !(fix_lo >= 0 && fix_hi >= fix_lo && fix_hi < 10) || !(spin_s >= 0 && spin_s <= 0.01)) {
-        fprintf(stderr, "bench_realtime: --phase-s 1..600, --load (0, 2], --hogs 0..%d, --block-miss 0..1, --workers 1..8\n",
+        fprintf(stderr, "bench_realtime: --phase-s 1..600, --load (0, 2], --hogs 0..%d, --block-miss 0..1, --workers 1..8, "
+                        "--rate 0..100000, --slo LO,HI with 0 <= LO <= HI < 10000 (ms), --spin-us 0..10000\n",
                 MAX_HOGS);
         return 2;
     }
