@@ -143,8 +143,9 @@ typedef struct sushi_server_options {
     double block_miss;
 } sushi_server_options;
 
-/** Default of sushi_server_options.block_miss. @since 0.4 */
-#define SUSHI_SERVER_BLOCK_MISS_DEFAULT 0.01
+/** Default of sushi_server_options.block_miss: a tenth of a 1 % miss
+ * allowance (docs/decisions.md). @since 0.4 */
+#define SUSHI_SERVER_BLOCK_MISS_DEFAULT 0.001
 
 /** The order in which workers take waiting queries. @since 0.3 */
 typedef enum sushi_server_order {

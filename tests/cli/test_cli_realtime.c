@@ -69,7 +69,7 @@ Test(cli_realtime, dataset_every_query_answered_and_timeline_matches_json, .init
     cJSON *j = json_ok(&r);
     cr_assert(boolean(j, "realtime"));
     cr_assert_eq(num(j, "workers"), 1);
-    cr_assert_float_eq(num(j, "block_miss"), 0.01, 1e-12); /* the server's default */
+    cr_assert_float_eq(num(j, "block_miss"), SUSHI_SERVER_BLOCK_MISS_DEFAULT, 1e-12); /* the server's default */
     const cJSON *pols = item(j, "policies");
     cr_assert_eq(cJSON_GetArraySize(pols), 2);
     double correct[2];

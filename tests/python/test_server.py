@@ -2,6 +2,7 @@
 
 Run by meson like test_binding.py (same environment). Prints the same
 Criterion-style "Synthesis:" line."""
+import inspect
 import os
 import sys
 import threading
@@ -93,6 +94,12 @@ class ServerCostOnly(unittest.TestCase):
             with self.assertRaises(sushi.SushiError) as cm:
                 sushi.Server(self.sn, "cycle", block_miss=bad)
             self.assertEqual(cm.exception.name, "SUSHI_ERR_INVALID")
+        # the binding's default is the C library's (a #define ctypes cannot read)
+        hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include", "sushi", "server.h")
+        with open(hdr) as f:
+            define = [ln.split()[2] for ln in f if ln.startswith("#define SUSHI_SERVER_BLOCK_MISS_DEFAULT ")]
+        self.assertEqual(len(define), 1)
+        self.assertEqual(inspect.signature(sushi.Server).parameters["block_miss"].default, float(define[0]))
         with sushi.Server(self.sn, "cycle", block_miss=0.0) as srv:  # the cap off
             st, r = srv.submit(slo_s=1.0).wait()
             self.assertEqual(st, 0)

@@ -90,7 +90,7 @@ static const char serve_help[] =
     "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
     "  --order O             --realtime: which waiting query a free worker takes: edf (default,\n"
     "                        earliest deadline first) | fifo (arrival order)\n"
-    "  --block-miss E        --realtime: the blocking-aware cap's budget, 0..1 (default 0.01; 0 = off):\n"
+    "  --block-miss E        --realtime: the blocking-aware cap's budget, 0..1 (default 0.001; 0 = off):\n"
     "                        while every worker is busy, a service may make at most E later\n"
     "                        queries miss their SLO by waiting for it (docs/server.md)\n"
     "  --profile PROFILE     predict service time from a measured latency profile ('sushi profile')\n"

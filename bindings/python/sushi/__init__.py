@@ -1410,7 +1410,7 @@ class Server(_Handle):
     _destroy = _ffi.lib.sushi_server_destroy if _ffi.has("sushi_server_destroy") else None
 
     def __init__(self, supernet, backend, policy="sushi", *, workers=1, queue_capacity=64,
-                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, worker_nice=0, block_miss=0.01, **sched):
+                 callback=None, order="edf", best_effort_s=1.0, worker_slice_s=0.0001, worker_nice=0, block_miss=0.001, **sched):
         so = _ffi.new(_ffi.SchedOptions)
         defaults = {"mode": "both", "fallback": "accuracy_first", "reload": "next_query",
                     "pareto": "macs_bytes", "window": 100, "pb_bytes": None, "latency_samples": 0,
