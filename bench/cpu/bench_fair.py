@@ -3,6 +3,16 @@
 
     /usr/bin/python3 bench/cpu/bench_fair.py --build build-rel [--rounds 9] [--reps 20] \
         [--only CASE ...] [--json out.jsonl]
+    /usr/bin/python3 bench/cpu/bench_fair.py --build build-rel --speedup 2 --only "ofa-resnet50 max@224" \
+        [--engines libsushi torch-frozen] [--rounds 12]
+
+--speedup N measures thread scaling instead: every round runs each engine on
+the case's SubNet at 1 thread and at N threads, all of them in a fresh
+process and in an order rotated every round, and prints per engine the
+median, minimum and maximum over rounds of the per-round ratio
+(1-thread ms / N-thread ms). On a shared machine the ratio of one pair moves
+a lot from minute to minute (docs/performance.md); the median over pairs
+taken side by side, and the peer's ratio in the same rounds, are the figures.
 
 Every case (a SubNet, a thread count) is run by each engine in a fresh
 process, engines alternating in an order rotated every round, so all engines
@@ -264,6 +274,48 @@ def run_engine(eng, case, tmp, build, warmup, reps):
     return r
 
 
+def speedup(args, cases):
+    """--speedup N: per-round 1-thread / N-thread ratio of every engine."""
+    n = args.speedup
+    seen = set()
+    for name, sn, cfg, _ in cases:
+        if (sn, cfg) in seen:
+            continue
+        seen.add((sn, cfg))
+        runs = [(e, t) for e in args.engines for t in (1, n)]
+        ms = {r: [] for r in runs}
+        ratios = {e: [] for e in args.engines}
+        with tempfile.TemporaryDirectory() as tmp:
+            prefix = os.path.join(tmp, "dump")
+            subprocess.run([os.path.join(args.build, "tests", "cpu", "dump_subnet"), sn, cfg, "7", prefix],
+                           check=True, stdout=subprocess.DEVNULL)
+            _, _, x = load_dump(prefix)
+            x.astype("<f4").tofile(prefix + ".in")
+            for r in range(args.rounds):
+                order = runs[r % len(runs):] + runs[:r % len(runs)]
+                res = {}
+                for eng, t in order:
+                    res[(eng, t)] = run_engine(eng, (name, sn, cfg, t), tmp, args.build, args.warmup, args.reps)
+                    if "error" in res[(eng, t)]:
+                        print("%s: %s at %d threads failed: %s" % (name, eng, t, res[(eng, t)]["error"]))
+                        return 1
+                for run in runs:
+                    ms[run].append(res[run]["median_ms"])
+                for e in args.engines:
+                    ratios[e].append(res[(e, 1)]["median_ms"] / res[(e, n)]["median_ms"])
+                print("# round %d (load %.1f): %s" % (r, os.getloadavg()[0], ", ".join(
+                    "%s %.3g/%.3g ms = %.2fx" % (e, res[(e, 1)]["median_ms"], res[(e, n)]["median_ms"], ratios[e][-1])
+                    for e in args.engines)))
+                sys.stdout.flush()
+        for e in args.engines:
+            row = {"case": "%s %s" % (sn if os.sep not in sn else os.path.basename(sn), cfg), "engine": e,
+                   "threads": n, "rounds": len(ratios[e]), "ms_1": statistics.median(ms[(e, 1)]),
+                   "ms_n": statistics.median(ms[(e, n)]), "speedup_median": statistics.median(ratios[e]),
+                   "speedup_min": min(ratios[e]), "speedup_max": max(ratios[e])}
+            print(json.dumps(row))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", help="meson build dir (release) with bench/cpu/fair_sushi and tests/cpu/dump_subnet")
@@ -273,6 +325,8 @@ def main():
     ap.add_argument("--only", nargs="+", help="case names (see CASES) or substrings")
     ap.add_argument("--engines", nargs="+", default=ENGINES)
     ap.add_argument("--json", help="append every round's raw results to this JSON-lines file")
+    ap.add_argument("--speedup", type=int, metavar="N",
+                    help="thread scaling: each engine at 1 and N threads per round (see above)")
     # worker mode
     ap.add_argument("--worker")
     ap.add_argument("--dump")
@@ -285,6 +339,10 @@ def main():
         ap.error("--build is required")
     import numpy as np
     cases = [c for c in CASES if not args.only or any(o == c[0] or o in c[0] for o in args.only)]
+    if args.speedup:
+        if args.speedup < 2:
+            ap.error("--speedup needs N >= 2")
+        return speedup(args, cases)
     log = open(args.json, "a") if args.json else None
     print("# bench_fair: %d rounds x %d reps (+%d warm-up), engines %s" % (args.rounds, args.reps, args.warmup,
                                                                            ", ".join(args.engines)))
