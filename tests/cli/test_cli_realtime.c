@@ -70,6 +70,7 @@ Test(cli_realtime, dataset_every_query_answered_and_timeline_matches_json, .init
     cr_assert(boolean(j, "realtime"));
     cr_assert_eq(num(j, "workers"), 1);
     cr_assert_float_eq(num(j, "block_miss"), SUSHI_SERVER_BLOCK_MISS_DEFAULT, 1e-12); /* the server's default */
+    cr_assert_eq(num(j, "worker_nice"), 0); /* inherited */
     const cJSON *pols = item(j, "policies");
     cr_assert_eq(cJSON_GetArraySize(pols), 2);
     double correct[2];
@@ -124,6 +125,7 @@ Test(cli_realtime, without_realtime_the_key_is_false)
     cr_assert(!boolean(j, "realtime"));
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "workers"));
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "block_miss"));
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "worker_nice"));
     cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(j, "policies"));
     cJSON_Delete(j);
     run_free(&r);
@@ -170,6 +172,17 @@ Test(cli_realtime, usage_errors_exit_2_with_one_line)
         cr_assert(strstr(r.err, "--block-miss") && strstr(r.err, "expected 0..1"), "'%s': %s", bad_block[i], r.err);
         run_free(&r);
     }
+    r = RUN("serve", m, "--backend", "cycle", "--worker-nice", "5");
+    expect_error(&r, 2);
+    cr_assert(strstr(r.err, "--worker-nice needs --realtime"), "%s", r.err);
+    run_free(&r);
+    const char *bad_nice[] = { "-21", "20", "1.5", "x", "" };
+    for (size_t i = 0; i < sizeof bad_nice / sizeof *bad_nice; i++) {
+        r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", "--worker-nice", bad_nice[i]);
+        expect_error(&r, 2);
+        cr_assert(strstr(r.err, "--worker-nice") && strstr(r.err, "expected -20..19"), "'%s': %s", bad_nice[i], r.err);
+        run_free(&r);
+    }
 }
 
 Test(cli_realtime, fifo_order_serves_every_query)
@@ -177,10 +190,11 @@ Test(cli_realtime, fifo_order_serves_every_query)
     need_data();
     run_result r = RUN("serve", model(), "--backend", "cpu", "--policy", "sushi", "--run", "--gen",
                        "seed=2,rate=500", "--queries", "40", "--realtime", "--order", "fifo", "--block-miss", "0",
-                       "--json");
+                       "--worker-nice", "1", "--json"); /* a higher nice value needs no privilege */
     cJSON *j = json_ok(&r);
     cr_assert(boolean(j, "realtime"));
     cr_assert_eq(num(j, "block_miss"), 0.0);
+    cr_assert_eq(num(j, "worker_nice"), 1);
     const cJSON *p = cJSON_GetArrayItem(item(j, "policies"), 0);
     cr_assert_eq(num(p, "queries"), 40);
     cJSON_Delete(j);

@@ -82,7 +82,10 @@ static const char serve_help[] =
     "                        classified by the SubNet the scheduler chose (backends that run: cpu,\n"
     "                        hls); the measured accuracy is printed beside the expected one\n"
     "  --data-dir DIR        where the IDX files are (default " CLI_FMNIST_DIR ")\n"
-    "  --timeline FILE       write one CSV row per query and policy\n"
+    "  --timeline FILE       write one CSV row per query and policy\n";
+
+/* (two strings: one would pass the 4095 characters C11 compilers must accept) */
+static const char serve_help_rt[] =
     "  --realtime            real-time replay: issue each query at its trace arrival time (monotonic\n"
     "                        clock) to a threaded server that runs it on the backend; latency is\n"
     "                        measured end to end, queueing included (needs --dataset or --run and a\n"
@@ -90,6 +93,8 @@ static const char serve_help[] =
     "  --workers N           --realtime: worker threads, each with its own backend (default 1)\n"
     "  --order O             --realtime: which waiting query a free worker takes: edf (default,\n"
     "                        earliest deadline first) | fifo (arrival order)\n"
+    "  --worker-nice N       --realtime: each worker's nice value, -20..19 (default 0 = inherited);\n"
+    "                        below the inherited one needs CAP_SYS_NICE (docs/server.md)\n"
     "  --block-miss E        --realtime: the blocking-aware cap's budget, 0..1 (default 0.001; 0 = off):\n"
     "                        while every worker is busy, a service may make at most E later\n"
     "                        queries miss their SLO by waiting for it (docs/server.md)\n"
@@ -229,6 +234,7 @@ typedef struct setup {
     int objective_eff; /* what the scheduler used (bytes when the backend has no tile savings) */
     uint32_t order;    /* --order (sushi_server_order; --realtime) */
     double block_miss; /* --block-miss (--realtime) */
+    int32_t worker_nice; /* --worker-nice (--realtime; 0 = inherited) */
 } setup;
 
 static int configure_backend(sushi_backend *b, const setup *su)
@@ -545,7 +551,7 @@ static int serve_realtime_policy(const sushi_supernet *sn, const setup *su, cons
 {
     rt_setup_ctx sc = { su, hcal, prof };
     cli_rt_args a = { .sn = sn, .backend = su->backend, .policy = policy, .o = &su->o, .workers = workers,
-                      .order = su->order, .block_miss = su->block_miss,
+                      .order = su->order, .block_miss = su->block_miss, .worker_nice = su->worker_nice,
                       .setup = rt_setup, .setup_user = &sc, .qs = qs, .nq = nq, .n_classes = sni->num_classes };
     float *inputs = NULL;
     const uint32_t *labels = NULL;
@@ -618,14 +624,14 @@ int sushi_cli_serve(int argc, char **argv)
     uint64_t queries = 0;
     bool json = false, run_inputs = false, realtime = false;
     uint64_t workers = 0;
-    bool order_given = false, block_given = false;
+    bool order_given = false, block_given = false, nice_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
         char opt[48];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(serve_help, stdout);
-            return 0;
+            int hrc = cli_help(serve_help);
+            return hrc ? hrc : cli_help(serve_help_rt);
         }
         if (a[0] != '-' || a[1] == '\0') {
             if (file)
@@ -666,6 +672,15 @@ int sushi_cli_serve(int argc, char **argv)
             if (errno || end == val || *end || !(su.block_miss >= 0.0 && su.block_miss <= 1.0))
                 return usage("--block-miss %s: expected 0..1", val);
             block_given = true;
+        }
+        else if (strcmp(opt, "--worker-nice") == 0) {
+            char *end;
+            errno = 0;
+            long v = strtol(val, &end, 10);
+            if (errno || end == val || *end || v < -20 || v > 19)
+                return usage("--worker-nice %s: expected -20..19", val);
+            su.worker_nice = (int32_t)v;
+            nice_given = true;
         }
         else if (strcmp(opt, "--workers") == 0) {
             if (!parse_u64(val, &workers) || workers < 1 || workers > 256)
@@ -784,6 +799,8 @@ int sushi_cli_serve(int argc, char **argv)
         return usage("--order needs --realtime");
     if (block_given && !realtime)
         return usage("--block-miss needs --realtime");
+    if (nice_given && !realtime)
+        return usage("--worker-nice needs --realtime");
     if (realtime && !dataset_name && !run_inputs)
         return usage("--realtime runs every query: give --dataset NAME or --run");
     if (dataset_name && strcmp(dataset_name, CLI_FMNIST_NAME) != 0)
@@ -1180,6 +1197,7 @@ int sushi_cli_serve(int argc, char **argv)
         if (realtime) {
             json_num(root, "workers", workers ? (double)workers : 1.0);
             json_num(root, "block_miss", su.block_miss);
+            json_num(root, "worker_nice", su.worker_nice);
         }
         json_num(root, "window", su.o.window);
         json_num(root, "pb_bytes", (double)info0.pb_bytes);

@@ -177,6 +177,7 @@ int cli_serve_realtime(const cli_rt_args *a, cli_rt_out *out)
     so.workers = a->workers;
     so.order = a->order;
     so.block_miss = a->block_miss;
+    so.worker_nice = a->worker_nice;
     so.queue_capacity = nq < 1u << 20 ? (uint32_t)(nq ? nq : 1) : 1u << 20;
     so.sched = a->o;
     so.callback = on_done;

@@ -18,6 +18,7 @@ typedef struct cli_rt_args {
     uint32_t workers;
     uint32_t order;              /* sushi_server_order */
     double block_miss;           /* sushi_server_options.block_miss */
+    int32_t worker_nice;         /* sushi_server_options.worker_nice (0 = inherited) */
     sushi_server_setup_fn setup; /* configures each worker's backend / scheduler (may be NULL) */
     void *setup_user;
     const sushi_query *qs;       /* constraints and arrival_s (trace time, s); buffers ignored */
