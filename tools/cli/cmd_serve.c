@@ -145,10 +145,19 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
-/* Not printed: kept for the one error line fail() prints (the level is ERROR only). */
+/* Errors are not printed: kept for the one error line fail() prints. With
+ * --worker-nice the level includes warnings, and the server's own (a nice
+ * value a worker cannot set) are printed as they come, from any thread
+ * (stdio locks the stream); the scheduler's (e.g. no persistent buffer on
+ * cpu) are not, as without the option. */
 static void log_to_stderr(void *user, int level, const char *msg)
 {
-    (void)user, (void)level;
+    (void)user;
+    if (level >= SUSHI_LOG_WARN) {
+        if (strncmp(msg, "server: ", 8) == 0)
+            fprintf(stderr, "sushi serve: warning: %s\n", msg);
+        return;
+    }
     snprintf(last_log, sizeof last_log, "%s", msg);
     for (char *c = last_log; *c; c++)
         if (*c == '\n' || *c == '\r')
@@ -859,7 +868,10 @@ int sushi_cli_serve(int argc, char **argv)
     int rc = sushi_context_create(NULL, &ctx);
     if (rc)
         return fail("context: %s", sushi_status_str(rc));
-    sushi_context_set_log(ctx, log_to_stderr, NULL, SUSHI_LOG_ERROR);
+    /* warnings too when workers are asked for a nice value: one that cannot be
+     * set (no CAP_SYS_NICE) says so instead of running at the inherited one
+     * silently */
+    sushi_context_set_log(ctx, log_to_stderr, NULL, su.worker_nice ? SUSHI_LOG_WARN : SUSHI_LOG_ERROR);
     for (int i = 0; i < n_pol; i++) {
         bool known = false;
         for (size_t k = 0; sushi_policy_name(ctx, k); k++)
