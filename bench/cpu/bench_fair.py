@@ -256,6 +256,16 @@ def worker(args):
 
 # ---------------------------------------------------------------- driver
 
+def dump_case(build, sn, cfg, tmp):
+    """The library's dump of SubNet cfg of sn into tmp/dump.* (what every engine
+    builds its model from), and its input as raw float32 in tmp/dump.in."""
+    prefix = os.path.join(tmp, "dump")
+    subprocess.run([os.path.join(build, "tests", "cpu", "dump_subnet"), sn, cfg, "7", prefix],
+                   check=True, stdout=subprocess.DEVNULL)
+    _, _, x = load_dump(prefix)
+    x.astype("<f4").tofile(prefix + ".in")
+
+
 def run_engine(eng, case, tmp, build, warmup, reps):
     name, sn, cfg, threads = case
     prefix = os.path.join(tmp, "dump")
@@ -286,11 +296,7 @@ def speedup(args, cases):
         ms = {r: [] for r in runs}
         ratios = {e: [] for e in args.engines}
         with tempfile.TemporaryDirectory() as tmp:
-            prefix = os.path.join(tmp, "dump")
-            subprocess.run([os.path.join(args.build, "tests", "cpu", "dump_subnet"), sn, cfg, "7", prefix],
-                           check=True, stdout=subprocess.DEVNULL)
-            _, _, x = load_dump(prefix)
-            x.astype("<f4").tofile(prefix + ".in")
+            dump_case(args.build, sn, cfg, tmp)
             for r in range(args.rounds):
                 order = runs[r % len(runs):] + runs[:r % len(runs)]
                 res = {}
@@ -353,11 +359,7 @@ def main():
     for case in cases:
         name, sn, cfg, threads = case
         with tempfile.TemporaryDirectory() as tmp:
-            prefix = os.path.join(tmp, "dump")
-            subprocess.run([os.path.join(args.build, "tests", "cpu", "dump_subnet"), sn, cfg, "7", prefix],
-                           check=True, stdout=subprocess.DEVNULL)
-            _, _, x = load_dump(prefix)
-            x.astype("<f4").tofile(prefix + ".in")
+            dump_case(args.build, sn, cfg, tmp)
             meds = {e: [] for e in args.engines}
             ratios = {e: [] for e in args.engines if e != "libsushi"}
             ratios["torch-best"] = []
