@@ -13,6 +13,10 @@ median, minimum and maximum over rounds of the per-round ratio
 (1-thread ms / N-thread ms). On a shared machine the ratio of one pair moves
 a lot from minute to minute (docs/performance.md); the median over pairs
 taken side by side, and the peer's ratio in the same rounds, are the figures.
+With bench/cpu/llc_probe built, every round is also classed by whether the
+first two CPUs shared their last-level cache before and after it ("shared",
+"split" or "mixed"; a VM host moves its vCPUs between the two), and the
+summary gives each engine's figures over all rounds and per class.
 
 Every case (a SubNet, a thread count) is run by each engine in a fresh
 process, engines alternating in an order rotated every round, so all engines
@@ -284,8 +288,33 @@ def run_engine(eng, case, tmp, build, warmup, reps):
     return r
 
 
+# remote / local read bandwidth of bench/cpu/llc_probe at or above which two
+# CPUs are taken to share their last-level cache (seen here: 0.83-0.98 when
+# they do, 0.38-0.45 when they do not)
+LLC_SHARED_RATIO = 0.7
+
+
+def llc_ratio(build):
+    """bench/cpu/llc_probe's remote / local ratio now, or None without it."""
+    exe = os.path.join(build, "bench", "cpu", "llc_probe")
+    if not os.path.exists(exe):
+        return None
+    p = subprocess.run([exe], capture_output=True, text=True)
+    return json.loads(p.stdout)["ratio"] if p.returncode == 0 else None
+
+
+def llc_class(before, after):
+    """'shared' / 'split' when the probes before and after a round agree,
+    'mixed' when they do not, None without probes."""
+    if before is None or after is None:
+        return None
+    a, b = before >= LLC_SHARED_RATIO, after >= LLC_SHARED_RATIO
+    return ("shared" if a else "split") if a == b else "mixed"
+
+
 def speedup(args, cases):
-    """--speedup N: per-round 1-thread / N-thread ratio of every engine."""
+    """--speedup N: per-round 1-thread / N-thread ratio of every engine, and
+    whether the first two CPUs shared their last-level cache in the round."""
     n = args.speedup
     seen = set()
     for name, sn, cfg, _ in cases:
@@ -295,11 +324,13 @@ def speedup(args, cases):
         runs = [(e, t) for e in args.engines for t in (1, n)]
         ms = {r: [] for r in runs}
         ratios = {e: [] for e in args.engines}
+        classes = []
         with tempfile.TemporaryDirectory() as tmp:
             dump_case(args.build, sn, cfg, tmp)
             for r in range(args.rounds):
                 order = runs[r % len(runs):] + runs[:r % len(runs)]
                 res = {}
+                llc_before = llc_ratio(args.build)
                 for eng, t in order:
                     res[(eng, t)] = run_engine(eng, (name, sn, cfg, t), tmp, args.build, args.warmup, args.reps)
                     if "error" in res[(eng, t)]:
@@ -309,16 +340,24 @@ def speedup(args, cases):
                     ms[run].append(res[run]["median_ms"])
                 for e in args.engines:
                     ratios[e].append(res[(e, 1)]["median_ms"] / res[(e, n)]["median_ms"])
-                print("# round %d (load %.1f): %s" % (r, os.getloadavg()[0], ", ".join(
+                llc_after = llc_ratio(args.build)
+                classes.append(llc_class(llc_before, llc_after))
+                llc = "" if classes[-1] is None else ", LLC %s (probe %.2f/%.2f)" % (classes[-1], llc_before, llc_after)
+                print("# round %d (load %.1f%s): %s" % (r, os.getloadavg()[0], llc, ", ".join(
                     "%s %.3g/%.3g ms = %.2fx" % (e, res[(e, 1)]["median_ms"], res[(e, n)]["median_ms"], ratios[e][-1])
                     for e in args.engines)))
                 sys.stdout.flush()
+        case = "%s %s" % (sn if os.sep not in sn else os.path.basename(sn), cfg)
         for e in args.engines:
-            row = {"case": "%s %s" % (sn if os.sep not in sn else os.path.basename(sn), cfg), "engine": e,
-                   "threads": n, "rounds": len(ratios[e]), "ms_1": statistics.median(ms[(e, 1)]),
-                   "ms_n": statistics.median(ms[(e, n)]), "speedup_median": statistics.median(ratios[e]),
-                   "speedup_min": min(ratios[e]), "speedup_max": max(ratios[e])}
-            print(json.dumps(row))
+            # all rounds, then the rounds of each LLC class seen
+            for cls in [None] + sorted(set(c for c in classes if c is not None)):
+                pick = [i for i in range(len(ratios[e])) if cls is None or classes[i] == cls]
+                rs = [ratios[e][i] for i in pick]
+                row = {"case": case, "engine": e, "threads": n, "llc": cls or "all", "rounds": len(pick),
+                       "ms_1": statistics.median(ms[(e, 1)][i] for i in pick),
+                       "ms_n": statistics.median(ms[(e, n)][i] for i in pick),
+                       "speedup_median": statistics.median(rs), "speedup_min": min(rs), "speedup_max": max(rs)}
+                print(json.dumps(row))
     return 0
 
 

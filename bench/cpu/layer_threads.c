@@ -11,7 +11,7 @@
  * loop, the longest part's thread CPU time: the layer's time on otherwise
  * idle cores, which other jobs on a shared machine hardly change). Prints a
  * JSON line per layer (--all; otherwise only layers of >= 1 % of the 1-thread
- * time), one per kind of layer and a total; per kind and in total also
+ * time), one per kind of layer and a total; each also
  * "work_N" (CPU time of all threads: the caller outside the loops plus every
  * part, spinning excluded) and "work_growth" (work_N / work_1: the same work
  * run slower when split). "alone_1": the layer's median
@@ -184,10 +184,10 @@ int main(int argc, char **argv)
             continue;
         printf("{\"layer\": %u, \"kind\": \"%s\", \"k\": %u, \"stride\": %u, \"in\": [%u, %u, %u], \"out\": [%u, %u, %u], "
                "\"ms_1\": %.3f, \"ms_%d\": %.3f, \"speedup\": %.2f, \"cpu_1\": %.3f, \"cpu_%d\": %.3f, \"cpu_speedup\": %.2f, "
-               "\"alone_1\": %.3f}\n",
+               "\"alone_1\": %.3f, \"work_%d\": %.3f, \"work_growth\": %.2f}\n",
                li, kind(l), l->kernel, l->stride, l->in_c, l->in_h, l->in_w, l->out_c, l->out_h, l->out_w,
                m1[li] * 1e3, nt, mn[li] * 1e3, m1[li] / mn[li], u1[li] * 1e3, nt, un[li] * 1e3, u1[li] / un[li],
-               alone[li] * 1e3);
+               alone[li] * 1e3, nt, kn[li] * 1e3, kn[li] / k1[li]);
     }
     const char *kinds[] = { "conv-first", "conv1x1", "conv1x1-s2", "conv-kxk-im2col", "conv3x3-winograd", "dwconv",
                             "linear", "maxpool", "avgpool", "gap", "add", "se", "other" };

@@ -1,0 +1,143 @@
+/* llc_probe: do two CPUs share a last-level cache right now?
+ *
+ *   llc_probe [KIB]
+ *
+ * Reads a buffer of KIB KiB (default 4096: larger than a core's L2, smaller
+ * than an L3) on the first CPU this process may run on, once after that CPU
+ * wrote it ("local") and once after the second CPU wrote it ("remote"), each
+ * the best of 30 tries, and prints one JSON line:
+ *
+ *   {"cpus": [0, 1], "kib": 4096, "local_gbs": 71.2, "remote_gbs": 69.8, "ratio": 0.98}
+ *
+ * On cores that share their last-level cache the remote read comes from that
+ * cache and the ratio is near 1; on cores that do not (two CCDs of an EPYC, or
+ * vCPUs a VM host has put there) every line crosses to the other cache and
+ * the ratio drops to about a half. The 2-thread speed-up of a forward pass
+ * follows it (docs/performance.md, "Which memory limit"), and a VM host may
+ * move its vCPUs between the two cases while a benchmark runs, so
+ * bench_fair.py --speedup runs this before and after every round.
+ * Linux only (thread affinity). Exit status 2 when fewer than two CPUs are
+ * usable, 1 on any other failure. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TRIES 30
+
+typedef struct probe {
+    uint64_t *buf;
+    size_t words;
+    int cpu;
+    uint64_t seed;
+} probe;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *writer(void *arg)
+{
+    probe *p = arg;
+    if (pin(p->cpu) != 0)
+        return arg; /* non-NULL: failed */
+    for (size_t i = 0; i < p->words; i++)
+        p->buf[i] = p->seed + i;
+    return NULL;
+}
+
+/* the sums go here, so that the compiler keeps the reads */
+static volatile uint64_t sink;
+
+/* one cache line per step, eight independent sums: the loads, not the adds,
+ * set the pace (words is a multiple of 8) */
+static uint64_t read_all(const uint64_t *buf, size_t words)
+{
+    uint64_t s[8] = { 0 };
+    for (size_t i = 0; i < words; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += buf[i + k];
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+/* best read bandwidth (GB/s) of buf on the calling thread after `cpu` wrote it */
+static double best_read(probe *p, int cpu)
+{
+    double best = 0.0;
+    for (int t = 0; t < TRIES; t++) {
+        pthread_t th;
+        p->cpu = cpu;
+        p->seed = (uint64_t)t;
+        if (pthread_create(&th, NULL, writer, p) != 0)
+            return -1.0;
+        void *failed = NULL;
+        pthread_join(th, &failed);
+        if (failed)
+            return -1.0;
+        double t0 = now_s();
+        sink += read_all(p->buf, p->words);
+        double dt = now_s() - t0;
+        double gbs = (double)(p->words * sizeof(uint64_t)) / dt / 1e9;
+        if (gbs > best)
+            best = gbs;
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    long kib = argc > 1 ? strtol(argv[1], NULL, 10) : 4096;
+    if (argc > 2 || kib < 64 || kib > (1L << 20)) {
+        fprintf(stderr, "usage: llc_probe [KIB]  (64 .. 1048576, default 4096)\n");
+        return 1;
+    }
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+        perror("llc_probe: sched_getaffinity");
+        return 1;
+    }
+    int cpus[2], n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+        if (CPU_ISSET(c, &allowed))
+            cpus[n++] = c;
+    if (n < 2) {
+        fprintf(stderr, "llc_probe: needs two usable CPUs\n");
+        return 2;
+    }
+    probe p = { .words = (size_t)kib * 1024 / sizeof(uint64_t) };
+    p.buf = aligned_alloc(64, p.words * sizeof(uint64_t));
+    if (!p.buf) {
+        fprintf(stderr, "llc_probe: out of memory\n");
+        return 1;
+    }
+    double local = -1.0, remote = -1.0;
+    if (pin(cpus[0]) == 0) {
+        local = best_read(&p, cpus[0]);
+        remote = best_read(&p, cpus[1]);
+    }
+    free(p.buf);
+    if (local <= 0.0 || remote <= 0.0) {
+        fprintf(stderr, "llc_probe: cannot run on CPUs %d and %d\n", cpus[0], cpus[1]);
+        return 1;
+    }
+    printf("{\"cpus\": [%d, %d], \"kib\": %ld, \"local_gbs\": %.1f, \"remote_gbs\": %.1f, \"ratio\": %.2f}\n",
+           cpus[0], cpus[1], kib, local, remote, remote / local);
+    return 0;
+}
