@@ -41,6 +41,10 @@ int cpu_pool_create(const sushi_context *ctx, unsigned n, cpu_pool **out);
 void cpu_pool_destroy(cpu_pool *p);
 /* threads of p (1 for NULL) */
 unsigned cpu_pool_threads(const cpu_pool *p);
+/* Whether p's threads spin while they wait (POOL_SPIN_NS) rather than sleep
+ * at once: only while the threads of all live pools of more than one thread
+ * fit the CPUs the process may use. false for NULL and 1-thread pools. */
+bool cpu_pool_spins(const cpu_pool *p);
 /* How many parts to split `total` items carrying `work` units in all into,
  * each part at least min_work units: 1 .. threads. */
 unsigned cpu_parts(const cpu_pool *p, size_t total, size_t work, size_t min_work);

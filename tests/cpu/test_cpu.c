@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/cpu/cpu_internal.h"
 #include "internal.h"
@@ -816,6 +818,58 @@ Test(cpu, threads_setting_is_bounded)
     cr_expect_eq(sushi_cpu_set_threads(1), SUSHI_OK);
     cr_expect_eq(sushi_cpu_get_threads(), 1);
     sushi_cpu_set_threads(before);
+}
+
+/* parallel-loop body of the pool test: counts each element it is given */
+static void count_parts(void *arg, unsigned id, size_t lo, size_t hi)
+{
+    size_t *seen = arg;
+    (void)id;
+    for (size_t i = lo; i < hi; i++)
+        __atomic_fetch_add(&seen[i], 1, __ATOMIC_RELAXED);
+}
+
+/* CPUs this process may run on (what the pool compares with) */
+static unsigned test_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return (unsigned)CPU_COUNT(&set);
+    long k = sysconf(_SC_NPROCESSORS_ONLN);
+    return k > 0 ? (unsigned)k : 1;
+}
+
+/* Waiting threads spin only while the threads of all live pools fit the
+ * CPUs: with more, a spinning thread keeps a thread with work off its CPU
+ * (docs/cpu.md, "Threads"). */
+Test(cpu, threads_pools_spin_only_while_their_threads_fit_the_cpus)
+{
+    sushi_context *pctx = NULL;
+    cr_assert_eq(sushi_context_create(NULL, &pctx), SUSHI_OK);
+    unsigned ncpu = test_cpus();
+    cpu_pool *one = NULL, *a = NULL, *b = NULL, *big = NULL;
+    cr_assert_eq(cpu_pool_create(pctx, 1, &one), SUSHI_OK);
+    cr_expect(!cpu_pool_spins(NULL));
+    cr_expect(!cpu_pool_spins(one), "a 1-thread pool never waits");
+    cr_assert_eq(cpu_pool_create(pctx, 2, &a), SUSHI_OK);
+    cr_expect_eq(cpu_pool_spins(a), 2 <= ncpu, "2 threads on %u CPUs", ncpu);
+    /* a second pool as large as the machine: together they do not fit */
+    cr_assert_eq(cpu_pool_create(pctx, ncpu > 1 ? ncpu : 2, &b), SUSHI_OK);
+    cr_expect(!cpu_pool_spins(a), "2 + %u threads on %u CPUs", ncpu, ncpu);
+    cr_expect(!cpu_pool_spins(b));
+    cpu_pool_destroy(b);
+    cr_expect_eq(cpu_pool_spins(a), 2 <= ncpu, "destroying a pool gives its CPUs back");
+    cpu_pool_destroy(a);
+    cr_assert_eq(cpu_pool_create(pctx, ncpu + 1, &big), SUSHI_OK);
+    cr_expect(!cpu_pool_spins(big), "%u threads on %u CPUs", ncpu + 1, ncpu);
+    /* it still computes every part */
+    size_t seen[4] = { 0 };
+    cpu_pool_for(big, 4, 4 < ncpu + 1 ? 4 : ncpu + 1, count_parts, seen);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(seen[i], 1, "element %d done once", i);
+    cpu_pool_destroy(big);
+    cpu_pool_destroy(one);
+    sushi_context_destroy(pctx);
 }
 
 /* ---------------- fault injection ---------------- */
