@@ -43,7 +43,11 @@ extern "C" {
  * Results are bit-for-bit deterministic for a given thread count and agree
  * across counts within rounding (docs/cpu.md, "Threads"). The int8 path
  * splits its convolutions and depthwise convolutions over the same threads
- * and gives the same bits on any count. Default 1.
+ * and gives the same bits on any count. Default 1. More threads than CPUs
+ * work (waiting threads then sleep instead of spinning) but are slower than
+ * as many as the CPUs; threads on cores that share no last-level cache gain
+ * less, and small SubNets can run slower on them than on one thread
+ * (docs/cpu.md, "Threads").
  * @return SUSHI_OK or SUSHI_ERR_RANGE (n < 1 or n > 1024).
  * Thread-safe (instances read it at their next run). @since 0.1
  */
