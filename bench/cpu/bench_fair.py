@@ -16,7 +16,9 @@ taken side by side, and the peer's ratio in the same rounds, are the figures.
 With bench/cpu/llc_probe built, every round is also classed by whether the
 first two CPUs shared their last-level cache before and after it ("shared",
 "split" or "mixed"; a VM host moves its vCPUs between the two), and the
-summary gives each engine's figures over all rounds and per class.
+summary gives each engine's figures over all rounds and per class. The
+comparison's multi-thread cases record the class of each round too
+("llc_rounds" in their summary row, "llc" in --json).
 
 Every case (a SubNet, a thread count) is run by each engine in a fresh
 process, engines alternating in an order rotated every round, so all engines
@@ -404,14 +406,19 @@ def main():
             ratios["torch-best"] = []
             errs = {}
             loads = []
+            llcs = []
             for r in range(args.rounds):
                 order = args.engines[r % len(args.engines):] + args.engines[:r % len(args.engines)]
                 res = {}
                 loads.append(os.getloadavg()[0])
+                # several threads: note the cache placement of the round (see --speedup)
+                llc_before = llc_ratio(args.build) if threads > 1 else None
                 for eng in order:
                     res[eng] = run_engine(eng, case, tmp, args.build, args.warmup, args.reps)
+                llcs.append(llc_class(llc_before, llc_ratio(args.build) if threads > 1 else None))
                 if log:
                     log.write(json.dumps({"case": name, "round": r, "order": order, "load1": loads[-1],
+                                          "llc": llcs[-1],
                                           "results": {e: {k: v for k, v in res[e].items() if k != "out"}
                                                       for e in res}}) + "\n")
                     log.flush()
@@ -437,6 +444,8 @@ def main():
                     ratios["torch-best"].append(ref["median_ms"] / min(tb))
         row = {"case": name, "threads": threads, "rounds": len(meds.get("libsushi", [])),
                "load1_median": statistics.median(loads) if loads else None}
+        if any(llcs):
+            row["llc_rounds"] = {c: llcs.count(c) for c in sorted(set(llcs)) if c}
         for e in args.engines:
             row[e + "_ms"] = statistics.median(meds[e]) if meds[e] else None
         for e, v in ratios.items():
