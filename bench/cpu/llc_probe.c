@@ -16,6 +16,9 @@
  * follows it (docs/performance.md, "Which memory limit"), and a VM host may
  * move its vCPUs between the two cases while a benchmark runs, so
  * bench_fair.py --speedup runs this before and after every round.
+ * The two CPUs are the first two this process may use: `taskset -c A,B
+ * llc_probe` probes a given pair (on a machine with SMT, pick two cores, not
+ * two threads of one core, which share even their L2).
  * Linux only (thread affinity). Exit status 2 when fewer than two CPUs are
  * usable, 1 on any other failure. */
 #ifndef _GNU_SOURCE
