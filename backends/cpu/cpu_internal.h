@@ -213,9 +213,17 @@ typedef void (*cpu_wino_epi_fn)(void *arg, uint32_t k0, uint32_t k1);
 void cpu_wino_conv3x3_x(const cpu_exec *ex, uint32_t c, uint32_t k, uint32_t h, uint32_t w, const float *wt,
                         size_t ldw, const float *in, float *out, float *scratch, cpu_wino_epi_fn epi, void *epi_arg);
 
-/* Whole float forward pass: vp prepared by the caller (vp[0] = input). */
+/* Whole float forward pass: vp prepared by the caller (vp[0] = input). A
+ * residual add right after the convolution that makes one of its inputs is
+ * done by that convolution's epilogue, on each block while in cache, when
+ * the buffers allow it (docs/cpu.md, "Fused residual adds"); the bits are
+ * those of running every layer with cpu_f32_layer_x. */
 void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch);
 void cpu_f32_forward_x(const cpu_exec *ex, const sushi_subnet *s, float *const *vp, float *scratch);
+/* How many adds of s the forward pass may fuse with these buffers; on_input
+ * (may be NULL): how many of them write where their convolution's input is
+ * (fused only when that convolution splits by pixels) (tests). */
+uint32_t cpu_f32_fusable_adds(const sushi_subnet *s, float *const *vp, uint32_t *on_input);
 /* Fill vp from an arena base and a plan; vp[0] = input. */
 void cpu_value_ptrs(const cpu_plan *p, void *arena, const void *input, size_t elem_size, void **vp);
 

@@ -102,18 +102,50 @@ static void epilogue_block(const sushi_subnet *s, const sushi_layer *l, float *y
     }
 }
 
+/* A residual add fused into the convolution before it (cpu_f32_forward_x):
+ * out = act(conv + other), done by the epilogue on each block of the conv's
+ * output while it is in cache, instead of a pass of its own over memory.
+ * Same operations, same order as the add layer (add_f32): same bits. The
+ * conv's own output is still written (any later reader finds it). */
+typedef struct residual {
+    const sushi_layer *add; /* its act */
+    const float *other;     /* the add's other input */
+    float *out;             /* the add's output */
+    bool on_input;          /* out is where the conv's input is (the memory
+                             * plan reuses it): only where no block reads the
+                             * input after an earlier block's epilogue */
+} residual;
+
+/* the residual on the block y (channels [c0, c1), n values each at stride
+ * ld) of the conv output whose base is y0 */
+static void residual_block(const residual *r, const float *y0, const float *y, size_t ld, uint32_t c0, uint32_t c1,
+                           size_t n)
+{
+    size_t off = (size_t)(y - y0);
+    for (uint32_t c = c0; c < c1; c++) {
+        size_t i0 = (size_t)c * ld + off;
+        for (size_t i = i0; i < i0 + n; i++)
+            r->out[i] = y0[i] + r->other[i];
+        if (r->add->act != SUSHI_ACT_NONE)
+            affine_act(r->out + i0, n, 1.0f, 0.0f, (int)r->add->act);
+    }
+}
+
 typedef struct epi_job {
     const sushi_subnet *s;
     const sushi_layer *l;
     float *y;
     size_t hw;
     bool raw;
+    const residual *res;
 } epi_job;
 
 static void wino_epi(void *a, uint32_t k0, uint32_t k1)
 {
     const epi_job *j = a;
     epilogue_block(j->s, j->l, j->y, j->hw, k0, k1, j->hw, j->raw);
+    if (j->res)
+        residual_block(j->res, j->y, j->y, j->hw, k0, k1, j->hw);
 }
 
 void cpu_f32_gemm(uint32_t m, size_t n, uint32_t k, const float *w, size_t ldw, const float *x, float *y)
@@ -196,6 +228,7 @@ typedef struct conv_job {
     /* im2col */
     const float *in;
     float *col;
+    const residual *res;
 } conv_job;
 
 /* Output block of one sgemm call: small enough that the epilogue, which runs
@@ -224,6 +257,8 @@ static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
             size_t c1 = c_end - c0 < step ? c_end : c0 + step;
             cpu_sgemm(m, c1 - c0, j->K, j->w, j->ldw, j->b + c0, j->n, j->y + c0, j->n);
             epilogue_block(j->s, j->l, j->y + c0, j->n, 0, m, c1 - c0, j->raw);
+            if (j->res)
+                residual_block(j->res, j->y, j->y + c0, j->n, 0, m, c1 - c0);
         }
     } else {
         uint32_t r_end = (uint32_t)(hi * CONV_ROW_BLK < m ? hi * CONV_ROW_BLK : m);
@@ -232,6 +267,8 @@ static void conv_gemm_part(void *a, unsigned id, size_t lo, size_t hi)
             uint32_t r1 = r_end - r0 < step ? r_end : r0 + (uint32_t)step;
             cpu_f32_gemm(r1 - r0, j->n, j->K, j->w + (size_t)r0 * j->ldw, j->ldw, j->b, j->y + (size_t)r0 * j->n);
             epilogue_block(j->s, j->l, j->y, j->n, r0, r1, j->n, j->raw);
+            if (j->res)
+                residual_block(j->res, j->y, j->y, j->n, r0, r1, j->n);
         }
     }
 }
@@ -245,8 +282,9 @@ static void im2col_part(void *a, unsigned id, size_t lo, size_t hi)
            l->out_h, l->out_w, j->col + lo * l->kernel * l->kernel * j->n);
 }
 
-static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
-                     float *scratch, bool raw)
+/* Returns whether it also did res (NULL: none asked). */
+static bool conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_layer *l, const float *in, float *out,
+                     float *scratch, bool raw, const residual *res)
 {
     const float *w = tdata(s, l->w);
     size_t ldw = trow(s, l->w);
@@ -255,12 +293,12 @@ static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_laye
     if (cpu_wino_selected(l)) {
         /* the epilogue runs on each block of output channels as soon as the
          * Winograd code has written it (still in the thread's cache) */
-        epi_job e = { s, l, out, ohw, raw };
+        epi_job e = { s, l, out, ohw, raw, res };
         cpu_wino_conv3x3_x(ex, l->in_c, l->out_c, l->in_h, l->in_w, w, ldw, in, out, scratch, wino_epi, &e);
-        return;
+        return res != NULL; /* the input is all transformed before any epilogue */
     }
     conv_job j = { .s = s, .l = l, .w = w, .b = in, .ldw = ldw, .n = ohw, .K = K, .y = out, .raw = raw, .in = in,
-                   .col = scratch };
+                   .col = scratch, .res = res };
     if (!(l->kernel == 1 && l->stride == 1 && l->pad == 0)) {
         cpu_pool_for(xpool(ex), l->in_c, xparts(ex, l->in_c, (size_t)K * ohw), im2col_part, &j);
         j.b = scratch;
@@ -275,8 +313,15 @@ static void conv_f32(const cpu_exec *ex, const sushi_subnet *s, const sushi_laye
     bool cols_ok = ohw > 1 && col_blocks >= 4 * (size_t)nt;
     bool rows_ok = row_blocks >= 2 * (size_t)nt;
     j.by_cols = cols_ok && (!rows_ok || ohw >= l->out_c);
+    /* Reading the input in place (1x1, stride 1), each block of columns
+     * reads only its own columns of it, and the residual may overwrite them
+     * after; each block of rows reads all of it, and may not. (im2col has
+     * read it all before.) */
+    if (res && res->on_input && j.b == in && !j.by_cols)
+        j.res = res = NULL;
     size_t blocks = j.by_cols ? col_blocks : row_blocks;
     cpu_pool_for(xpool(ex), blocks, xparts(ex, blocks, work), conv_gemm_part, &j);
+    return res != NULL;
 }
 
 /* One output row of a depthwise conv, taps of one kernel row:
@@ -684,7 +729,7 @@ void cpu_f32_layer_x(const cpu_exec *ex, const sushi_subnet *s, uint32_t li, flo
     size_t ihw = (size_t)l->in_h * l->in_w;
     chan_job j = { .l = l, .in = in, .out = out, .raw = raw, .what = (int)l->op };
     switch (l->op) {
-    case SUSHI_OP_CONV: conv_f32(ex, s, l, in, out, scratch, raw); break;
+    case SUSHI_OP_CONV: (void)conv_f32(ex, s, l, in, out, scratch, raw, NULL); break;
     case SUSHI_OP_DWCONV: dwconv_f32(ex, s, l, in, out, scratch, raw); break;
     case SUSHI_OP_LINEAR: linear_f32(ex, s, l, in, out, raw); break;
     case SUSHI_OP_MAXPOOL:
@@ -706,10 +751,65 @@ void cpu_f32_layer(const sushi_subnet *s, uint32_t li, float *const *vp, float *
     cpu_f32_layer_x(NULL, s, li, vp, scratch, raw);
 }
 
+/* [p, p + n) and [q, q + m) (floats) overlap */
+static bool overlaps(const float *p, size_t n, const float *q, size_t m) { return p < q + m && q < p + n; }
+
+/* Whether layer i + 1 is a residual add of conv layer i's output that the
+ * conv's epilogue can do (residual): the add's output may be the conv's
+ * output or its other input (in place, element by element), or exactly
+ * where the conv's input is (on_input: conv_f32 decides whether its split
+ * allows it), and overlap nothing else. */
+static bool fuse_add(const sushi_subnet *s, uint32_t i, float *const *vp, residual *r)
+{
+    if (i + 1 >= s->n_layers)
+        return false;
+    const sushi_layer *c = &s->layers[i], *a = &s->layers[i + 1];
+    if (c->op != SUSHI_OP_CONV || a->op != SUSHI_OP_ADD || (a->input != c->output && a->input2 != c->output) ||
+        a->input == a->input2)
+        return false;
+    size_t n = (size_t)c->out_c * c->out_h * c->out_w;
+    if ((size_t)a->out_c * a->out_h * a->out_w != n)
+        return false;
+    uint32_t other = a->input == c->output ? a->input2 : a->input;
+    const float *x = vp[c->input], *v = vp[c->output], *o = vp[other];
+    float *w = vp[a->output];
+    size_t nx = (size_t)c->in_c * c->in_h * c->in_w;
+    bool on_input = overlaps(w, n, x, nx);
+    if ((on_input && (w != x || (size_t)c->in_h * c->in_w != (size_t)c->out_h * c->out_w)) ||
+        (w != v && overlaps(w, n, v, n)) || (w != o && overlaps(w, n, o, n)))
+        return false;
+    r->add = a;
+    r->other = o;
+    r->out = w;
+    r->on_input = on_input;
+    return true;
+}
+
+uint32_t cpu_f32_fusable_adds(const sushi_subnet *s, float *const *vp, uint32_t *on_input)
+{
+    uint32_t n = 0, in = 0;
+    for (uint32_t i = 0; i < s->n_layers; i++) {
+        residual r;
+        if (fuse_add(s, i, vp, &r))
+            n++, in += r.on_input;
+    }
+    if (on_input)
+        *on_input = in;
+    return n;
+}
+
 void cpu_f32_forward_x(const cpu_exec *ex, const sushi_subnet *s, float *const *vp, float *scratch)
 {
-    for (uint32_t i = 0; i < s->n_layers; i++)
+    for (uint32_t i = 0; i < s->n_layers; i++) {
+        residual r;
+        if (fuse_add(s, i, vp, &r)) {
+            const sushi_layer *l = &s->layers[i];
+            if (conv_f32(ex, s, l, vp[l->input], vp[l->output], scratch, false, &r))
+                i++; /* the add is done */
+            continue;
+        }
         cpu_f32_layer_x(ex, s, i, vp, scratch, false);
+    }
 }
 
 void cpu_f32_forward(const sushi_subnet *s, float *const *vp, float *scratch)

@@ -829,6 +829,59 @@ static void count_parts(void *arg, unsigned id, size_t lo, size_t hi)
         __atomic_fetch_add(&seen[i], 1, __ATOMIC_RELAXED);
 }
 
+/* The forward pass fuses residual adds into the convolution before them
+ * (docs/cpu.md, "Fused residual adds"). With the backend's own memory plan,
+ * where an add's output often takes the place of its convolution's input,
+ * the pass must give the bits of running every layer on its own, on 1 and on
+ * 2 threads. */
+static void fused_adds_match_layers(const char *family, const char *cfg, bool expect_on_input)
+{
+    sushi_context *fctx = NULL;
+    cr_assert_eq(sushi_context_create(NULL, &fctx), SUSHI_OK);
+    sushi_supernet *sn = builtin(family);
+    sushi_subnet *s = subnet(sn, cfg);
+    cpu_plan plan;
+    cr_assert_eq(cpu_plan_build(fctx, s, sizeof(float), false, &plan), SUSHI_OK);
+    size_t ab = (plan.arena_bytes + 63) / 64 * 64, sb = (cpu_f32_scratch_bytes_nt(s, 2) + 63) / 64 * 64;
+    char *arena = aligned_alloc(64, ab);
+    float *scratch = aligned_alloc(64, sb);
+    float *x = make_inputs(s, 13, 1);
+    float **vp = calloc(s->n_values, sizeof *vp);
+    cr_assert(arena && scratch && vp);
+    cpu_value_ptrs(&plan, arena, x, sizeof(float), (void **)vp);
+    uint32_t on_input = 0, fusable = cpu_f32_fusable_adds(s, vp, &on_input);
+    cr_expect_gt(fusable, 0, "%s %s: no add to fuse", family, cfg);
+    if (expect_on_input)
+        cr_expect_gt(on_input, 0, "%s %s: no add writing over its convolution's input", family, cfg);
+    const sushi_layer *last = &s->layers[s->n_layers - 1];
+    size_t n_out = (size_t)last->out_c * last->out_h * last->out_w;
+    float *fused = malloc(n_out * sizeof *fused), *alone = malloc(n_out * sizeof *alone);
+    for (unsigned t = 1; t <= 2; t++) {
+        cpu_pool *pool = NULL;
+        if (t > 1)
+            cr_assert_eq(cpu_pool_create(fctx, t, &pool), SUSHI_OK);
+        cpu_exec ex = { pool, t };
+        memset(arena, 0x7f, ab);
+        cpu_f32_forward_x(&ex, s, vp, scratch);
+        memcpy(fused, vp[last->output], n_out * sizeof *fused);
+        memset(arena, 0x7f, ab);
+        for (uint32_t i = 0; i < s->n_layers; i++)
+            cpu_f32_layer_x(&ex, s, i, vp, scratch, false);
+        memcpy(alone, vp[last->output], n_out * sizeof *alone);
+        cr_expect_eq(memcmp(fused, alone, n_out * sizeof *fused), 0, "%s %s, %u threads: fused adds change the output",
+                     family, cfg, t);
+        cpu_pool_destroy(pool);
+    }
+    free(fused), free(alone), free(vp), free(x), free(scratch), free(arena);
+    cpu_plan_free(fctx, &plan);
+    sushi_subnet_destroy(s);
+    sushi_supernet_destroy(sn);
+    sushi_context_destroy(fctx);
+}
+
+Test(cpu, fused_adds_resnet_match_layer_by_layer) { fused_adds_match_layers("ofa-resnet50", "max@96", true); }
+Test(cpu, fused_adds_mbv3_match_layer_by_layer) { fused_adds_match_layers("ofa-mbv3-w1.0", "max@96", false); }
+
 /* CPUs this process may run on (what the pool compares with) */
 static unsigned test_cpus(void)
 {
