@@ -116,6 +116,17 @@ typedef struct residual {
                              * input after an earlier block's epilogue */
 } residual;
 
+/* out = act(a + b) over n values: the one sum of the add layer (add_f32)
+ * and of the residual fused into a conv (residual_block), so both give the
+ * same bits */
+static void add_act(float *out, const float *a, const float *b, size_t n, int act)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+    if (act != SUSHI_ACT_NONE)
+        affine_act(out, n, 1.0f, 0.0f, act);
+}
+
 /* the residual on the block y (channels [c0, c1), n values each at stride
  * ld) of the conv output whose base is y0 */
 static void residual_block(const residual *r, const float *y0, const float *y, size_t ld, uint32_t c0, uint32_t c1,
@@ -124,10 +135,7 @@ static void residual_block(const residual *r, const float *y0, const float *y, s
     size_t off = (size_t)(y - y0);
     for (uint32_t c = c0; c < c1; c++) {
         size_t i0 = (size_t)c * ld + off;
-        for (size_t i = i0; i < i0 + n; i++)
-            r->out[i] = y0[i] + r->other[i];
-        if (r->add->act != SUSHI_ACT_NONE)
-            affine_act(r->out + i0, n, 1.0f, 0.0f, (int)r->add->act);
+        add_act(r->out + i0, y0 + i0, r->other + i0, n, (int)r->add->act);
     }
 }
 
@@ -630,10 +638,7 @@ static void add_f32(const sushi_layer *l, const float *a, const float *b, float 
                     uint32_t c1)
 {
     size_t hw = (size_t)l->out_h * l->out_w, lo = c0 * hw, n = (c1 - c0) * hw;
-    for (size_t i = lo; i < lo + n; i++)
-        out[i] = a[i] + b[i];
-    if (!raw && l->act != SUSHI_ACT_NONE)
-        affine_act(out + lo, n, 1.0f, 0.0f, (int)l->act);
+    add_act(out + lo, a + lo, b + lo, n, raw ? SUSHI_ACT_NONE : (int)l->act);
 }
 
 /* A channel-split layer: which kernel, its operands. */
