@@ -131,6 +131,18 @@ Test(cli_realtime, without_realtime_the_key_is_false)
     run_free(&r);
 }
 
+/* `serve M --backend cpu --realtime --run OPT V` for each bad V: exit 2 and
+ * an error naming OPT and the range `expected` */
+static void expect_bad_values(const char *m, const char *opt, const char *const *bad, size_t n, const char *expected)
+{
+    for (size_t i = 0; i < n; i++) {
+        run_result r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", opt, bad[i]);
+        expect_error(&r, 2);
+        cr_assert(strstr(r.err, opt) && strstr(r.err, expected), "'%s': %s", bad[i], r.err);
+        run_free(&r);
+    }
+}
+
 Test(cli_realtime, usage_errors_exit_2_with_one_line)
 {
     const char *m = "ofa-mbv3-w1.0";
@@ -166,23 +178,13 @@ Test(cli_realtime, usage_errors_exit_2_with_one_line)
     cr_assert(strstr(r.err, "--block-miss needs --realtime"), "%s", r.err);
     run_free(&r);
     const char *bad_block[] = { "-0.1", "1.5", "nan", "0.1x", "" };
-    for (size_t i = 0; i < sizeof bad_block / sizeof *bad_block; i++) {
-        r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", "--block-miss", bad_block[i]);
-        expect_error(&r, 2);
-        cr_assert(strstr(r.err, "--block-miss") && strstr(r.err, "expected 0..1"), "'%s': %s", bad_block[i], r.err);
-        run_free(&r);
-    }
+    expect_bad_values(m, "--block-miss", bad_block, sizeof bad_block / sizeof *bad_block, "expected 0..1");
     r = RUN("serve", m, "--backend", "cycle", "--worker-nice", "5");
     expect_error(&r, 2);
     cr_assert(strstr(r.err, "--worker-nice needs --realtime"), "%s", r.err);
     run_free(&r);
     const char *bad_nice[] = { "-21", "20", "1.5", "x", "" };
-    for (size_t i = 0; i < sizeof bad_nice / sizeof *bad_nice; i++) {
-        r = RUN("serve", m, "--backend", "cpu", "--realtime", "--run", "--worker-nice", bad_nice[i]);
-        expect_error(&r, 2);
-        cr_assert(strstr(r.err, "--worker-nice") && strstr(r.err, "expected -20..19"), "'%s': %s", bad_nice[i], r.err);
-        run_free(&r);
-    }
+    expect_bad_values(m, "--worker-nice", bad_nice, sizeof bad_nice / sizeof *bad_nice, "expected -20..19");
 }
 
 Test(cli_realtime, fifo_order_serves_every_query)
