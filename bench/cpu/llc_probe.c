@@ -106,8 +106,11 @@ static double best_read(probe *p, int cpu)
 
 int main(int argc, char **argv)
 {
-    long kib = argc > 1 ? strtol(argv[1], NULL, 10) : 4096;
-    if (argc > 2 || kib < 64 || kib > (1L << 20)) {
+    long kib = 4096;
+    char *end = NULL;
+    if (argc > 1)
+        kib = strtol(argv[1], &end, 10);
+    if (argc > 2 || (end && (end == argv[1] || *end)) || kib < 64 || kib > (1L << 20)) {
         fprintf(stderr, "usage: llc_probe [KIB]  (64 .. 1048576, default 4096)\n");
         return 1;
     }
