@@ -17,8 +17,13 @@ With bench/cpu/llc_probe built, every round is also classed by whether the
 first two CPUs shared their last-level cache before and after it ("shared",
 "split" or "mixed"; a VM host moves its vCPUs between the two), and the
 summary gives each engine's figures over all rounds and per class. The
-comparison's multi-thread cases record the class of each round too
-("llc_rounds" in their summary row, "llc" in --json).
+probe also says whether the two CPUs gave two whole cores of arithmetic
+before and after the round ("full"; "contended" when the host gave part of
+one to another guest); every row names both classes ("llc", "cores": "all"
+where it does not pick), and when both kinds of rounds occurred the summary
+also has rows per cores class and per pair of classes. The comparison's
+multi-thread cases record the classes of each round ("llc_rounds" and
+"cores_rounds" in their summary row, "llc" and "cores" in --json).
 
 Every case (a SubNet, a thread count) is run by each engine in a fresh
 process, engines alternating in an order rotated every round, so all engines
@@ -294,15 +299,19 @@ def run_engine(eng, case, tmp, build, warmup, reps):
 # CPUs are taken to share their last-level cache (seen here: 0.83-0.98 when
 # they do, 0.38-0.45 when they do not)
 LLC_SHARED_RATIO = 0.7
+# llc_probe's compute_scaling at or above which the two CPUs are taken to
+# give two whole cores of arithmetic (seen here: 1.91-2.01)
+COMPUTE_FULL = 1.85
 
 
-def llc_ratio(build):
-    """bench/cpu/llc_probe's remote / local ratio now, or None without it."""
+def probe(build):
+    """bench/cpu/llc_probe's figures now (a dict with "ratio" and
+    "compute_scaling"), or None without it."""
     exe = os.path.join(build, "bench", "cpu", "llc_probe")
     if not os.path.exists(exe):
         return None
     p = subprocess.run([exe], capture_output=True, text=True)
-    return json.loads(p.stdout)["ratio"] if p.returncode == 0 else None
+    return json.loads(p.stdout) if p.returncode == 0 else None
 
 
 def llc_class(before, after):
@@ -310,8 +319,26 @@ def llc_class(before, after):
     'mixed' when they do not, None without probes."""
     if before is None or after is None:
         return None
-    a, b = before >= LLC_SHARED_RATIO, after >= LLC_SHARED_RATIO
+    a, b = before["ratio"] >= LLC_SHARED_RATIO, after["ratio"] >= LLC_SHARED_RATIO
     return ("shared" if a else "split") if a == b else "mixed"
+
+
+def cores_class(before, after):
+    """'full' when both probes saw two whole cores of arithmetic, else
+    'contended' (the host gave part of a core to someone else), None without
+    probes."""
+    if before is None or after is None:
+        return None
+    return "full" if min(before["compute_scaling"], after["compute_scaling"]) >= COMPUTE_FULL else "contended"
+
+
+def probe_note(before, after):
+    """the round's probes, for its line"""
+    if before is None or after is None:
+        return ""
+    return ", LLC %s (probe %.2f/%.2f), cores %s (compute %.2f/%.2f)" % (
+        llc_class(before, after), before["ratio"], after["ratio"], cores_class(before, after),
+        before["compute_scaling"], after["compute_scaling"])
 
 
 def speedup(args, cases):
@@ -326,13 +353,13 @@ def speedup(args, cases):
         runs = [(e, t) for e in args.engines for t in (1, n)]
         ms = {r: [] for r in runs}
         ratios = {e: [] for e in args.engines}
-        classes = []
+        classes, cores = [], []
         with tempfile.TemporaryDirectory() as tmp:
             dump_case(args.build, sn, cfg, tmp)
             for r in range(args.rounds):
                 order = runs[r % len(runs):] + runs[:r % len(runs)]
                 res = {}
-                llc_before = llc_ratio(args.build)
+                before = probe(args.build)
                 for eng, t in order:
                     res[(eng, t)] = run_engine(eng, (name, sn, cfg, t), tmp, args.build, args.warmup, args.reps)
                     if "error" in res[(eng, t)]:
@@ -342,20 +369,29 @@ def speedup(args, cases):
                     ms[run].append(res[run]["median_ms"])
                 for e in args.engines:
                     ratios[e].append(res[(e, 1)]["median_ms"] / res[(e, n)]["median_ms"])
-                llc_after = llc_ratio(args.build)
-                classes.append(llc_class(llc_before, llc_after))
-                llc = "" if classes[-1] is None else ", LLC %s (probe %.2f/%.2f)" % (classes[-1], llc_before, llc_after)
-                print("# round %d (load %.1f%s): %s" % (r, os.getloadavg()[0], llc, ", ".join(
+                after = probe(args.build)
+                classes.append(llc_class(before, after))
+                cores.append(cores_class(before, after))
+                print("# round %d (load %.1f%s): %s" % (r, os.getloadavg()[0], probe_note(before, after), ", ".join(
                     "%s %.3g/%.3g ms = %.2fx" % (e, res[(e, 1)]["median_ms"], res[(e, n)]["median_ms"], ratios[e][-1])
                     for e in args.engines)))
                 sys.stdout.flush()
         case = "%s %s" % (sn if os.sep not in sn else os.path.basename(sn), cfg)
         for e in args.engines:
-            # all rounds, then the rounds of each LLC class seen
-            for cls in [None] + sorted(set(c for c in classes if c is not None)):
-                pick = [i for i in range(len(ratios[e])) if cls is None or classes[i] == cls]
+            # all rounds, then the rounds of each LLC class; when the rounds
+            # also differ in their cores class, of each cores class and of
+            # each pair of classes seen
+            groups = [("all", "all", None)]
+            groups += [(c, "all", ("llc", c)) for c in sorted(set(c for c in classes if c))]
+            if len(set(c for c in cores if c)) > 1:
+                groups += [("all", c, ("cores", c)) for c in sorted(set(c for c in cores if c))]
+                groups += [(a, b, ("both", (a, b))) for a, b in sorted(set(zip(classes, cores))) if a and b]
+            for llc, core, key in groups:
+                pick = [i for i in range(len(ratios[e])) if key is None
+                        or (key[0] == "llc" and classes[i] == key[1]) or (key[0] == "cores" and cores[i] == key[1])
+                        or (key[0] == "both" and (classes[i], cores[i]) == key[1])]
                 rs = [ratios[e][i] for i in pick]
-                row = {"case": case, "engine": e, "threads": n, "llc": cls or "all", "rounds": len(pick),
+                row = {"case": case, "engine": e, "threads": n, "llc": llc, "cores": core, "rounds": len(pick),
                        "ms_1": statistics.median(ms[(e, 1)][i] for i in pick),
                        "ms_n": statistics.median(ms[(e, n)][i] for i in pick),
                        "speedup_median": statistics.median(rs), "speedup_min": min(rs), "speedup_max": max(rs)}
@@ -406,19 +442,21 @@ def main():
             ratios["torch-best"] = []
             errs = {}
             loads = []
-            llcs = []
+            llcs, cores = [], []
             for r in range(args.rounds):
                 order = args.engines[r % len(args.engines):] + args.engines[:r % len(args.engines)]
                 res = {}
                 loads.append(os.getloadavg()[0])
                 # several threads: note the cache placement of the round (see --speedup)
-                llc_before = llc_ratio(args.build) if threads > 1 else None
+                before = probe(args.build) if threads > 1 else None
                 for eng in order:
                     res[eng] = run_engine(eng, case, tmp, args.build, args.warmup, args.reps)
-                llcs.append(llc_class(llc_before, llc_ratio(args.build) if threads > 1 else None))
+                after = probe(args.build) if threads > 1 else None
+                llcs.append(llc_class(before, after))
+                cores.append(cores_class(before, after))
                 if log:
                     log.write(json.dumps({"case": name, "round": r, "order": order, "load1": loads[-1],
-                                          "llc": llcs[-1],
+                                          "llc": llcs[-1], "cores": cores[-1],
                                           "results": {e: {k: v for k, v in res[e].items() if k != "out"}
                                                       for e in res}}) + "\n")
                     log.flush()
@@ -446,6 +484,7 @@ def main():
                "load1_median": statistics.median(loads) if loads else None}
         if any(llcs):
             row["llc_rounds"] = {c: llcs.count(c) for c in sorted(set(llcs)) if c}
+            row["cores_rounds"] = {c: cores.count(c) for c in sorted(set(cores)) if c}
         for e in args.engines:
             row[e + "_ms"] = statistics.median(meds[e]) if meds[e] else None
         for e, v in ratios.items():

@@ -7,7 +7,8 @@
  * wrote it ("local") and once after the second CPU wrote it ("remote"), each
  * the best of 30 tries, and prints one JSON line:
  *
- *   {"cpus": [0, 1], "kib": 4096, "local_gbs": 71.2, "remote_gbs": 69.8, "ratio": 0.98}
+ *   {"cpus": [0, 1], "kib": 4096, "local_gbs": 71.2, "remote_gbs": 69.8, "ratio": 0.98,
+ *    "alone_gops": 2.41, "pair_gops": 4.80, "compute_scaling": 1.99}
  *
  * On cores that share their last-level cache the remote read comes from that
  * cache and the ratio is near 1; on cores that do not (two CCDs of an EPYC, or
@@ -19,6 +20,17 @@
  * The two CPUs are the first two this process may use: `taskset -c A,B
  * llc_probe` probes a given pair (on a machine with SMT, pick two cores, not
  * two threads of one core, which share even their L2).
+ *
+ * It also measures whether the second CPU gives a whole core's arithmetic:
+ * the same loop of vector multiply-adds (12 independent chains, enough to
+ * keep the FMA units busy, no memory, about 20 ms) on the first CPU alone,
+ * then on both at once, the median of 7 tries each, alternating;
+ * "compute_scaling" is what both did together over what the first did
+ * alone (2.0: two whole cores; "alone_gops", "pair_gops": billions of
+ * multiply-adds per second, one per vector lane). A VM host that runs another guest on the
+ * sibling hardware thread of one of our vCPUs, or on the vCPU itself, takes
+ * it below 2, and no code of ours can scale past it (docs/performance.md,
+ * "What the two vCPUs give").
  * Linux only (thread affinity). Exit status 2 when fewer than two CPUs are
  * usable, 1 on any other failure. */
 #ifndef _GNU_SOURCE
@@ -104,6 +116,127 @@ static double best_read(probe *p, int cpu)
     return best;
 }
 
+/* ---- arithmetic throughput of one CPU, and of two at once ---- */
+
+#define SPIN_ITERS 12000000L
+#define SPIN_TRIES 7
+#define SPIN_CHAINS 12 /* more than the FMA units' latency x ports: throughput-bound */
+
+typedef float v16 __attribute__((vector_size(64)));
+
+/* the widest vector unit this CPU has (x86-64: AVX-512, AVX2 + FMA or SSE,
+ * picked at load time), as a forward pass's GEMM uses it: a sibling hardware
+ * thread that also runs vector code slows this loop as it slows the GEMM */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SPIN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+#else
+#define SPIN_CLONES
+#endif
+
+typedef struct spinner {
+    int cpu;
+    pthread_barrier_t *start; /* NULL: run alone */
+    double gops;              /* multiply-adds (vector lanes) per ns */
+    int failed;
+} spinner;
+
+static volatile float spin_sink;
+
+SPIN_CLONES
+static float spin_loop(long iters)
+{
+    v16 x[SPIN_CHAINS], m, a;
+    for (int l = 0; l < 16; l++) {
+        m[l] = 0.999999f;
+        a[l] = 1e-7f;
+    }
+    for (int k = 0; k < SPIN_CHAINS; k++)
+        for (int l = 0; l < 16; l++)
+            x[k][l] = (float)(k + l);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < SPIN_CHAINS; k++)
+            x[k] = x[k] * m + a;
+    float sum = 0.0f;
+    for (int k = 0; k < SPIN_CHAINS; k++)
+        for (int l = 0; l < 16; l++)
+            sum += x[k][l];
+    return sum;
+}
+
+static void *spin(void *arg)
+{
+    spinner *s = arg;
+    if (pin(s->cpu) != 0) {
+        s->failed = 1;
+        if (s->start)
+            pthread_barrier_wait(s->start);
+        return NULL;
+    }
+    if (s->start)
+        pthread_barrier_wait(s->start);
+    double t0 = now_s();
+    spin_sink = spin_loop(SPIN_ITERS);
+    double dt = now_s() - t0;
+    s->gops = 16.0 * SPIN_CHAINS * (double)SPIN_ITERS / dt / 1e9;
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* median rate of the first CPU alone (*alone) and of both at once (*pair,
+ * the sum of the two threads' rates), tries alternating; 0 on success.
+ * Medians, not the best: a neighbour that takes the core now and then is
+ * what a forward pass meets too. */
+static int compute_rates(const int cpus[2], double *alone, double *pair)
+{
+    double a[SPIN_TRIES], p[SPIN_TRIES];
+    for (int t = 0; t < SPIN_TRIES; t++) {
+        spinner one = { .cpu = cpus[0] };
+        pthread_t th;
+        if (pthread_create(&th, NULL, spin, &one) != 0)
+            return -1;
+        pthread_join(th, NULL);
+        if (one.failed)
+            return -1;
+        a[t] = one.gops;
+        pthread_barrier_t start;
+        if (pthread_barrier_init(&start, NULL, 2) != 0)
+            return -1;
+        spinner two[2] = { { .cpu = cpus[0], .start = &start }, { .cpu = cpus[1], .start = &start } };
+        pthread_t tw[2];
+        if (pthread_create(&tw[0], NULL, spin, &two[0]) != 0) {
+            pthread_barrier_destroy(&start);
+            return -1;
+        }
+        if (pthread_create(&tw[1], NULL, spin, &two[1]) != 0) {
+            /* the first waits at the barrier for a second that never comes */
+            pthread_cancel(tw[0]);
+            pthread_join(tw[0], NULL);
+            pthread_barrier_destroy(&start);
+            return -1;
+        }
+        pthread_join(tw[0], NULL);
+        pthread_join(tw[1], NULL);
+        pthread_barrier_destroy(&start);
+        if (two[0].failed || two[1].failed)
+            return -1;
+        p[t] = two[0].gops + two[1].gops;
+    }
+    *alone = median_of(a, SPIN_TRIES);
+    *pair = median_of(p, SPIN_TRIES);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     long kib = 4096;
@@ -139,11 +272,13 @@ int main(int argc, char **argv)
         remote = best_read(&p, cpus[1]);
     }
     free(p.buf);
-    if (local <= 0.0 || remote <= 0.0) {
+    double alone = 0.0, pair = 0.0;
+    if (local <= 0.0 || remote <= 0.0 || compute_rates(cpus, &alone, &pair) != 0 || alone <= 0.0) {
         fprintf(stderr, "llc_probe: cannot run on CPUs %d and %d\n", cpus[0], cpus[1]);
         return 1;
     }
-    printf("{\"cpus\": [%d, %d], \"kib\": %ld, \"local_gbs\": %.1f, \"remote_gbs\": %.1f, \"ratio\": %.2f}\n",
-           cpus[0], cpus[1], kib, local, remote, remote / local);
+    printf("{\"cpus\": [%d, %d], \"kib\": %ld, \"local_gbs\": %.1f, \"remote_gbs\": %.1f, \"ratio\": %.2f, "
+           "\"alone_gops\": %.2f, \"pair_gops\": %.2f, \"compute_scaling\": %.2f}\n",
+           cpus[0], cpus[1], kib, local, remote, remote / local, alone, pair, pair / alone);
     return 0;
 }
