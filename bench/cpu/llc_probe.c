@@ -44,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define TRIES 30
 
 typedef struct probe {
@@ -52,13 +54,6 @@ typedef struct probe {
     int cpu;
     uint64_t seed;
 } probe;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int pin(int cpu)
 {
@@ -181,18 +176,6 @@ static void *spin(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* median rate of the first CPU alone (*alone) and of both at once (*pair,
  * the sum of the two threads' rates), tries alternating; 0 on success.
  * Medians, not the best: a neighbour that takes the core now and then is
@@ -232,8 +215,8 @@ static int compute_rates(const int cpus[2], double *alone, double *pair)
             return -1;
         p[t] = two[0].gops + two[1].gops;
     }
-    *alone = median_of(a, SPIN_TRIES);
-    *pair = median_of(p, SPIN_TRIES);
+    *alone = median(a, SPIN_TRIES);
+    *pair = median(p, SPIN_TRIES);
     return 0;
 }
 
