@@ -381,15 +381,14 @@ def speedup(args, cases):
             # all rounds, then the rounds of each LLC class; when the rounds
             # also differ in their cores class, of each cores class and of
             # each pair of classes seen
-            groups = [("all", "all", None)]
-            groups += [(c, "all", ("llc", c)) for c in sorted(set(c for c in classes if c))]
+            # ("all" picks every round)
+            groups = [("all", "all")] + [(c, "all") for c in sorted(set(c for c in classes if c))]
             if len(set(c for c in cores if c)) > 1:
-                groups += [("all", c, ("cores", c)) for c in sorted(set(c for c in cores if c))]
-                groups += [(a, b, ("both", (a, b))) for a, b in sorted(set(zip(classes, cores))) if a and b]
-            for llc, core, key in groups:
-                pick = [i for i in range(len(ratios[e])) if key is None
-                        or (key[0] == "llc" and classes[i] == key[1]) or (key[0] == "cores" and cores[i] == key[1])
-                        or (key[0] == "both" and (classes[i], cores[i]) == key[1])]
+                groups += [("all", c) for c in sorted(set(c for c in cores if c))]
+                groups += [(a, b) for a, b in sorted(set(zip(classes, cores))) if a and b]
+            for llc, core in groups:
+                pick = [i for i in range(len(ratios[e]))
+                        if llc in ("all", classes[i]) and core in ("all", cores[i])]
                 rs = [ratios[e][i] for i in pick]
                 row = {"case": case, "engine": e, "threads": n, "llc": llc, "cores": core, "rounds": len(pick),
                        "ms_1": statistics.median(ms[(e, 1)][i] for i in pick),
